@@ -1,0 +1,787 @@
+#!/usr/bin/env python3
+"""veldr test lab controller: a real Keystone + a real Swift on 127.0.0.1.
+
+Run through lab/lab.sh (it picks the venv's python). Subcommands:
+start | stop | status | swift-stop | swift-start.
+All state lives under $VELDR_LAB_DIR (default /tmp/veldr-lab).
+"""
+import base64
+import datetime
+import json
+import os
+import pwd
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+LAB = os.path.abspath(os.environ.get("VELDR_LAB_DIR", "/tmp/veldr-lab"))
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+HERE = os.path.dirname(os.path.abspath(__file__))
+TIMEOUT = float(os.environ.get("VELDR_LAB_TIMEOUT", "60"))
+
+KS_DIR = os.path.join(LAB, "keystone")
+SW_DIR = os.path.join(LAB, "swift")
+SRV_DIR = os.path.join(LAB, "srv")
+LOG_DIR = os.path.join(LAB, "logs")
+PIDS = os.path.join(LAB, "pids")
+STATE = os.path.join(LAB, "state.json")   # ports + internal bits, for swift-start/status
+
+SWIFT_SERVERS = ("account", "container", "object")
+PROXIES = ("proxy-a", "proxy-b")
+
+
+class LabError(Exception):
+    def __init__(self, msg, log=None):
+        super().__init__(msg)
+        self.log = log
+
+
+def say(msg):
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def tail(path, n=30):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-n:])
+    except OSError as e:
+        return f"(no log: {e})"
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def write(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+# ---------------------------------------------------------------- processes
+
+def read_pids():
+    out = []
+    try:
+        with open(PIDS) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    out.append((parts[0], int(parts[1])))
+    except OSError:
+        pass
+    return out
+
+
+def add_pid(name, pid):
+    with open(PIDS, "a") as f:
+        f.write(f"{name} {pid}\n")
+
+
+def remove_pid(name, pid):
+    keep = [(n, p) for n, p in read_pids() if (n, p) != (name, pid)]
+    with open(PIDS, "w") as f:
+        for n, p in keep:
+            f.write(f"{n} {p}\n")
+
+
+def spawn(name, argv, env=None):
+    """Start a long-running server in its own session (pgid == pid), logs to logs/<name>.log."""
+    log = open(os.path.join(LOG_DIR, f"{name}.log"), "ab")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True, env=env, cwd=LAB)
+    log.close()
+    add_pid(name, p.pid)
+    return p
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def kill_group(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def orphans():
+    """Servers of a lab in this same LAB dir whose pids file is gone (e.g. someone rm -rf'd it):
+    venv-launched processes whose argv points into LAB. Only ever our own servers."""
+    found = []
+    me = os.getpid()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if len(argv) < 2 or not argv[1].startswith(BIN + "/"):
+            continue
+        script = os.path.basename(argv[1])
+        if not (script.startswith("swift-") or script in ("gunicorn", "keystone-manage")):
+            continue
+        if any(a.startswith(LAB + "/") for a in argv[2:]):
+            found.append(int(d))
+    return found
+
+
+def ours(pid):
+    """Guard against a recycled PID: only signal a process whose argv points into LAB."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode("utf-8", "replace").split("\0")
+    except OSError:
+        return False  # gone already
+    return any(a.startswith(LAB + "/") for a in argv[1:])
+
+
+def reap():
+    """Collect our own exited children (only a failed start has any), so they don't look alive."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def stop_names(names=None):
+    entries = read_pids()
+    if names is None:
+        known = {p for _, p in entries}
+        entries += [("orphan", p) for p in orphans() if p not in known]
+    victims = [(n, p) for n, p in entries if (names is None or n in names) and ours(p)]
+    for _, pid in victims:
+        kill_group(pid, signal.SIGTERM)
+    deadline = time.time() + 5
+    while time.time() < deadline and any(group_alive(p) or alive(p) for _, p in victims):
+        reap()
+        time.sleep(0.1)
+    for _, pid in victims:
+        if group_alive(pid) or alive(pid):
+            kill_group(pid, signal.SIGKILL)
+    time.sleep(0.1)
+    reap()
+    keep = [(n, p) for n, p in entries if (n, p) not in victims and ours(p)]
+    if os.path.isdir(LAB):
+        with open(PIDS, "w") as f:
+            for n, p in keep:
+                f.write(f"{n} {p}\n")
+
+
+# ---------------------------------------------------------------- http
+
+def http(method, url, body=None, headers=None, token=None, timeout=15):
+    """Return (status, headers, parsed-or-raw body). Never raises on HTTP errors."""
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = body
+    elif method in ("PUT", "POST"):
+        data = b""
+    if token:
+        h["X-Auth-Token"] = token
+    req = urllib.request.Request(url, data=data, headers=h, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, rh, raw = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        status, rh, raw = e.code, e.headers, e.read()
+    ctype = rh.get("Content-Type", "") or ""
+    if raw and "json" in ctype:
+        try:
+            return status, rh, json.loads(raw)
+        except ValueError:
+            pass
+    return status, rh, raw
+
+
+def expect(resp, *codes, what=""):
+    status, _, body = resp
+    if status not in codes:
+        raise LabError(f"provisioning: {what} answered {status} (wanted {codes}): {str(body)[:400]}")
+    return resp
+
+
+def answers(url, codes=(200, 300)):
+    try:
+        req = urllib.request.Request(url, method="GET")
+        with urllib.request.urlopen(req, timeout=2) as r:
+            return r.status in codes
+    except urllib.error.HTTPError as e:
+        return e.code in codes
+    except Exception:
+        return False
+
+
+def tcp_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- config
+
+def keystone_conf(st):
+    k = KS_DIR
+    return f"""[DEFAULT]
+debug = false
+use_stderr = true
+[database]
+connection = sqlite:///{k}/keystone.db
+[token]
+provider = fernet
+expiration = 3600
+[fernet_tokens]
+key_repository = {k}/fernet-keys
+max_active_keys = 3
+[fernet_receipts]
+key_repository = {k}/fernet-keys
+[credential]
+key_repository = {k}/credential-keys
+[identity]
+password_hash_rounds = 4
+"""
+
+
+def swift_common(st, name, port):
+    return f"""[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = {port}
+workers = 0
+user = {pwd.getpwuid(os.getuid()).pw_name}
+swift_dir = {SW_DIR}
+devices = {SRV_DIR}
+mount_check = false
+log_name = {name}
+log_level = INFO
+log_udp_host = 127.0.0.1
+log_udp_port = {st['ports']['syslog']}
+"""
+
+
+def server_conf(st, kind):
+    port = st["ports"][kind]
+    extra = ""
+    if kind == "object":
+        extra = "\n[object-updater]\n[object-replicator]\n[object-auditor]\n"
+    else:
+        extra = f"\n[{kind}-replicator]\n[{kind}-auditor]\n"
+    return swift_common(st, f"{kind}-server", port) + f"""
+[pipeline:main]
+pipeline = {kind}-server
+
+[app:{kind}-server]
+use = egg:swift#{kind}
+""" + extra
+
+
+def proxy_conf(st, which):
+    port = st["ports"][which]
+    ks = st["ports"]["keystone"]
+    if which == "proxy-a":
+        info, tempurl = "true", "allowed_digests = sha256 sha512\n"
+    else:
+        info, tempurl = "false", ""  # code default: sha1 sha256 sha512
+    return swift_common(st, which, port) + f"""expose_info = {info}
+
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging listing_formats tempurl authtoken keystoneauth proxy-logging proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+allow_account_management = false
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+
+[filter:healthcheck]
+use = egg:swift#healthcheck
+
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+
+[filter:listing_formats]
+use = egg:swift#listing_formats
+
+[filter:tempurl]
+use = egg:swift#tempurl
+{tempurl}
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+www_authenticate_uri = http://127.0.0.1:{ks}/v3
+auth_url = http://127.0.0.1:{ks}
+auth_type = password
+user_domain_id = default
+project_domain_id = default
+project_name = service
+username = swift
+password = {st['swift_password']}
+delay_auth_decision = True
+service_token_roles_required = True
+http_connect_timeout = 5
+http_request_max_retries = 1
+
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+operator_roles = admin, swiftoperator
+reseller_prefix = AUTH_
+"""
+
+
+def build_rings(st):
+    from swift.common.ring import RingBuilder  # venv only
+    for kind in SWIFT_SERVERS:
+        b = RingBuilder(6, 1, 1)
+        b.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
+                   "port": st["ports"][kind], "device": "d1", "weight": 100, "meta": ""})
+        b.rebalance()
+        b.get_ring().save(os.path.join(SW_DIR, f"{kind}.ring.gz"))
+        b.save(os.path.join(SW_DIR, f"{kind}.builder"))
+
+
+def fernet_repo(path):
+    # Same layout `keystone-manage fernet_setup` makes (0 = staged, 1 = primary),
+    # without paying ~2 s for another keystone import.
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    for i in ("0", "1"):
+        write(os.path.join(path, i), base64.urlsafe_b64encode(os.urandom(32)).decode(), 0o600)
+
+
+def write_configs(st):
+    for d in (KS_DIR, SW_DIR, os.path.join(SRV_DIR, "d1"), LOG_DIR):
+        os.makedirs(d, exist_ok=True)
+    write(os.path.join(KS_DIR, "keystone.conf"), keystone_conf(st))
+    fernet_repo(os.path.join(KS_DIR, "fernet-keys"))
+    fernet_repo(os.path.join(KS_DIR, "credential-keys"))
+    # keystone parses sys.argv when imported: gunicorn's argv would make it exit 2.
+    write(os.path.join(KS_DIR, "lab_keystone_app.py"),
+          "import sys\nsys.argv = sys.argv[:1]\nfrom keystone.wsgi.api import application  # noqa\n")
+    write(os.path.join(SW_DIR, "swift.conf"), f"""[swift-hash]
+swift_hash_path_suffix = {secrets.token_hex(8)}
+swift_hash_path_prefix = {secrets.token_hex(8)}
+
+[storage-policy:0]
+name = Policy-0
+default = yes
+""")
+    for kind in SWIFT_SERVERS:
+        write(os.path.join(SW_DIR, f"{kind}-server.conf"), server_conf(st, kind))
+    for p in PROXIES:
+        write(os.path.join(SW_DIR, f"{p}.conf"), proxy_conf(st, p))
+
+
+def ks_env():
+    env = dict(os.environ)
+    env["OS_KEYSTONE_CONFIG_FILES"] = os.path.join(KS_DIR, "keystone.conf")
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def swift_argv(kind):
+    script = {"account": "swift-account-server", "container": "swift-container-server",
+              "object": "swift-object-server"}.get(kind, "swift-proxy-server")
+    conf = os.path.join(SW_DIR, f"{kind}-server.conf" if kind in SWIFT_SERVERS else f"{kind}.conf")
+    # -v: also log to stderr (our log file), since there is no syslog here.
+    return [os.path.join(BIN, script), conf, "-v"]
+
+
+def start_proxies():
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return {p: spawn(p, swift_argv(p), env) for p in PROXIES}
+
+
+# ---------------------------------------------------------------- waiting
+
+def wait_all(checks, procs, deadline):
+    """checks: {name: callable -> bool}; procs: {name: Popen or pid}."""
+    pending = dict(checks)
+    while pending:
+        for name in list(pending):
+            p = procs.get(name)
+            if p is not None:
+                rc = p.poll() if hasattr(p, "poll") else (None if alive(p) else "gone")
+                if rc is not None:
+                    raise LabError(f"{name} exited (rc={rc}) during start",
+                                   os.path.join(LOG_DIR, f"{name}.log"))
+            if pending[name]():
+                del pending[name]
+        if not pending:
+            return
+        if time.time() > deadline:
+            name = sorted(pending)[0]
+            raise LabError(f"{', '.join(sorted(pending))} did not answer within {TIMEOUT:.0f} s",
+                           os.path.join(LOG_DIR, f"{name}.log"))
+        time.sleep(0.1)
+
+
+def run_step(name, argv, env, deadline):
+    logp = os.path.join(LOG_DIR, f"{name}.log")
+    with open(logp, "ab") as log:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                             env=env, cwd=LAB, start_new_session=True)
+        add_pid(name, p.pid)
+        try:
+            rc = p.wait(timeout=max(1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            raise LabError(f"{name} did not finish within {TIMEOUT:.0f} s", logp)
+    remove_pid(name, p.pid)
+    if rc != 0:
+        raise LabError(f"{name} failed (rc={rc})", logp)
+
+
+# ---------------------------------------------------------------- provisioning
+
+def provision(st):
+    ks = f"http://127.0.0.1:{st['ports']['keystone']}"
+    v3 = ks + "/v3"
+    A = f"http://127.0.0.1:{st['ports']['proxy-a']}"
+    B = f"http://127.0.0.1:{st['ports']['proxy-b']}"
+
+    def password_token(user, password, project=None, project_id=None, domain="Default"):
+        scope = {"project": {"id": project_id}} if project_id else \
+            {"project": {"name": project, "domain": {"name": domain}}}
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": domain}, "password": password}}}, "scope": scope}}
+        s, h, b = expect(http("POST", v3 + "/auth/tokens", body), 201, what=f"token for {user}")
+        return h["X-Subject-Token"], b
+
+    admin_tok, _ = password_token("admin", st["admin_password"], project="admin")
+
+    def post(path, key, obj, tok=admin_tok, what=None):
+        s, h, b = expect(http("POST", v3 + path, {key: obj}, token=tok), 201, what=what or f"POST {path}")
+        return b[key]
+
+    def put(path, tok=admin_tok):
+        expect(http("PUT", v3 + path, token=tok), 204, 201, what=f"PUT {path}")
+
+    s, h, b = expect(http("GET", v3 + "/roles", token=admin_tok), 200, what="list roles")
+    roles = {r["name"]: r["id"] for r in b["roles"]}
+    for r in ("member", "reader", "service", "swiftoperator"):
+        if r not in roles:
+            roles[r] = post("/roles", "role", {"name": r})["id"]
+
+    service_project = post("/projects", "project", {"name": "service", "domain_id": "default"})["id"]
+    project = post("/projects", "project", {"name": "veldr", "domain_id": "default",
+                                            "description": "veldr lab"})["id"]
+
+    def user(name, password, project_id):
+        return post("/users", "user", {"name": name, "password": password, "domain_id": "default",
+                                       "default_project_id": project_id})["id"]
+
+    swift_uid = user("swift", st["swift_password"], service_project)
+    put(f"/projects/{service_project}/users/{swift_uid}/roles/{roles['service']}")
+    # authtoken needs to validate other users' tokens: admin on the service project
+    put(f"/projects/{service_project}/users/{swift_uid}/roles/{roles['admin']}")
+
+    user_pw = secrets.token_urlsafe(18)
+    uid = user("velero-user", user_pw, project)
+    put(f"/projects/{project}/users/{uid}/roles/{roles['member']}")
+    put(f"/projects/{project}/users/{uid}/roles/{roles['swiftoperator']}")
+
+    reader_pw = secrets.token_urlsafe(18)
+    rid = user("velero-reader", reader_pw, project)
+    put(f"/projects/{project}/users/{rid}/roles/{roles['reader']}")
+
+    # catalog: object-store in RegionOne (proxy A) and RegionTwo (proxy B)
+    post("/regions", "region", {"id": "RegionTwo", "description": "veldr lab proxy B"})
+    svc = post("/services", "service", {"type": "object-store", "name": "swift", "enabled": True})["id"]
+    for region, base in (("RegionOne", A), ("RegionTwo", B)):
+        for iface in ("public", "internal"):
+            post("/endpoints", "endpoint", {"service_id": svc, "interface": iface, "region_id": region,
+                                            "url": base + "/v1/AUTH_%(tenant_id)s", "enabled": True})
+
+    # the user creates its own application credentials
+    utok, _ = password_token("velero-user", user_pw, project_id=project)
+
+    def appcred(user_id, tok, name, **extra):
+        body = dict(name=name, **extra)
+        return post(f"/users/{user_id}/application_credentials", "application_credential", body,
+                    tok=tok, what=f"create app credential {name}")
+
+    ac = appcred(uid, utok, "velero", description="veldr lab healthy credential")
+    exp = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=7)) \
+        .replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ac_exp = appcred(uid, utok, "velero-expiring", expires_at=exp)
+    ac_del = appcred(uid, utok, "velero-deleted")
+    expect(http("DELETE", f"{v3}/users/{uid}/application_credentials/{ac_del['id']}", token=utok),
+           204, what="delete app credential")
+
+    rtok, _ = password_token("velero-reader", reader_pw, project_id=project)
+    ac_r = appcred(rid, rtok, "velero-reader")
+
+    # Swift, as the user through its healthy app credential and the catalog
+    body = {"auth": {"identity": {"methods": ["application_credential"], "application_credential": {
+        "id": ac["id"], "secret": ac["secret"]}}}}
+    s, h, tb = expect(http("POST", v3 + "/auth/tokens", body), 201, what="app credential token")
+    atok = h["X-Subject-Token"]
+    sw_url = [e["url"] for c in tb["token"]["catalog"] if c["type"] == "object-store"
+              for e in c["endpoints"] if e["interface"] == "public" and e["region_id"] == "RegionOne"][0]
+    account = "AUTH_" + project
+    assert sw_url == f"{A}/v1/{account}", sw_url
+
+    account_key = secrets.token_hex(16)
+    main_key = secrets.token_hex(16)
+    key2 = secrets.token_hex(16)
+    expect(http("POST", sw_url, token=atok, headers={"X-Account-Meta-Temp-URL-Key": account_key}),
+           204, what="set account Temp-URL-Key")
+    expect(http("PUT", sw_url + "/velero-backups", token=atok,
+                headers={"X-Container-Meta-Temp-URL-Key": main_key}), 201, 202, what="PUT velero-backups")
+    expect(http("PUT", sw_url + "/velero-nokey", token=atok), 201, 202, what="PUT velero-nokey")
+    expect(http("PUT", sw_url + "/velero-key2only", token=atok,
+                headers={"X-Container-Meta-Temp-URL-Key-2": key2}), 201, 202, what="PUT velero-key2only")
+    obj_name = "backups/probe-fixture.txt"
+    expect(http("PUT", f"{sw_url}/velero-backups/{obj_name}", body=b"hello", token=atok,
+                headers={"Content-Type": "text/plain"}), 201, what="PUT object")
+    # the other proxy sees the same data
+    expect(http("HEAD", f"{B}/v1/{account}/velero-backups/{obj_name}", token=atok), 200,
+           what="HEAD object via proxy B")
+
+    return {
+        "keystone_url": v3, "keystone_root": ks,
+        "swift_a": A, "swift_b": B,
+        "region_a": "RegionOne", "region_b": "RegionTwo",
+        "admin": {"username": "admin", "password": st["admin_password"], "project": "admin",
+                  "domain": "Default"},
+        "project_id": project, "project_name": "veldr", "account": account,
+        "user": {"id": uid, "name": "velero-user", "password": user_pw, "domain": "Default"},
+        "appcred": {"id": ac["id"], "name": ac["name"], "secret": ac["secret"]},
+        "appcred_expiring": {"id": ac_exp["id"], "name": ac_exp["name"], "secret": ac_exp["secret"],
+                             "expires_at": exp},
+        "appcred_deleted": {"id": ac_del["id"], "name": ac_del["name"], "secret": ac_del["secret"]},
+        "reader": {"user_id": rid, "name": "velero-reader", "password": reader_pw,
+                   "appcred_id": ac_r["id"], "appcred_secret": ac_r["secret"]},
+        "containers": {
+            "main": {"name": "velero-backups", "key": main_key},
+            "nokey": {"name": "velero-nokey"},
+            "key2only": {"name": "velero-key2only", "key2": key2},
+        },
+        "account_key": account_key,
+        "object": {"container": "velero-backups", "name": obj_name, "body": "hello"},
+    }
+
+
+def write_env(lab):
+    pairs = {
+        "KEYSTONE_URL": lab["keystone_url"], "KEYSTONE_ROOT": lab["keystone_root"],
+        "SWIFT_A": lab["swift_a"], "SWIFT_B": lab["swift_b"],
+        "REGION_A": lab["region_a"], "REGION_B": lab["region_b"],
+        "ADMIN_USERNAME": lab["admin"]["username"], "ADMIN_PASSWORD": lab["admin"]["password"],
+        "PROJECT_ID": lab["project_id"], "PROJECT_NAME": lab["project_name"], "ACCOUNT": lab["account"],
+        "USER_ID": lab["user"]["id"], "USER_NAME": lab["user"]["name"],
+        "USER_PASSWORD": lab["user"]["password"],
+        "APPCRED_ID": lab["appcred"]["id"], "APPCRED_NAME": lab["appcred"]["name"],
+        "APPCRED_SECRET": lab["appcred"]["secret"],
+        "APPCRED_EXPIRING_ID": lab["appcred_expiring"]["id"],
+        "APPCRED_EXPIRING_SECRET": lab["appcred_expiring"]["secret"],
+        "APPCRED_EXPIRING_EXPIRES_AT": lab["appcred_expiring"]["expires_at"],
+        "APPCRED_DELETED_ID": lab["appcred_deleted"]["id"],
+        "APPCRED_DELETED_SECRET": lab["appcred_deleted"]["secret"],
+        "READER_USER_ID": lab["reader"]["user_id"], "READER_APPCRED_ID": lab["reader"]["appcred_id"],
+        "READER_APPCRED_SECRET": lab["reader"]["appcred_secret"],
+        "CONTAINER": lab["containers"]["main"]["name"], "CONTAINER_KEY": lab["containers"]["main"]["key"],
+        "CONTAINER_NOKEY": lab["containers"]["nokey"]["name"],
+        "CONTAINER_KEY2ONLY": lab["containers"]["key2only"]["name"],
+        "CONTAINER_KEY2": lab["containers"]["key2only"]["key2"],
+        "ACCOUNT_KEY": lab["account_key"],
+        "OBJECT": lab["object"]["name"], "OBJECT_BODY": lab["object"]["body"],
+    }
+    write(os.path.join(LAB, "lab.env"),
+          "".join(f"LAB_{k}={shlex.quote(str(v))}\n" for k, v in pairs.items()), 0o600)
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_start():
+    t0 = time.time()
+    deadline = t0 + TIMEOUT
+    stop_names()  # a previous lab in the same dir
+    if os.path.isdir(LAB):
+        subprocess.run(["rm", "-rf", LAB], check=True)
+    os.makedirs(LOG_DIR)
+    open(PIDS, "w").close()
+    names = ["keystone", *SWIFT_SERVERS, *PROXIES, "syslog"]
+    st = {"ports": dict(zip(names, free_ports(len(names)))),
+          "admin_password": secrets.token_urlsafe(18),
+          "swift_password": secrets.token_urlsafe(18)}
+    write(STATE, json.dumps(st, indent=1), 0o600)
+    write_configs(st)
+    env = ks_env()
+
+    # keystone db_sync is the long pole: start it first, then Swift meanwhile.
+    kconf = os.path.join(KS_DIR, "keystone.conf")
+    kdb = subprocess.Popen([os.path.join(BIN, "keystone-manage"), "--config-file", kconf, "db_sync"], env=env, cwd=LAB,
+                           stdin=subprocess.DEVNULL, start_new_session=True,
+                           stdout=open(os.path.join(LOG_DIR, "keystone-manage.log"), "ab"),
+                           stderr=subprocess.STDOUT)
+    add_pid("keystone-db_sync", kdb.pid)
+    build_rings(st)
+    swenv = dict(os.environ, PYTHONWARNINGS="ignore")
+    procs = {k: spawn(k, swift_argv(k), swenv) for k in SWIFT_SERVERS}
+    procs.update(start_proxies())
+
+    try:
+        rc = kdb.wait(timeout=max(1, deadline - time.time()))
+    except subprocess.TimeoutExpired:
+        raise LabError(f"keystone-manage db_sync did not finish within {TIMEOUT:.0f} s", os.path.join(LOG_DIR, "keystone-manage.log"))
+    remove_pid("keystone-db_sync", kdb.pid)
+    if rc != 0:
+        raise LabError(f"keystone-manage db_sync failed (rc={rc})", os.path.join(LOG_DIR, "keystone-manage.log"))
+    kport = st["ports"]["keystone"]
+    kurl = f"http://127.0.0.1:{kport}"
+    run_step("keystone-manage", [
+        os.path.join(BIN, "keystone-manage"), "--config-file", kconf, "bootstrap",
+        "--bootstrap-password", st["admin_password"],
+        "--bootstrap-username", "admin", "--bootstrap-project-name", "admin",
+        "--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
+        "--bootstrap-region-id", "RegionOne",
+        "--bootstrap-admin-url", kurl + "/v3", "--bootstrap-public-url", kurl + "/v3",
+        "--bootstrap-internal-url", kurl + "/v3"], env, deadline)
+    procs["keystone"] = spawn("keystone", [
+        os.path.join(BIN, "gunicorn"), "--no-control-socket",
+        "--bind", f"127.0.0.1:{kport}", "--workers", "1", "--worker-class", "gthread", "--threads", "4",
+        "--timeout", "120", "--chdir", KS_DIR, "--access-logfile", "-",
+        "lab_keystone_app:application"], env)
+
+    checks = {k: (lambda p=st["ports"][k]: tcp_open(p)) for k in SWIFT_SERVERS}
+    for p in PROXIES:
+        checks[p] = lambda port=st["ports"][p]: answers(f"http://127.0.0.1:{port}/healthcheck", (200,))
+    checks["keystone"] = lambda: answers(kurl + "/v3", (200,))
+    wait_all(checks, procs, deadline)
+    t_up = time.time() - t0
+
+    lab = provision(st)
+    path = os.path.join(LAB, "lab.json")
+    write(path, json.dumps(lab, indent=2) + "\n", 0o600)
+    write_env(lab)
+    say(f"up in {t_up:.1f} s, provisioned in {time.time() - t0:.1f} s; keystone :{kport}, "
+        f"swift A :{st['ports']['proxy-a']}, B :{st['ports']['proxy-b']}")
+    print(path)
+
+
+def load_state():
+    try:
+        with open(STATE) as f:
+            return json.load(f)
+    except OSError:
+        raise LabError(f"no lab in {LAB} (run lab/lab.sh start)")
+
+
+def cmd_status():
+    st = load_state()
+    ports = st["ports"]
+    bad = []
+    if not answers(f"http://127.0.0.1:{ports['keystone']}/v3", (200,)):
+        bad.append("keystone")
+    for k in SWIFT_SERVERS:
+        if not tcp_open(ports[k]):
+            bad.append(k)
+    for p in PROXIES:
+        if not answers(f"http://127.0.0.1:{ports[p]}/healthcheck", (200,)):
+            bad.append(p)
+    if bad:
+        print(f"down: {' '.join(bad)}")
+        return 1
+    print(f"up: keystone :{ports['keystone']}, swift A :{ports['proxy-a']}, B :{ports['proxy-b']}")
+    return 0
+
+
+def cmd_swift_stop():
+    stop_names(set(PROXIES))
+    return 0
+
+
+def cmd_swift_start():
+    st = load_state()
+    stop_names(set(PROXIES))
+    procs = start_proxies()
+    checks = {p: (lambda port=st["ports"][p]: answers(f"http://127.0.0.1:{port}/healthcheck", (200,)))
+              for p in PROXIES}
+    wait_all(checks, procs, time.time() + TIMEOUT)
+    return 0
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        if cmd == "start":
+            try:
+                cmd_start()
+            except BaseException:
+                stop_names()
+                raise
+            return 0
+        if cmd == "stop":
+            stop_names()
+            return 0
+        if cmd == "status":
+            return cmd_status()
+        if cmd == "swift-stop":
+            return cmd_swift_stop()
+        if cmd == "swift-start":
+            return cmd_swift_start()
+        print("usage: labctl.py start|stop|status|swift-stop|swift-start", file=sys.stderr)
+        return 2
+    except LabError as e:
+        say(f"ERROR: {e}")
+        if e.log:
+            say(f"--- last lines of {e.log} ---")
+            print(tail(e.log), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+//! The commands, wired together: flags → collect (or bundle) → judge → render.
+
+use crate::cli::{ColorMode, DoctorArgs, ExplainFormat, ListFormat, Output};
+use crate::collect::{self, kube::KubeTarget, CollectOptions};
+use crate::engine::{self, Selection};
+use crate::facts::Facts;
+use crate::report::{self, Report, Summary};
+use std::io::IsTerminal;
+use std::time::Instant;
+
+/// A failure that means "veldr could not run" (exit 2): bad flags, unreadable kubeconfig or bundle.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unrunnable(pub String);
+
+impl DoctorArgs {
+    pub fn selection(&self) -> Selection {
+        Selection { only: self.only.clone(), skip: self.skip.clone() }
+    }
+
+    pub fn collect_options(&self) -> CollectOptions {
+        CollectOptions {
+            target: KubeTarget { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() },
+            namespace: self.namespace.clone(),
+            timeout: self.timeout,
+            credentials: self.credentials.clone(),
+            selection: self.selection(),
+            bsl_filter: self.bsl.clone(),
+            insecure: self.insecure,
+        }
+    }
+}
+
+/// Gets the facts: from a bundle, or by reading the cluster and OpenStack.
+pub async fn gather(args: &DoctorArgs) -> Result<(Facts, collect::IoTimes), Unrunnable> {
+    let facts = match &args.from_bundle {
+        Some(path) => (crate::bundle::load(path).map_err(|e| Unrunnable(e.to_string()))?, Default::default()),
+        None => collect::collect(&args.collect_options()).await.map_err(|e| Unrunnable(e.to_string()))?,
+    };
+    if let Some(path) = &args.save_bundle {
+        crate::bundle::save(path, &facts.0).map_err(|e| Unrunnable(e.to_string()))?;
+    }
+    Ok(facts)
+}
+
+/// Judges facts into a report.
+pub fn build_report(args: &DoctorArgs, facts: &Facts, io: &collect::IoTimes, started: Instant) -> Report {
+    let checks = engine::judge(facts, &args.selection(), &args.bsl, io);
+    let summary = Summary::of(&checks);
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        veldr: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: facts.collected_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        target: facts.target.clone(),
+        summary,
+        checks,
+    }
+}
+
+pub fn colour_on(mode: ColorMode, to_terminal: bool) -> bool {
+    match mode {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Renders a report in the chosen format.
+pub fn render(args: &DoctorArgs, report: &Report) -> String {
+    let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+    match args.output {
+        Output::Table => report::table::render(report, colour_on(args.color, to_terminal), None),
+        Output::Json => report::json::render(report),
+        Output::Prometheus | Output::Nagios => report::json::render(report),
+    }
+}
+
+/// Exit code for the chosen output (Nagios has its own convention).
+pub fn exit_code(args: &DoctorArgs, report: &Report) -> i32 {
+    report.exit_code(args.fail_on)
+}
+
+/// `veldr doctor`.
+pub async fn doctor(args: DoctorArgs) -> Result<i32, Unrunnable> {
+    args.selection().validate().map_err(|e| Unrunnable(e.to_string()))?;
+    let started = Instant::now();
+    let (facts, io) = gather(&args).await?;
+    let report = build_report(&args, &facts, &io, started);
+    let text = render(&args, &report);
+    emit(&args, &text)?;
+    Ok(exit_code(&args, &report))
+}
+
+/// Writes the report to `--output-file` atomically, or to stdout.
+pub fn emit(args: &DoctorArgs, text: &str) -> Result<(), Unrunnable> {
+    match &args.output_file {
+        Some(path) => crate::fsutil::write_atomic(path, text.as_bytes())
+            .map_err(|e| Unrunnable(format!("cannot write {}: {e} (the previous file is left as it was)", path.display()))),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            Ok(())
+        }
+    }
+}
+
+/// `veldr checks`.
+pub fn checks(format: ListFormat) -> String {
+    use crate::checks::REGISTRY;
+    match format {
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = REGISTRY
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.id, "category": c.category, "title": c.title, "severity": c.severity,
+                        "dependsOn": c.depends_on, "runbook": format!("veldr explain {}", c.id),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&list).expect("serializes") + "\n"
+        }
+        ListFormat::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+            t.set_header(vec!["id", "category", "severity", "title"]);
+            for c in REGISTRY {
+                t.add_row(vec![c.id, c.category.as_str(), c.severity.as_str(), c.title]);
+            }
+            format!("{t}\n")
+        }
+    }
+}
+
+/// `veldr explain ID`.
+pub fn explain(id: &str, format: ExplainFormat) -> Result<String, Unrunnable> {
+    let def = crate::checks::find(id).ok_or_else(|| Unrunnable(format!("unknown check {id:?}; `veldr checks` lists them")))?;
+    Ok(match format {
+        ExplainFormat::Text => format!(
+            "{} — {}\ncategory: {} · severity: {}{}\n\n{}",
+            def.id,
+            def.title,
+            def.category,
+            def.severity.as_str(),
+            if def.depends_on.is_empty() { String::new() } else { format!(" · depends on: {}", def.depends_on.join(", ")) },
+            def.page.trim_end()
+        ) + "\n",
+        ExplainFormat::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "id": def.id, "category": def.category, "title": def.title, "severity": def.severity,
+            "dependsOn": def.depends_on, "page": def.page,
+        }))
+        .expect("serializes")
+            + "\n",
+    })
+}

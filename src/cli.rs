@@ -1,0 +1,202 @@
+//! The command line of CONTRACT.md.
+
+use crate::collect::CredentialsSource;
+use crate::report::FailOn;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "veldr", version, about = "A doctor for Velero on OpenStack Swift with CSI snapshots", propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose a Velero installation (cluster, credentials, Keystone, Swift, temp URLs).
+    Doctor(DoctorArgs),
+    /// List the registered checks.
+    Checks {
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+        output: ListFormat,
+    },
+    /// Print the runbook page of one check.
+    Explain {
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = ExplainFormat::Text)]
+        output: ExplainFormat,
+    },
+    /// Print a temp URL signed exactly as the OpenStack plugin signs (the key is never printed).
+    Tempurl(TempurlArgs),
+    /// Run the doctor periodically and serve the latest result as Prometheus metrics.
+    Serve(ServeArgs),
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Prometheus,
+    Nagios,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
+    #[arg(long, env = "KUBECONFIG", hide_env_values = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The namespace Velero runs in.
+    #[arg(short = 'n', long, default_value = "velero")]
+    pub namespace: String,
+    /// Only these BackupStorageLocations (repeatable).
+    #[arg(long = "bsl", value_name = "NAME")]
+    pub bsl: Vec<String>,
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// Run only these checks or categories (repeatable; their dependencies run too).
+    #[arg(long, value_name = "ID|CATEGORY")]
+    pub only: Vec<String>,
+    /// Skip these checks or categories (repeatable).
+    #[arg(long, value_name = "ID|CATEGORY")]
+    pub skip: Vec<String>,
+    /// Exit 1 on any fail (default), or also on any warn.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    /// Deadline for all reads of a run (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// After a failure, re-run the failed checks until they pass or this much time passes.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub wait: Duration,
+    /// Where the OpenStack credentials come from: cluster, env or cloud:NAME.
+    #[arg(long, default_value = "cluster")]
+    pub credentials: CredentialsSource,
+    /// Write the collected facts (secrets as fingerprints) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub save_bundle: Option<PathBuf>,
+    /// Judge a bundle instead of reading a cluster.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
+    pub from_bundle: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+    /// Skip TLS verification against Keystone and Swift (prints a warning; never the default).
+    #[arg(long)]
+    pub insecure: bool,
+    /// More logs on stderr (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TempurlArgs {
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub expires: i64,
+    /// Digest: sha1, sha256, sha512 (default: what the plugin would use).
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Where the key comes from: the cluster (as the plugin signs) or the environment.
+    #[arg(long, value_enum, default_value_t = KeyFrom::Cluster)]
+    pub key_from: KeyFrom,
+    /// A full object URL, or CONTAINER/OBJECT resolved against the plugin's endpoint.
+    pub target: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFrom {
+    Cluster,
+    Env,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    #[arg(long, env = "KUBECONFIG", hide_env_values = true)]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(long)]
+    pub context: Option<String>,
+    #[arg(short = 'n', long, default_value = "velero")]
+    pub namespace: String,
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:9477")]
+    pub listen: String,
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub interval: Duration,
+    #[command(flatten)]
+    pub doctor: DoctorArgs,
+}
+
+/// `30s`, `2m`, `1h`, `500ms`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map(|i| s.split_at(i)).unwrap_or((s, "s"));
+    let n: f64 = num.parse().map_err(|_| format!("not a duration: {s:?} (use e.g. 30s, 2m, 500ms)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("not a duration: {s:?} (units: ms, s, m, h)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("not a duration: {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,447 @@
+//! Reads the cluster: every kind once, concurrently, paged, each read under its own timeout.
+//!
+//! Round-trip depth is kept small on purpose: all lists start together (depth 1); only the objects
+//! the velero container names (its secrets and config maps) are read after the Deployment list
+//! (depth 2). No per-object loops over lists.
+
+use crate::facts::{ApiGroup, HelmRelease, KubeFacts, Read, ReadError, ReadErrorKind, SecretInfo, ServerVersion};
+use crate::helm;
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret as KubeSecret};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// When every read of this run must have answered (`--timeout` from the start of the run).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub at: tokio::time::Instant,
+    pub total: Duration,
+}
+
+impl Deadline {
+    pub fn after(total: Duration) -> Self {
+        Deadline { at: tokio::time::Instant::now() + total, total }
+    }
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(tokio::time::Instant::now())
+    }
+}
+
+/// Page size for lists: big enough that typical clusters need one page, small enough to bound memory.
+pub const PAGE_SIZE: u32 = 500;
+
+/// How to reach the cluster (kubectl's habits).
+#[derive(Debug, Clone, Default)]
+pub struct KubeTarget {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+/// A cluster that could not even be configured: bad kubeconfig, unknown context (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read kubeconfig {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Builds a kube-rs client the way kubectl would find the cluster.
+pub async fn client(target: &KubeTarget, read_timeout: Duration) -> Result<(Client, Option<String>, String), ConfigError> {
+    let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
+    let mut config = match &target.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path)
+                .map_err(|e| ConfigError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
+            Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| ConfigError::Invalid(e.to_string()))?
+        }
+        None if target.context.is_some() => {
+            Config::from_kubeconfig(&options).await.map_err(|e| ConfigError::Invalid(e.to_string()))?
+        }
+        None => Config::infer().await.map_err(|e| ConfigError::Invalid(format!("no Kubernetes configuration found: {e}")))?,
+    };
+    config.read_timeout = Some(read_timeout);
+    config.connect_timeout = Some(read_timeout.min(Duration::from_secs(10)));
+    let server = config.cluster_url.to_string();
+    let context = target.context.clone().or_else(|| current_context(target));
+    let client = Client::try_from(config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    Ok((client, context, server))
+}
+
+fn current_context(target: &KubeTarget) -> Option<String> {
+    let kc = match &target.kubeconfig {
+        Some(p) => Kubeconfig::read_from(p).ok(),
+        None => Kubeconfig::read().ok(),
+    };
+    kc.and_then(|k| k.current_context)
+}
+
+/// One kind to list: where it lives and how the RBAC message names it.
+struct Kind {
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    /// `None`: list cluster-wide.
+    namespaced: bool,
+}
+
+impl Kind {
+    const fn new(group: &'static str, version: &'static str, kind: &'static str, plural: &'static str, namespaced: bool) -> Self {
+        Kind { group, version, kind, plural, namespaced }
+    }
+    fn resource_name(&self) -> String {
+        if self.group.is_empty() { self.plural.to_string() } else { format!("{}.{}", self.plural, self.group) }
+    }
+    fn api_resource(&self) -> ApiResource {
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(self.group, self.version, self.kind), self.plural)
+    }
+}
+
+const DEPLOYMENTS: Kind = Kind::new("apps", "v1", "Deployment", "deployments", false);
+const DAEMONSETS: Kind = Kind::new("apps", "v1", "DaemonSet", "daemonsets", true);
+const PODS: Kind = Kind::new("", "v1", "Pod", "pods", true);
+const EVENTS: Kind = Kind::new("", "v1", "Event", "events", true);
+const BSLS: Kind = Kind::new("velero.io", "v1", "BackupStorageLocation", "backupstoragelocations", true);
+const VSLS: Kind = Kind::new("velero.io", "v1", "VolumeSnapshotLocation", "volumesnapshotlocations", true);
+const SCHEDULES: Kind = Kind::new("velero.io", "v1", "Schedule", "schedules", true);
+const BACKUPS: Kind = Kind::new("velero.io", "v1", "Backup", "backups", true);
+const PVBS: Kind = Kind::new("velero.io", "v1", "PodVolumeBackup", "podvolumebackups", true);
+const REPOS: Kind = Kind::new("velero.io", "v1", "BackupRepository", "backuprepositories", true);
+const VSCLASSES: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses", false);
+const CSIDRIVERS: Kind = Kind::new("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false);
+const STORAGECLASSES: Kind = Kind::new("storage.k8s.io", "v1", "StorageClass", "storageclasses", false);
+const PVS: Kind = Kind::new("", "v1", "PersistentVolume", "persistentvolumes", false);
+const PVCS: Kind = Kind::new("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", false);
+
+/// Turns a kube-rs error into what a person can act on.
+fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
+    let (kind, message) = match e {
+        kube::Error::Api(status) => {
+            let kind = match status.code {
+                401 => ReadErrorKind::Unauthorized,
+                403 => ReadErrorKind::Forbidden,
+                // A 404 on a list means the API itself is not served (a CRD that is not installed);
+                // its body is often plain text, so match on the code, not the reason.
+                404 => ReadErrorKind::NotServed,
+                _ => ReadErrorKind::Server,
+            };
+            let msg = if status.message.is_empty() || status.message == "Failed to parse error data" {
+                format!("HTTP {}", status.code)
+            } else {
+                format!("HTTP {}: {}", status.code, status.message)
+            };
+            (kind, msg)
+        }
+        kube::Error::SerdeError(err) => (ReadErrorKind::Malformed, format!("the answer is not valid JSON of the expected shape: {err}")),
+        other => classify_transport(other),
+    };
+    ReadError { kind, verb: verb.to_string(), resource: resource.to_string(), namespace: namespace.map(str::to_string), message }
+}
+
+/// Connection-level failures: the error chain says which (refused, deadline, TLS).
+fn classify_transport(e: &kube::Error) -> (ReadErrorKind, String) {
+    let mut chain = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        chain.push(err.to_string());
+        cur = err.source();
+    }
+    let text = chain.join(": ");
+    let lower = text.to_lowercase();
+    if lower.contains("timed out") || lower.contains("timeout") || lower.contains("elapsed") {
+        (ReadErrorKind::Timeout, "the API server did not answer in time".to_string())
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("unknownissuer") {
+        (ReadErrorKind::Unreachable, format!("TLS failure (is the cluster CA in the kubeconfig right?): {}", last(&chain)))
+    } else if lower.contains("refused") {
+        (ReadErrorKind::Unreachable, format!("connection refused: {}", last(&chain)))
+    } else {
+        (ReadErrorKind::Unreachable, text)
+    }
+}
+
+fn last(chain: &[String]) -> &str {
+    chain.last().map(String::as_str).unwrap_or("")
+}
+
+fn timed_out(verb: &str, resource: &str, namespace: Option<&str>, after: Duration) -> ReadError {
+    ReadError {
+        kind: ReadErrorKind::Timeout,
+        verb: verb.to_string(),
+        resource: resource.to_string(),
+        namespace: namespace.map(str::to_string),
+        message: format!("no answer within {}s", after.as_secs_f32()),
+    }
+}
+
+/// Runs one read under a timeout, mapping both failure kinds.
+async fn bounded<T>(
+    fut: impl Future<Output = Result<T, kube::Error>>,
+    deadline: Deadline,
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+) -> Read<T> {
+    match tokio::time::timeout_at(deadline.at, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(read_error(&e, verb, resource, namespace)),
+        Err(_) => Err(timed_out(verb, resource, namespace, deadline.total)),
+    }
+}
+
+/// Lists one kind completely (following `continue`), as JSON objects trimmed of bulky bookkeeping.
+async fn list_all(client: &Client, kind: &Kind, namespace: &str, selector: Option<&str>, deadline: Deadline) -> Read<Vec<Value>> {
+    let ar = kind.api_resource();
+    let ns = kind.namespaced.then_some(namespace);
+    let api: Api<DynamicObject> = match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    };
+    let resource = kind.resource_name();
+    let fetch = async {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default().limit(PAGE_SIZE);
+            if let Some(sel) = selector {
+                lp = lp.labels(sel);
+            }
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let page = api.list(&lp).await?;
+            for obj in page.items {
+                let mut v = serde_json::to_value(obj).map_err(kube::Error::SerdeError)?;
+                trim(&mut v);
+                items.push(v);
+            }
+            match page.metadata.continue_ {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => break,
+            }
+        }
+        Ok(items)
+    };
+    bounded(fetch, deadline, "list", &resource, ns).await
+}
+
+/// Drops what no check reads and what would bloat a bundle.
+fn trim(v: &mut Value) {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+}
+
+/// Names of secrets and config maps the velero container reads through env/envFrom.
+#[derive(Debug, Default)]
+pub struct Referenced {
+    pub secrets: BTreeSet<String>,
+    pub config_maps: BTreeSet<String>,
+}
+
+/// Reads everything. `wanted` decides the dependent reads once Deployments are known.
+pub async fn collect(
+    client: &Client,
+    namespace: &str,
+    deadline: Deadline,
+    referenced: impl Fn(&[Value]) -> Referenced,
+) -> (KubeFacts, Sensitive) {
+    let version = bounded(client.apiserver_version(), deadline, "get", "/version", None);
+    let groups = bounded(client.list_api_groups(), deadline, "get", "/apis", None);
+    let ns_api: Api<Namespace> = Api::all(client.clone());
+    let namespace_obj = bounded(ns_api.get_opt(namespace), deadline, "get", "namespaces", None);
+    let helm = read_helm_releases(client, namespace, deadline);
+
+    // Deployments first among equals: the secrets they name are read as soon as they arrive.
+    let deployments_then_refs = async {
+        let deployments = list_all(client, &DEPLOYMENTS, namespace, None, deadline).await;
+        let refs = match &deployments {
+            Ok(items) => referenced(items),
+            Err(_) => Referenced::default(),
+        };
+        let secrets = read_named_secrets(client, namespace, &refs.secrets, deadline);
+        let config_maps = read_named_config_maps(client, namespace, &refs.config_maps, deadline);
+        let (secrets, config_maps) = futures::join!(secrets, config_maps);
+        (deployments, secrets, config_maps)
+    };
+
+    let lists = [
+        &DAEMONSETS, &PODS, &EVENTS, &BSLS, &VSLS, &SCHEDULES, &BACKUPS, &PVBS, &REPOS, &VSCLASSES, &CSIDRIVERS,
+        &STORAGECLASSES, &PVS, &PVCS,
+    ];
+    let list_futures = join_all(lists.iter().map(|k| list_all(client, k, namespace, None, deadline)));
+
+    let (version, groups, namespace_obj, helm, (deployments, secrets, config_maps), mut listed) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, list_futures);
+
+    let mut sensitive = Sensitive::default();
+    let secrets = secrets
+        .into_iter()
+        .map(|(name, read)| {
+            let read = read.map(|found| {
+                found.map(|(info, values)| {
+                    sensitive.secrets.insert(name.clone(), values);
+                    info
+                })
+            });
+            (name, read)
+        })
+        .collect();
+    let config_maps = config_maps
+        .into_iter()
+        .map(|(name, read)| {
+            let read = read.map(|found| {
+                found.map(|(keys, values)| {
+                    sensitive.config_maps.insert(name.clone(), values);
+                    keys
+                })
+            });
+            (name, read)
+        })
+        .collect();
+    let mut take = || listed.remove(0);
+    let facts = KubeFacts {
+        version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
+        api_groups: groups.map(|g| {
+            g.groups
+                .into_iter()
+                .map(|g| ApiGroup { name: g.name, versions: g.versions.into_iter().map(|v| v.version).collect() })
+                .collect()
+        }),
+        namespace: namespace_obj.map(|n| n.and_then(|n| serde_json::to_value(n).ok())),
+        deployments,
+        daemonsets: take(),
+        pods: take(),
+        events: take(),
+        backup_storage_locations: take(),
+        volume_snapshot_locations: take(),
+        schedules: take(),
+        backups: take(),
+        pod_volume_backups: take(),
+        backup_repositories: take(),
+        volume_snapshot_classes: take(),
+        csi_drivers: take(),
+        storage_classes: take(),
+        persistent_volumes: take(),
+        persistent_volume_claims: take(),
+        secrets,
+        config_maps,
+        helm_releases: helm,
+    };
+    (facts, sensitive)
+}
+
+/// Values read in this run for env resolution only. Never serialized, never logged.
+#[derive(Default)]
+pub struct Sensitive {
+    pub secrets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+async fn read_named_secrets(
+    client: &Client,
+    namespace: &str,
+    names: &BTreeSet<String>,
+    deadline: Deadline,
+) -> Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)> {
+    let api: Api<KubeSecret> = Api::namespaced(client.clone(), namespace);
+    let reads = names.iter().map(|name| {
+        let api = api.clone();
+        async move {
+            let got = bounded(api.get_opt(name), deadline, "get", "secrets", Some(namespace)).await;
+            (name.clone(), got.map(|o| o.map(secret_parts)))
+        }
+    });
+    join_all(reads).await
+}
+
+fn secret_parts(s: KubeSecret) -> (SecretInfo, BTreeMap<String, Vec<u8>>) {
+    let meta = &s.metadata;
+    let created = meta.creation_timestamp.as_ref().map(|t| t.0);
+    let last_changed = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.time.as_ref().map(|t| t.0))
+        .chain(created)
+        .max();
+    let mut values: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (k, v) in s.data.iter().flatten() {
+        values.insert(k.clone(), v.0.clone());
+    }
+    for (k, v) in s.string_data.iter().flatten() {
+        values.insert(k.clone(), v.clone().into_bytes());
+    }
+    let info = SecretInfo {
+        name: meta.name.clone().unwrap_or_default(),
+        type_: s.type_.clone(),
+        keys: values.keys().cloned().collect(),
+        created,
+        last_changed,
+        resource_version: meta.resource_version.clone(),
+    };
+    (info, values)
+}
+
+async fn read_named_config_maps(
+    client: &Client,
+    namespace: &str,
+    names: &BTreeSet<String>,
+    deadline: Deadline,
+) -> Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let reads = names.iter().map(|name| {
+        let api = api.clone();
+        async move {
+            let got = bounded(api.get_opt(name), deadline, "get", "configmaps", Some(namespace)).await;
+            let parts = got.map(|o| {
+                o.map(|c| {
+                    let data: BTreeMap<String, String> = c.data.unwrap_or_default().into_iter().collect();
+                    (data.keys().cloned().collect(), data)
+                })
+            });
+            (name.clone(), parts)
+        }
+    });
+    join_all(reads).await
+}
+
+/// Helm 3 keeps each release revision in a Secret labelled `owner=helm`.
+async fn read_helm_releases(client: &Client, namespace: &str, deadline: Deadline) -> Read<Vec<HelmRelease>> {
+    let api: Api<KubeSecret> = Api::namespaced(client.clone(), namespace);
+    let fetch = async {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default().labels("owner=helm").limit(PAGE_SIZE);
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let page = api.list(&lp).await?;
+            for s in page.items {
+                if s.type_.as_deref() != Some("helm.sh/release.v1") {
+                    continue;
+                }
+                let labels = s.metadata.labels.clone().unwrap_or_default();
+                let raw = s.data.as_ref().and_then(|d| d.get("release")).map(|b| b.0.clone());
+                out.push(helm::decode_release(&labels, raw.as_deref()));
+            }
+            match page.metadata.continue_ {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => break,
+            }
+        }
+        out.sort_by(|a: &HelmRelease, b| b.revision.cmp(&a.revision));
+        Ok(out)
+    };
+    bounded(fetch, deadline, "list", "secrets", Some(namespace)).await
+}

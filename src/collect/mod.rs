@@ -1,0 +1,140 @@
+//! Collect: all I/O of a run, concurrent, once. Produces [`Facts`]; nothing here judges.
+
+pub mod kube;
+
+use crate::engine::Selection;
+use crate::facts::{Facts, ResolvedEnv, Target, BUNDLE_SCHEMA};
+use crate::model::Category;
+use crate::velero;
+use self::kube::{Deadline, KubeTarget, Referenced, Sensitive};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Where the OpenStack credentials come from (`--credentials`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialsSource {
+    /// What the velero container sees (default).
+    Cluster,
+    /// The operator's own `OS_*` variables.
+    Env,
+    /// A clouds.yaml entry.
+    Cloud(String),
+}
+
+impl std::str::FromStr for CredentialsSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cluster" => Ok(CredentialsSource::Cluster),
+            "env" => Ok(CredentialsSource::Env),
+            _ => match s.strip_prefix("cloud:") {
+                Some(name) if !name.is_empty() => Ok(CredentialsSource::Cloud(name.to_string())),
+                _ => Err(format!("--credentials takes cluster, env or cloud:NAME, not {s:?}")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for CredentialsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialsSource::Cluster => f.write_str("cluster"),
+            CredentialsSource::Env => f.write_str("env"),
+            CredentialsSource::Cloud(n) => write!(f, "cloud:{n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    pub target: KubeTarget,
+    pub namespace: String,
+    pub timeout: Duration,
+    pub credentials: CredentialsSource,
+    pub selection: Selection,
+    pub bsl_filter: Vec<String>,
+    pub insecure: bool,
+}
+
+/// Time spent on the reads behind some checks, for their `durationMs`.
+pub type IoTimes = HashMap<&'static str, u64>;
+
+/// Collects everything. Fails only when the cluster cannot even be configured (exit 2);
+/// every read failure is recorded in the facts for the judges.
+pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::ConfigError> {
+    let started = jiff::Timestamp::now();
+    let deadline = Deadline::after(opts.timeout);
+    let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
+    let ns = opts.namespace.clone();
+    let t0 = std::time::Instant::now();
+    let (kube_facts, sensitive) = kube::collect(&client, &ns, deadline, |deployments| referenced(deployments, &ns)).await;
+    let kube_ms = t0.elapsed().as_millis() as u64;
+
+    let velero_env = match &opts.credentials {
+        CredentialsSource::Cluster => resolve_cluster_env(&kube_facts, &sensitive, &ns),
+        CredentialsSource::Env => Some(operator_env()),
+        CredentialsSource::Cloud(_) => None,
+    };
+    drop(sensitive);
+
+    let mut facts = Facts {
+        schema_version: BUNDLE_SCHEMA,
+        veldr: env!("CARGO_PKG_VERSION").to_string(),
+        collected_at: started,
+        target: Target { context, server: Some(server), namespace: ns },
+        kube: kube_facts,
+        velero_env,
+        credentials_source: opts.credentials.to_string(),
+        openstack: None,
+    };
+    let mut io = IoTimes::new();
+    for id in ["kube.connect", "kube.crds"] {
+        io.insert(id, kube_ms);
+    }
+    if opts.selection.wants_category(Category::Openstack) {
+        let _ = deadline; // the OpenStack collector uses the same deadline
+    }
+    facts.openstack = None;
+    Ok((facts, io))
+}
+
+/// The secrets and config maps the Velero container names.
+fn referenced(deployments: &[Value], namespace: &str) -> Referenced {
+    let mut r = Referenced::default();
+    if let Some(c) = velero::find_deployment(deployments, namespace).and_then(velero::server_container) {
+        let (secrets, cms) = velero::referenced_objects(c);
+        r.secrets.extend(secrets);
+        r.config_maps.extend(cms);
+    }
+    r
+}
+
+fn resolve_cluster_env(k: &crate::facts::KubeFacts, sensitive: &Sensitive, namespace: &str) -> Option<ResolvedEnv> {
+    let deployments = k.deployments.as_ref().ok()?;
+    let dep = velero::find_deployment(deployments, namespace)?;
+    let container = velero::server_container(dep)?;
+    let dep_name = dep.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("velero");
+    let secret = |name: &str| match (k.secrets.get(name), sensitive.secrets.get(name)) {
+        (Some(Ok(Some(_))), Some(values)) => velero::Lookup::Found(values),
+        (Some(Err(e)), _) => velero::Lookup::Unreadable(e.explain()),
+        _ => velero::Lookup::Missing,
+    };
+    let config_map = |name: &str| match (k.config_maps.get(name), sensitive.config_maps.get(name)) {
+        (Some(Ok(Some(_))), Some(values)) => velero::Lookup::Found(values),
+        (Some(Err(e)), _) => velero::Lookup::Unreadable(e.explain()),
+        _ => velero::Lookup::Missing,
+    };
+    Some(velero::resolve_env(dep_name, container, &secret, &config_map))
+}
+
+/// `--credentials env`: the operator's own `OS_*` (and `TLS_SKIP_VERIFY`) variables.
+pub fn operator_env() -> ResolvedEnv {
+    let mut env = ResolvedEnv { deployment: String::new(), container: "(operator environment)".into(), ..Default::default() };
+    for (k, v) in std::env::vars() {
+        if k.starts_with("OS_") || k == "TLS_SKIP_VERIFY" {
+            env.vars.insert(k.clone(), crate::facts::EnvVar { value: velero::env_value(&k, v), source: "operator environment".into() });
+        }
+    }
+    env
+}

@@ -1,0 +1,104 @@
+//! Judging: runs every registered check over the facts, in registry order, applying dependencies
+//! and the `--only`/`--skip` selection. Pure: the same facts give the same results.
+
+use crate::checks::{Ctx, REGISTRY};
+use crate::facts::Facts;
+use crate::model::{Category, CheckResult, Status, Verdict};
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+/// Which checks to run, from `--only` and `--skip` (ids or category names).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown check or category {0:?} (see `veldr checks`)")]
+pub struct UnknownCheck(pub String);
+
+impl Selection {
+    /// Rejects names that are neither a check id nor a category.
+    pub fn validate(&self) -> Result<(), UnknownCheck> {
+        for name in self.only.iter().chain(&self.skip) {
+            if crate::checks::find(name).is_none() && Category::parse(name).is_none() {
+                return Err(UnknownCheck(name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn matches(name: &str, id: &str, category: Category) -> bool {
+        name == id || name == category.as_str()
+    }
+
+    /// The ids that will be judged: `--only` plus what they depend on, less `--skip`.
+    pub fn selected(&self) -> BTreeSet<&'static str> {
+        let mut set: BTreeSet<&'static str> = REGISTRY
+            .iter()
+            .filter(|c| self.only.is_empty() || self.only.iter().any(|n| Self::matches(n, c.id, c.category)))
+            .map(|c| c.id)
+            .collect();
+        // Dependencies of what was asked for are judged too, so a skip can say why.
+        for c in REGISTRY.iter().rev() {
+            if set.contains(c.id) {
+                set.extend(c.depends_on.iter().copied());
+            }
+        }
+        for c in REGISTRY {
+            if self.skip.iter().any(|n| Self::matches(n, c.id, c.category)) {
+                set.remove(c.id);
+            }
+        }
+        set
+    }
+
+    /// Whether any check of this category will run (collection skips I/O nobody needs).
+    pub fn wants_category(&self, category: Category) -> bool {
+        let selected = self.selected();
+        REGISTRY.iter().any(|c| c.category == category && selected.contains(c.id))
+    }
+}
+
+/// Judges every check. `io_ms` adds the time collection spent on a check's reads, where known.
+pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io_ms: &HashMap<&str, u64>) -> Vec<CheckResult> {
+    let ctx = Ctx::new(facts, bsl_filter);
+    let selected = selection.selected();
+    let mut statuses: HashMap<&str, Status> = HashMap::new();
+    let mut out = Vec::with_capacity(REGISTRY.len());
+    for def in REGISTRY {
+        let started = Instant::now();
+        let verdict = if !selected.contains(def.id) {
+            Verdict::skip("not selected (--only/--skip)")
+        } else if let Some((dep, st)) = def
+            .depends_on
+            .iter()
+            .filter_map(|d| statuses.get(d).map(|s| (*d, *s)))
+            .find(|(_, s)| !matches!(s, Status::Ok | Status::Warn))
+        {
+            Verdict::skip(format!("skipped: {dep} did not pass ({st})"))
+        } else {
+            // A judge that panics must not take the report down with it.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (def.judge)(&ctx))) {
+                Ok(v) => v,
+                Err(_) => Verdict::error("veldr failed while judging this check (a bug: please report it with the bundle)"),
+            }
+        };
+        statuses.insert(def.id, verdict.status);
+        let judge_ms = started.elapsed().as_millis() as u64;
+        out.push(CheckResult {
+            id: def.id.to_string(),
+            category: def.category,
+            title: def.title.to_string(),
+            status: verdict.status,
+            summary: verdict.summary,
+            details: verdict.details,
+            hint: verdict.hint,
+            runbook: format!("veldr explain {}", def.id),
+            duration_ms: judge_ms + io_ms.get(def.id).copied().unwrap_or(0),
+            evidence: verdict.evidence,
+        });
+    }
+    out
+}

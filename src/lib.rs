@@ -1,0 +1,21 @@
+//! veldr: a doctor for Velero on OpenStack Swift with CSI snapshots.
+//!
+//! The shape is collect → judge → report: [`collect`] does all I/O once and concurrently and
+//! produces [`facts::Facts`]; [`checks`] holds the registry and the pure judge functions over those
+//! facts; [`report`] renders the results. A bundle ([`bundle`]) is `Facts` written to a file.
+
+pub mod app;
+pub mod bundle;
+pub mod checks;
+pub mod cli;
+pub mod collect;
+pub mod engine;
+pub mod facts;
+pub mod fsutil;
+pub mod helm;
+pub mod logging;
+pub mod model;
+pub mod openstack;
+pub mod report;
+pub mod secret;
+pub mod velero;

@@ -1,0 +1,45 @@
+//! The binary's edge: parse flags, run, map errors to exit codes (CONTRACT.md).
+
+use clap::{CommandFactory, Parser};
+use veldr::cli::{Cli, Command};
+
+fn main() {
+    // Exit 2 for bad flags, as the contract says (clap's own exit code for usage errors is 2 too).
+    let cli = Cli::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("veldr: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Checks { output } => {
+            print!("{}", veldr::app::checks(output));
+            Ok(0)
+        }
+        Command::Explain { id, output } => {
+            print!("{}", veldr::app::explain(&id, output)?);
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "veldr", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Doctor(args) => {
+            veldr::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::app::doctor(args))?)
+        }
+        Command::Tempurl(_args) => anyhow::bail!("tempurl: not built yet"),
+        Command::Serve(_args) => anyhow::bail!("serve: not built yet"),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}

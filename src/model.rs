@@ -1,0 +1,187 @@
+//! The vocabulary shared by checks and reports: statuses, categories, and one check's result.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How a check ended. The names are part of the public contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The group a check belongs to; `--only`/`--skip` accept these names too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Cluster,
+    Velero,
+    Credentials,
+    Storage,
+    Snapshots,
+    NodeAgent,
+    Openstack,
+    Backups,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Cluster,
+        Category::Velero,
+        Category::Credentials,
+        Category::Storage,
+        Category::Snapshots,
+        Category::NodeAgent,
+        Category::Openstack,
+        Category::Backups,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Cluster => "cluster",
+            Category::Velero => "velero",
+            Category::Credentials => "credentials",
+            Category::Storage => "storage",
+            Category::Snapshots => "snapshots",
+            Category::NodeAgent => "node-agent",
+            Category::Openstack => "openstack",
+            Category::Backups => "backups",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a failure of this check is for disaster recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Backups or restores do not work while this fails.
+    Critical,
+    /// Part of Velero degrades (logs, snapshots of some volumes, freshness).
+    Major,
+    /// Hygiene: works today, will bite later.
+    Minor,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Major => "major",
+            Severity::Minor => "minor",
+        }
+    }
+}
+
+/// What a judge function says about the facts. The engine adds id, title, timing and runbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub status: Status,
+    pub summary: String,
+    pub details: Vec<String>,
+    pub hint: Option<String>,
+    pub evidence: serde_json::Value,
+}
+
+impl Verdict {
+    fn new(status: Status, summary: impl Into<String>) -> Self {
+        Verdict { status, summary: summary.into(), details: Vec::new(), hint: None, evidence: serde_json::Value::Object(Default::default()) }
+    }
+    pub fn ok(summary: impl Into<String>) -> Self {
+        Self::new(Status::Ok, summary)
+    }
+    pub fn warn(summary: impl Into<String>) -> Self {
+        Self::new(Status::Warn, summary)
+    }
+    pub fn fail(summary: impl Into<String>) -> Self {
+        Self::new(Status::Fail, summary)
+    }
+    pub fn skip(summary: impl Into<String>) -> Self {
+        Self::new(Status::Skip, summary)
+    }
+    pub fn error(summary: impl Into<String>) -> Self {
+        Self::new(Status::Error, summary)
+    }
+    pub fn detail(mut self, line: impl Into<String>) -> Self {
+        self.details.push(line.into());
+        self
+    }
+    pub fn details(mut self, lines: impl IntoIterator<Item = String>) -> Self {
+        self.details.extend(lines);
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    /// Adds one evidence field (a JSON object is kept).
+    pub fn evidence(mut self, key: &str, value: impl Serialize) -> Self {
+        if let serde_json::Value::Object(map) = &mut self.evidence {
+            map.insert(key.to_string(), serde_json::to_value(value).unwrap_or(serde_json::Value::Null));
+        }
+        self
+    }
+    /// The worse of two statuses wins, for checks that look at many objects.
+    pub fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
+        statuses.into_iter().max_by_key(|s| rank(*s)).unwrap_or(Status::Ok)
+    }
+}
+
+/// Order of badness used to combine sub-results: ok < skip < warn < error < fail.
+pub fn rank(s: Status) -> u8 {
+    match s {
+        Status::Ok => 0,
+        Status::Skip => 1,
+        Status::Warn => 2,
+        Status::Error => 3,
+        Status::Fail => 4,
+    }
+}
+
+/// One check's row in a report: the JSON `checks[]` element of the contract.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub id: String,
+    pub category: Category,
+    pub title: String,
+    pub status: Status,
+    pub summary: String,
+    pub details: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub runbook: String,
+    pub duration_ms: u64,
+    pub evidence: serde_json::Value,
+}

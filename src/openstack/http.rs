@@ -1,0 +1,303 @@
+//! The HTTP client for Keystone and Swift, and a classifier that says why a request failed.
+//!
+//! reqwest's own error text is "error sending request for url (…)": it names no cause a person can
+//! act on, and it carries the URL, which for a temp-URL probe contains the signature. [`Failure`]
+//! walks the error's source chain instead and keeps only host, port and cause.
+
+use serde::{Deserialize, Serialize};
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+use thiserror::Error;
+
+/// How veldr reaches OpenStack.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Whole-request timeout (also bounds connect).
+    pub timeout: Duration,
+    /// Extra trusted CA certificates in PEM (`OS_CACERT`), added to the system roots. The plugin
+    /// itself ignores `OS_CACERT`; veldr honours it so the operator can still diagnose.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Skip certificate verification, like the plugin's `TLS_SKIP_VERIFY=true`.
+    pub insecure: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions { timeout: Duration::from_secs(10), ca_pem: None, insecure: false }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum HttpError {
+    #[error("OS_CACERT: no usable PEM certificate in the CA bundle ({0})")]
+    BadCaPem(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// Builds the one client all OpenStack calls share.
+///
+/// Redirects are not followed: Swift and Keystone do not redirect API calls, and following one
+/// would carry `X-Auth-Token` (a header reqwest does not know to strip) to wherever it points.
+pub fn client(opts: &HttpOptions) -> Result<reqwest::Client, HttpError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .timeout(opts.timeout)
+        .connect_timeout(opts.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("veldr/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = &opts.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| HttpError::BadCaPem(source_text(&e)))?;
+        if certs.is_empty() {
+            return Err(HttpError::BadCaPem("no BEGIN CERTIFICATE block".into()));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    if opts.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder.build().map_err(|e| HttpError::Build(source_text(&e)))
+}
+
+/// Why a request to OpenStack did not give a usable answer. The text names the cause and, where
+/// there is one, the fix; it never contains a URL query (signatures) or a header value (tokens).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Failure {
+    /// Nothing answered: connection refused, DNS failure, no route, reset.
+    Unreachable(String),
+    /// The request did not complete within the timeout.
+    Timeout,
+    /// The TLS handshake failed; the text says why and what to set.
+    Tls(String),
+    /// An HTTP answer with an unexpected status.
+    Status { code: u16, body_excerpt: String },
+    /// The answer could not be read or parsed.
+    BadBody(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Unreachable(m) => f.write_str(m),
+            Failure::Timeout => f.write_str("no answer before the timeout (raise --timeout, or check firewalls and proxies on the way)"),
+            Failure::Tls(m) => write!(f, "TLS: {m}"),
+            Failure::Status { code, body_excerpt } if body_excerpt.is_empty() => write!(f, "HTTP {code}"),
+            Failure::Status { code, body_excerpt } => write!(f, "HTTP {code}: {body_excerpt}"),
+            Failure::BadBody(m) => write!(f, "unreadable answer: {m}"),
+        }
+    }
+}
+
+impl Failure {
+    /// Classifies a reqwest error by walking its source chain.
+    pub fn from_reqwest(err: &reqwest::Error) -> Failure {
+        let target = err.url().map(host_port).unwrap_or_else(|| "the server".to_string());
+        if let Some(tls) = find_rustls(err) {
+            return Failure::Tls(describe_tls(tls, &target));
+        }
+        let mut io_kinds = Vec::new();
+        let mut texts = Vec::new();
+        // Skip reqwest's own text ("error sending request for url (…)"): it carries the URL.
+        let mut cur = err.source();
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                io_kinds.push(io.kind());
+            }
+            texts.push(e.to_string());
+            cur = e.source();
+        }
+        use std::io::ErrorKind as K;
+        if err.is_timeout() || io_kinds.contains(&K::TimedOut) {
+            return Failure::Timeout;
+        }
+        let joined = texts.join(": ").to_lowercase();
+        if io_kinds.contains(&K::ConnectionRefused) || joined.contains("connection refused") {
+            return Failure::Unreachable(format!("connection refused at {target} (nothing listens there: wrong port, or the service is down)"));
+        }
+        if joined.contains("dns error") || joined.contains("failed to lookup address") || joined.contains("name or service not known") {
+            return Failure::Unreachable(format!("cannot resolve the host name of {target} (DNS)"));
+        }
+        if err.is_connect() {
+            let cause = texts.last().cloned().unwrap_or_else(|| "connect error".into());
+            return Failure::Unreachable(format!("cannot connect to {target}: {cause}"));
+        }
+        if err.is_body() || err.is_decode() {
+            return Failure::BadBody(texts.last().cloned().unwrap_or_else(|| "body error".into()));
+        }
+        if let Some(status) = err.status() {
+            return Failure::Status { code: status.as_u16(), body_excerpt: String::new() };
+        }
+        let cause = texts.last().cloned().unwrap_or_else(|| "request failed".into());
+        if joined.contains("connection closed") || joined.contains("connection reset") || joined.contains("incomplete message") {
+            return Failure::Unreachable(format!(
+                "{target} closed the connection: {cause} (plain http:// to a TLS port?)"
+            ));
+        }
+        Failure::Unreachable(format!("request to {target} failed: {cause}"))
+    }
+}
+
+/// Finds a rustls error anywhere in the chain. tokio-rustls wraps it in an `io::Error`, whose
+/// `source()` skips the wrapped error, so each `io::Error`'s payload is inspected too.
+fn find_rustls<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(r) = find_rustls(inner) {
+                    return Some(r);
+                }
+            }
+        }
+        cur = e.source();
+    }
+    None
+}
+
+fn describe_tls(err: &rustls::Error, target: &str) -> String {
+    use rustls::CertificateError as C;
+    const FIX: &str = "set OS_CACERT (or --cacert) to the CA bundle that signed it; the Velero plugin \
+                       ignores OS_CACERT and only has TLS_SKIP_VERIFY=true";
+    match err {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer | C::BadSignature | C::UnhandledCriticalExtension => {
+                format!("certificate of {target} not trusted ({c:?}); {FIX}")
+            }
+            C::Expired | C::ExpiredContext { .. } => format!("certificate of {target} has expired; the server must renew it"),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                format!("certificate of {target} is not valid yet; check this machine's clock")
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                "certificate of {target} is not valid for that host name; use the name the certificate was issued for"
+            ),
+            C::Revoked => format!("certificate of {target} is revoked"),
+            other => format!("certificate of {target} rejected ({other:?}); {FIX}"),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => format!(
+            "handshake with {target} failed ({err}); is that port plain HTTP? use http:// for it"
+        ),
+        other => format!("handshake with {target} failed: {other}"),
+    }
+}
+
+/// `host:port` of a URL, never its path or query.
+pub fn host_port(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// The innermost cause of an error, which is the readable one for reqwest and rustls.
+fn source_text(err: &(dyn StdError + 'static)) -> String {
+    let mut last = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        last = e.to_string();
+        cur = e.source();
+    }
+    last
+}
+
+/// The first `max` characters of a response body, on one line, for error messages.
+pub fn excerpt(body: &str, max: usize) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Reads at most `limit` bytes of a body: enough to classify an answer without downloading a
+/// backup that a probe happened to hit.
+pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => out.extend_from_slice(&chunk[..chunk.len().min(limit - out.len())]),
+            Ok(None) => break,
+            Err(e) => return Err(Failure::from_reqwest(&e)),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn refused_port_names_host_and_port() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let c = client(&HttpOptions::default()).unwrap();
+        let err = run(c.get(format!("http://127.0.0.1:{port}/v3?secret=s3cr3t")).send()).unwrap_err();
+        let f = Failure::from_reqwest(&err);
+        let text = f.to_string();
+        assert!(matches!(f, Failure::Unreachable(_)), "{f:?}");
+        assert!(text.contains(&format!("connection refused at 127.0.0.1:{port}")), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn silent_server_is_a_timeout() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let c = client(&HttpOptions { timeout: Duration::from_millis(300), ..Default::default() }).unwrap();
+        let err = run(c.get(format!("http://127.0.0.1:{port}/")).send()).unwrap_err();
+        assert_eq!(Failure::from_reqwest(&err), Failure::Timeout);
+        drop(l);
+    }
+
+    #[test]
+    fn https_to_a_plain_port_says_so() {
+        // A server that answers plain HTTP to whatever arrives.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut s, _)) = l.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let c = client(&HttpOptions::default()).unwrap();
+        let err = run(c.get(format!("https://127.0.0.1:{port}/")).send()).unwrap_err();
+        let f = Failure::from_reqwest(&err);
+        assert!(matches!(f, Failure::Tls(_)), "{f:?}");
+        assert!(f.to_string().contains("plain HTTP"), "{f}");
+    }
+
+    #[test]
+    fn bad_ca_pem_is_reported() {
+        let err = client(&HttpOptions { ca_pem: Some(b"not a pem".to_vec()), ..Default::default() }).unwrap_err();
+        assert!(err.to_string().starts_with("OS_CACERT"), "{err}");
+    }
+
+    #[test]
+    fn untrusted_certificate_names_the_fix() {
+        let t = describe_tls(&rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer), "k.example:5000");
+        assert!(t.contains("not trusted") && t.contains("OS_CACERT") && t.contains("k.example:5000"), "{t}");
+    }
+
+    #[test]
+    fn excerpt_flattens_and_cuts() {
+        assert_eq!(excerpt("a\n  b\tc", 10), "a b c");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+    }
+}

@@ -1,0 +1,422 @@
+//! A read-only Swift client: HEAD account and container, `GET /info`, and the temp-URL probe.
+//!
+//! Only HEAD and GET are ever sent: a doctor must not change the store it diagnoses. Keys read
+//! from headers become [`Secret`]s at once.
+//!
+//! ## Who is the Swift owner
+//!
+//! The proxy strips its `swift_owner_headers` (temp-URL keys, `X-Container-Read`/`-Write`,
+//! `X-Container-Sync-Key`/`-To`, `X-Account-Access-Control`) from answers to anyone who is not the
+//! owner (keystoneauth: a role in `operator_roles`, default `admin, swiftoperator`; or an account
+//! ACL of `admin`). So seeing any of them proves the caller is the owner ([`Ownership::Owner`]),
+//! while seeing none proves nothing: an owner sees none either when none is set
+//! ([`Ownership::Unknown`]). "No temp-URL key" is therefore only conclusive with `Owner`, or when
+//! another owner-only header shows up in the same answer. [`roles_suggest_owner`] adds a second,
+//! weaker signal from the token's roles, valid only if the cluster keeps the default
+//! `operator_roles`.
+
+use super::http::{excerpt, read_limited, Failure};
+use super::tempurl::SignedUrl;
+use crate::secret::Secret;
+use jiff::Timestamp;
+use reqwest::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+/// keystoneauth's default `operator_roles`.
+pub const DEFAULT_OPERATOR_ROLES: [&str; 2] = ["admin", "swiftoperator"];
+
+/// Headers the proxy shows only to the owner (Swift's default `swift_owner_headers`).
+pub const OWNER_ONLY_HEADERS: [&str; 9] = [
+    "x-container-read",
+    "x-container-write",
+    "x-container-sync-key",
+    "x-container-sync-to",
+    "x-account-meta-temp-url-key",
+    "x-account-meta-temp-url-key-2",
+    "x-container-meta-temp-url-key",
+    "x-container-meta-temp-url-key-2",
+    "x-account-access-control",
+];
+
+#[derive(Debug, Error)]
+pub enum SwiftError {
+    /// 401 with a token: Swift (keystonemiddleware) did not accept it: expired, revoked, or issued
+    /// by another Keystone than the one Swift trusts.
+    #[error("Swift refused the token (401{}): it expired, was revoked, or Swift trusts another Keystone", detail(.body_excerpt))]
+    Unauthorized { body_excerpt: String },
+    /// 403: the token is valid but its roles open nothing here (not in `operator_roles`, no ACL).
+    #[error(
+        "Swift forbids this with the credential's roles (403{}): give the user a role in Swift's \
+         operator_roles (often member or swiftoperator) or a container ACL",
+        detail(.body_excerpt)
+    )]
+    Forbidden { body_excerpt: String },
+    #[error("{what} does not exist (404)")]
+    NotFound { what: String },
+    /// `/info` answers 403: the proxy sets `expose_info = false`.
+    #[error("the Swift proxy hides /info (403, expose_info = false): the allowed digests cannot be read")]
+    InfoDisabled,
+    #[error("Swift answered HTTP {status}{}", detail(.body_excerpt))]
+    Http { status: u16, body_excerpt: String },
+    #[error("Swift unreachable: {0}")]
+    Transport(Failure),
+    #[error("Swift's answer could not be read: {0}")]
+    BadBody(String),
+    /// gophercloud's text for an endpoint without `/v1/`.
+    #[error("URL prefix \"/v1/\" not found in the Swift endpoint {0:?}")]
+    NoV1Prefix(String),
+}
+
+fn detail(body: &str) -> String {
+    if body.is_empty() { String::new() } else { format!(": {body}") }
+}
+
+/// Whether the caller is the Swift owner, as far as an answer shows. See the module docs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Ownership {
+    /// Owner-only headers were present (their names, lower case).
+    Owner { evidence: Vec<String> },
+    /// None was present: either not the owner, or the owner of something with none set.
+    Unknown,
+}
+
+impl Ownership {
+    fn from_headers(headers: &HeaderMap) -> Ownership {
+        let evidence: Vec<String> =
+            OWNER_ONLY_HEADERS.iter().filter(|h| headers.contains_key(**h)).map(|h| h.to_string()).collect();
+        if evidence.is_empty() { Ownership::Unknown } else { Ownership::Owner { evidence } }
+    }
+
+    pub fn is_owner(&self) -> bool {
+        matches!(self, Ownership::Owner { .. })
+    }
+}
+
+/// Whether the token's roles make it the Swift owner under the given `operator_roles`
+/// (use [`DEFAULT_OPERATOR_ROLES`] when the cluster's are unknown; many clouds add `member`).
+pub fn roles_suggest_owner(roles: &[String], operator_roles: &[&str]) -> bool {
+    roles.iter().any(|r| operator_roles.iter().any(|o| o.eq_ignore_ascii_case(r)))
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountHead {
+    pub status: u16,
+    pub container_count: Option<u64>,
+    pub object_count: Option<u64>,
+    pub bytes_used: Option<u64>,
+    pub temp_url_key: Option<Secret>,
+    pub temp_url_key_2: Option<Secret>,
+    /// Swift's `Date` header, for clock comparisons.
+    pub date: Option<Timestamp>,
+    pub ownership: Ownership,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContainerHead {
+    pub status: u16,
+    pub object_count: Option<u64>,
+    pub bytes_used: Option<u64>,
+    pub temp_url_key: Option<Secret>,
+    pub temp_url_key_2: Option<Secret>,
+    /// `X-Container-Read`, when shown (owner only).
+    pub read_acl: Option<String>,
+    pub storage_policy: Option<String>,
+    pub date: Option<Timestamp>,
+    pub ownership: Ownership,
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn header_u64(h: &HeaderMap, name: &str) -> Option<u64> {
+    header_str(h, name).and_then(|v| v.trim().parse().ok())
+}
+
+fn header_secret(h: &HeaderMap, name: &str) -> Option<Secret> {
+    header_str(h, name).map(Secret::new)
+}
+
+/// Parses an HTTP `Date` (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(value: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::parse(value.trim()).ok().map(|z| z.timestamp())
+}
+
+fn date_of(h: &HeaderMap) -> Option<Timestamp> {
+    header_str(h, "date").and_then(parse_http_date)
+}
+
+/// The account URL without trailing slash (Swift accepts both; no slash is the canonical form).
+fn account_url(endpoint: &str) -> &str {
+    endpoint.trim_end_matches('/')
+}
+
+async fn head(client: &reqwest::Client, url: &str, token: &Secret) -> Result<reqwest::Response, SwiftError> {
+    tracing::debug!(target: "veldr::swift", url = %url, "HEAD");
+    client
+        .head(url)
+        .header("X-Auth-Token", token.expose().unwrap_or(""))
+        .send()
+        .await
+        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))
+}
+
+fn refusal(status: u16, body: String, what: impl FnOnce() -> String) -> SwiftError {
+    let body_excerpt = excerpt(&body, 200);
+    match status {
+        401 => SwiftError::Unauthorized { body_excerpt },
+        403 => SwiftError::Forbidden { body_excerpt },
+        404 => SwiftError::NotFound { what: what() },
+        _ => SwiftError::Http { status, body_excerpt },
+    }
+}
+
+/// `HEAD <account>`: counts, the account's temp-URL keys (owner only), `Date`.
+pub async fn head_account(client: &reqwest::Client, endpoint: &str, token: &Secret) -> Result<AccountHead, SwiftError> {
+    let resp = head(client, account_url(endpoint), token).await?;
+    let status = resp.status().as_u16();
+    if !resp.status().is_success() {
+        return Err(refusal(status, String::new(), || "the Swift account".to_string()));
+    }
+    let h = resp.headers();
+    Ok(AccountHead {
+        status,
+        container_count: header_u64(h, "x-account-container-count"),
+        object_count: header_u64(h, "x-account-object-count"),
+        bytes_used: header_u64(h, "x-account-bytes-used"),
+        temp_url_key: header_secret(h, "x-account-meta-temp-url-key"),
+        temp_url_key_2: header_secret(h, "x-account-meta-temp-url-key-2"),
+        date: date_of(h),
+        ownership: Ownership::from_headers(h),
+    })
+}
+
+/// `HEAD <account>/<container>`: counts, the container's temp-URL keys (owner only), `Date`.
+pub async fn head_container(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &Secret,
+    container: &str,
+) -> Result<ContainerHead, SwiftError> {
+    let url = format!("{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container));
+    let resp = head(client, &url, token).await?;
+    let status = resp.status().as_u16();
+    if !resp.status().is_success() {
+        return Err(refusal(status, String::new(), || format!("container {container:?}")));
+    }
+    let h = resp.headers();
+    Ok(ContainerHead {
+        status,
+        object_count: header_u64(h, "x-container-object-count"),
+        bytes_used: header_u64(h, "x-container-bytes-used"),
+        temp_url_key: header_secret(h, "x-container-meta-temp-url-key"),
+        temp_url_key_2: header_secret(h, "x-container-meta-temp-url-key-2"),
+        read_acl: header_str(h, "x-container-read").map(str::to_string),
+        storage_policy: header_str(h, "x-storage-policy").map(str::to_string),
+        date: date_of(h),
+        ownership: Ownership::from_headers(h),
+    })
+}
+
+/// `scheme://host[:port][/prefix]` of a Swift endpoint: everything before its first `/v1/`,
+/// where `/info` lives.
+pub fn swift_root(endpoint: &str) -> Result<String, SwiftError> {
+    let normalized = super::tempurl::normalize_endpoint(endpoint);
+    normalized
+        .split_once("/v1/")
+        .map(|(root, _)| root.to_string())
+        .ok_or_else(|| SwiftError::NoV1Prefix(endpoint.to_string()))
+}
+
+/// The cluster's capabilities that matter here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwiftInfo {
+    pub version: Option<String>,
+    /// `None`: no `tempurl` section, the middleware is not in the pipeline.
+    pub tempurl: Option<TempUrlInfo>,
+    /// Names of all capability sections (middlewares), for the record.
+    pub sections: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TempUrlInfo {
+    pub methods: Vec<String>,
+    /// Allowed digests; `["sha1"]` when the section does not list any (Swift before digests were
+    /// configurable supported only SHA-1).
+    pub allowed_digests: Vec<String>,
+    /// Whether `allowed_digests` was listed or inferred.
+    pub allowed_digests_listed: bool,
+    /// Allowed but deprecated (Swift lists `sha1` here while it is allowed).
+    pub deprecated_digests: Vec<String>,
+}
+
+impl TempUrlInfo {
+    pub fn allows(&self, digest: super::tempurl::Digest) -> bool {
+        self.allowed_digests.iter().any(|d| d == digest.name())
+    }
+    pub fn deprecates(&self, digest: super::tempurl::Digest) -> bool {
+        self.deprecated_digests.iter().any(|d| d == digest.name())
+    }
+}
+
+/// Parses a `/info` document.
+pub fn parse_info(body: &str) -> Result<SwiftInfo, SwiftError> {
+    let v: Value = serde_json::from_str(body).map_err(|e| SwiftError::BadBody(format!("/info: {e}")))?;
+    let obj = v.as_object().ok_or_else(|| SwiftError::BadBody("/info is not a JSON object".into()))?;
+    let strings = |v: Option<&Value>| -> Option<Vec<String>> {
+        v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+    };
+    let tempurl = obj.get("tempurl").map(|t| {
+        let listed = strings(t.get("allowed_digests"));
+        TempUrlInfo {
+            methods: strings(t.get("methods")).unwrap_or_default(),
+            allowed_digests_listed: listed.is_some(),
+            allowed_digests: listed.unwrap_or_else(|| vec!["sha1".to_string()]),
+            deprecated_digests: strings(t.get("deprecated_digests")).unwrap_or_default(),
+        }
+    });
+    let mut sections: Vec<String> = obj.keys().cloned().collect();
+    sections.sort();
+    Ok(SwiftInfo {
+        version: v.pointer("/swift/version").and_then(Value::as_str).map(str::to_string),
+        tempurl,
+        sections,
+    })
+}
+
+/// `GET <root>/info` (no token needed). 403 → [`SwiftError::InfoDisabled`].
+pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInfo, SwiftError> {
+    let url = format!("{}/info", swift_root.trim_end_matches('/'));
+    tracing::debug!(target: "veldr::swift", url = %url, "GET");
+    let resp = client
+        .get(&url)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
+    match status {
+        200 => parse_info(&body),
+        403 => Err(SwiftError::InfoDisabled),
+        _ => Err(SwiftError::Http { status, body_excerpt: excerpt(&body, 200) }),
+    }
+}
+
+/// How Swift judged a signed URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProbeVerdict {
+    /// 404: the signature was accepted and the (probe) object does not exist.
+    Accepted,
+    /// 200: accepted, and the object exists (its body was not read beyond a few KB).
+    AcceptedObjectExists,
+    /// 401 `Temp URL invalid`: tempurl judged and refused it (wrong key, digest not allowed,
+    /// expired, wrong method, no key set).
+    Rejected,
+    /// 401/403 without that text: tempurl did not judge it (not in the pipeline, placed after the
+    /// auth filter, or authtoken without `delay_auth_decision`).
+    NotJudgedByTempurl,
+    Unexpected { status: u16 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeOutcome {
+    pub verdict: ProbeVerdict,
+    pub status: u16,
+    pub body_excerpt: String,
+    /// Swift's `Date` header.
+    pub swift_date: Option<Timestamp>,
+    /// Local time when the answer arrived, to compare with `swift_date`.
+    pub local_date: Timestamp,
+}
+
+/// Probe body size: enough for Swift's error text, never a whole backup.
+const PROBE_READ_LIMIT: usize = 4096;
+
+/// Classifies a temp-URL answer (status and the start of its body).
+pub fn classify_probe(status: u16, body: &str) -> ProbeVerdict {
+    match status {
+        404 => ProbeVerdict::Accepted,
+        200 => ProbeVerdict::AcceptedObjectExists,
+        401 if body.contains("Temp URL invalid") => ProbeVerdict::Rejected,
+        401 | 403 => ProbeVerdict::NotJudgedByTempurl,
+        other => ProbeVerdict::Unexpected { status: other },
+    }
+}
+
+/// GETs a signed URL (meant for an object that does not exist) and says how Swift judged it.
+pub async fn probe_tempurl(client: &reqwest::Client, signed: &SignedUrl) -> Result<ProbeOutcome, SwiftError> {
+    let full = signed.expose_full_url().ok_or_else(|| {
+        SwiftError::BadBody(format!("the signature {} is known only by fingerprint; cannot probe", signed.sig.label()))
+    })?;
+    tracing::debug!(target: "veldr::swift", url = %signed.url_without_sig, sig = %signed.sig, "GET temp URL");
+    let resp = client.get(&full).send().await.map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
+    let local_date = Timestamp::now();
+    let status = resp.status().as_u16();
+    let swift_date = date_of(resp.headers());
+    let body = read_limited(resp, PROBE_READ_LIMIT).await.map_err(SwiftError::Transport)?;
+    let body = String::from_utf8_lossy(&body);
+    Ok(ProbeOutcome {
+        verdict: classify_probe(status, &body),
+        status,
+        body_excerpt: excerpt(&body, 200),
+        swift_date,
+        local_date,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openstack::tempurl::Digest;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn info_with_and_without_digests() {
+        let i = parse_info(r#"{"swift": {"version": "2.38.3"}, "tempurl": {"methods": ["GET","HEAD"], "allowed_digests": ["sha256","sha512"]}, "slo": {}}"#).unwrap();
+        let t = i.tempurl.as_ref().unwrap();
+        assert!(t.allows(Digest::Sha256) && !t.allows(Digest::Sha1) && t.allowed_digests_listed);
+        assert_eq!(i.version.as_deref(), Some("2.38.3"));
+        assert_eq!(i.sections, vec!["slo", "swift", "tempurl"]);
+        let old = parse_info(r#"{"tempurl": {"methods": ["GET"]}}"#).unwrap();
+        let t = old.tempurl.unwrap();
+        assert_eq!(t.allowed_digests, vec!["sha1"]);
+        assert!(!t.allowed_digests_listed);
+        assert!(parse_info(r#"{"swift": {}}"#).unwrap().tempurl.is_none());
+        let dep = parse_info(r#"{"tempurl": {"allowed_digests": ["sha1","sha256"], "deprecated_digests": ["sha1"]}}"#).unwrap();
+        assert!(dep.tempurl.unwrap().deprecates(Digest::Sha1));
+    }
+
+    #[test]
+    fn probe_classes() {
+        assert_eq!(classify_probe(404, "<html>Not Found</html>"), ProbeVerdict::Accepted);
+        assert_eq!(classify_probe(200, "data"), ProbeVerdict::AcceptedObjectExists);
+        assert_eq!(classify_probe(401, "401 Unauthorized: Temp URL invalid\n"), ProbeVerdict::Rejected);
+        assert_eq!(classify_probe(401, "Authentication required"), ProbeVerdict::NotJudgedByTempurl);
+        assert_eq!(classify_probe(403, ""), ProbeVerdict::NotJudgedByTempurl);
+        assert_eq!(classify_probe(500, ""), ProbeVerdict::Unexpected { status: 500 });
+    }
+
+    #[test]
+    fn ownership_from_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-container-object-count", HeaderValue::from_static("3"));
+        assert_eq!(Ownership::from_headers(&h), Ownership::Unknown);
+        h.insert("X-Container-Meta-Temp-Url-Key", HeaderValue::from_static("k"));
+        assert_eq!(Ownership::from_headers(&h), Ownership::Owner { evidence: vec!["x-container-meta-temp-url-key".into()] });
+        assert!(roles_suggest_owner(&["SwiftOperator".to_string()], &DEFAULT_OPERATOR_ROLES));
+        assert!(!roles_suggest_owner(&["member".to_string()], &DEFAULT_OPERATOR_ROLES));
+    }
+
+    #[test]
+    fn roots_and_dates() {
+        assert_eq!(swift_root("http://h:8080/v1/AUTH_a").unwrap(), "http://h:8080");
+        assert_eq!(swift_root("https://h/swift/v1/AUTH_a/").unwrap(), "https://h/swift");
+        assert!(matches!(swift_root("https://h/v2/AUTH_a"), Err(SwiftError::NoV1Prefix(_))));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().as_second(), 784111777);
+    }
+}

@@ -1,0 +1,345 @@
+//! What an installation looks like: the Velero Deployment, its container, flags and plugins.
+//!
+//! Pure functions over listed objects. `velero install` and the Helm chart both make a Deployment
+//! named `velero` with a container named `velero`; renamed releases are found by labels and image.
+
+use crate::facts::{EnvValue, EnvVar, ResolvedEnv};
+use crate::secret::Secret;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Image fragment that identifies the OpenStack plugin (init containers are named after images).
+pub const OPENSTACK_PLUGIN_IMAGE: &str = "velero-plugin-for-openstack";
+pub const OPENSTACK_PROVIDERS: [&str; 4] = [
+    "community.openstack.org/openstack",
+    "community.openstack.org/openstack-cinder",
+    "community.openstack.org/openstack-manila",
+    "openstack",
+];
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+fn containers<'a>(obj: &'a Value, ptr: &str) -> impl Iterator<Item = &'a Value> {
+    obj.pointer(ptr).and_then(Value::as_array).into_iter().flatten()
+}
+
+fn is_velero_server_container(c: &Value) -> bool {
+    let image = str_at(c, "/image").unwrap_or_default();
+    let name = str_at(c, "/name").unwrap_or_default();
+    let args: Vec<&str> = containers(c, "/args").filter_map(Value::as_str).collect();
+    let cmd: Vec<&str> = containers(c, "/command").filter_map(Value::as_str).collect();
+    (name == "velero" && (image.contains("velero") || args.first() == Some(&"server")))
+        || (image.contains("velero/velero:") && (args.first() == Some(&"server") || cmd.iter().any(|c| c.ends_with("velero"))))
+}
+
+/// The Velero server Deployment in `namespace`, whoever installed it.
+pub fn find_deployment<'a>(deployments: &'a [Value], namespace: &str) -> Option<&'a Value> {
+    let in_ns: Vec<&Value> = deployments.iter().filter(|d| str_at(d, "/metadata/namespace") == Some(namespace)).collect();
+    let runs_server = |d: &&Value| containers(d, "/spec/template/spec/containers").any(is_velero_server_container);
+    in_ns
+        .iter()
+        .copied()
+        .find(|d| str_at(d, "/metadata/name") == Some("velero") && runs_server(d))
+        .or_else(|| in_ns.iter().copied().find(runs_server))
+        .or_else(|| in_ns.iter().copied().find(|d| str_at(d, "/metadata/name") == Some("velero")))
+}
+
+/// The container that runs `velero server` (plugins inherit its environment).
+pub fn server_container(deployment: &Value) -> Option<&Value> {
+    let mut all = containers(deployment, "/spec/template/spec/containers");
+    let list: Vec<&Value> = all.by_ref().collect();
+    list.iter().copied().find(|c| is_velero_server_container(c)).or_else(|| list.first().copied())
+}
+
+/// Plugin init containers: (image, tag) pairs.
+pub fn plugin_images(deployment: &Value) -> Vec<String> {
+    containers(deployment, "/spec/template/spec/initContainers")
+        .filter_map(|c| str_at(c, "/image"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `repo/name:tag` → `tag` (digests and registries with ports handled).
+pub fn image_tag(image: &str) -> Option<&str> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split_once(':').map(|(_, t)| t)
+}
+
+/// `v1.18.0` → (1, 18, 0); tolerant of missing parts and suffixes.
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let v = v.trim_start_matches('v');
+    let mut parts = v.split(|c: char| c == '.' || c == '-' || c == '+');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+/// The `velero server` flags, as `--name` → value (`"true"` for bare booleans).
+pub fn server_flags(container: &Value) -> BTreeMap<String, String> {
+    let words: Vec<&str> = containers(container, "/command")
+        .chain(containers(container, "/args"))
+        .filter_map(Value::as_str)
+        .collect();
+    let mut flags = BTreeMap::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        if let Some(rest) = w.strip_prefix("--") {
+            if let Some((k, v)) = rest.split_once('=') {
+                flags.insert(k.to_string(), v.to_string());
+            } else if i + 1 < words.len() && !words[i + 1].starts_with('-') && !is_bool_flag(rest) {
+                flags.insert(rest.to_string(), words[i + 1].to_string());
+                i += 1;
+            } else {
+                flags.insert(rest.to_string(), "true".to_string());
+            }
+        }
+        i += 1;
+    }
+    flags
+}
+
+fn is_bool_flag(name: &str) -> bool {
+    matches!(
+        name,
+        "default-volumes-to-fs-backup" | "default-snapshot-move-data" | "disable-informer-cache" | "uploader-type-is-bool"
+    ) || name.starts_with("default-volumes-to")
+}
+
+/// A boolean flag's value as Go's flag package reads it.
+pub fn flag_true(flags: &BTreeMap<String, String>, name: &str) -> bool {
+    flags.get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "t"))
+}
+
+/// `--features=EnableCSI,EnableAPIGroupVersions` → the feature names.
+pub fn features(flags: &BTreeMap<String, String>) -> Vec<String> {
+    flags.get("features").map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+}
+
+/// The Helm release that made this object, from the labels and annotations Helm sets.
+pub fn helm_release_name(obj: &Value) -> Option<String> {
+    let managed = str_at(obj, "/metadata/labels/app.kubernetes.io~1managed-by") == Some("Helm");
+    str_at(obj, "/metadata/annotations/meta.helm.sh~1release-name")
+        .or_else(|| managed.then(|| str_at(obj, "/metadata/labels/app.kubernetes.io~1instance")).flatten())
+        .map(str::to_string)
+}
+
+/// Variable names whose values are plain configuration, safe to show. Everything else is a secret.
+pub fn is_plain_var(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let secretish = ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIALS_FILE_CONTENT"].iter().any(|p| upper.contains(p));
+    if secretish {
+        return false;
+    }
+    upper.starts_with("OS_")
+        || matches!(
+            upper.as_str(),
+            "TLS_SKIP_VERIFY" | "AWS_SHARED_CREDENTIALS_FILE" | "GOOGLE_APPLICATION_CREDENTIALS" | "VELERO_NAMESPACE"
+                | "VELERO_SCRATCH_DIR" | "LD_LIBRARY_PATH" | "PATH" | "HOME" | "AZURE_CREDENTIALS_FILE"
+        )
+}
+
+pub fn env_value(name: &str, value: String) -> EnvValue {
+    if is_plain_var(name) {
+        EnvValue::Plain(value)
+    } else {
+        EnvValue::Secret(Secret::new(value))
+    }
+}
+
+/// Names of the secrets and config maps the container reads through env and envFrom.
+pub fn referenced_objects(container: &Value) -> (Vec<String>, Vec<String>) {
+    let mut secrets = Vec::new();
+    let mut cms = Vec::new();
+    for e in containers(container, "/envFrom") {
+        if let Some(n) = str_at(e, "/secretRef/name") {
+            secrets.push(n.to_string());
+        }
+        if let Some(n) = str_at(e, "/configMapRef/name") {
+            cms.push(n.to_string());
+        }
+    }
+    for e in containers(container, "/env") {
+        if let Some(n) = str_at(e, "/valueFrom/secretKeyRef/name") {
+            secrets.push(n.to_string());
+        }
+        if let Some(n) = str_at(e, "/valueFrom/configMapKeyRef/name") {
+            cms.push(n.to_string());
+        }
+    }
+    (secrets, cms)
+}
+
+/// What env resolution can know about a referenced object.
+pub enum Lookup<'a, V> {
+    Found(&'a BTreeMap<String, V>),
+    Missing,
+    /// Could not be read (RBAC, timeout): the reason.
+    Unreadable(String),
+}
+
+/// The container's environment as the kubelet builds it: `envFrom` in order (later wins, with
+/// `prefix`), then `env` (wins over envFrom); a missing non-optional reference stops the pod.
+pub fn resolve_env<'a>(
+    deployment: &str,
+    container: &Value,
+    secret: &dyn Fn(&str) -> Lookup<'a, Vec<u8>>,
+    config_map: &dyn Fn(&str) -> Lookup<'a, String>,
+) -> ResolvedEnv {
+    let mut out = ResolvedEnv {
+        deployment: deployment.to_string(),
+        container: str_at(container, "/name").unwrap_or("velero").to_string(),
+        ..Default::default()
+    };
+    for e in containers(container, "/envFrom") {
+        let prefix = str_at(e, "/prefix").unwrap_or_default();
+        let (kind, name, optional) = if let Some(n) = str_at(e, "/secretRef/name") {
+            ("secret", n, e.pointer("/secretRef/optional").and_then(Value::as_bool).unwrap_or(false))
+        } else if let Some(n) = str_at(e, "/configMapRef/name") {
+            ("configmap", n, e.pointer("/configMapRef/optional").and_then(Value::as_bool).unwrap_or(false))
+        } else {
+            continue;
+        };
+        let source = |k: &str| format!("envFrom {kind} {name} (key {k}{})", if prefix.is_empty() { String::new() } else { format!(", prefix {prefix}") });
+        let mut add = |key: &str, value: EnvValue| {
+            let var = format!("{prefix}{key}");
+            if !valid_env_name(&var) {
+                out.problems.push(format!("{kind} {name} key {key:?} is not a valid variable name: the kubelet skips it"));
+                return;
+            }
+            out.vars.insert(var, EnvVar { value, source: source(key) });
+        };
+        match kind {
+            "secret" => match secret(name) {
+                Lookup::Found(data) => data.iter().for_each(|(k, v)| add(k, env_value(&format!("{prefix}{k}"), String::from_utf8_lossy(v).into_owned()))),
+                Lookup::Missing if optional => {}
+                Lookup::Missing => out.problems.push(format!("envFrom names secret {name}, which does not exist: the pod cannot start (CreateContainerConfigError)")),
+                Lookup::Unreadable(why) => out.problems.push(format!("envFrom secret {name} could not be read: {why}")),
+            },
+            _ => match config_map(name) {
+                Lookup::Found(data) => data.iter().for_each(|(k, v)| add(k, env_value(&format!("{prefix}{k}"), v.clone()))),
+                Lookup::Missing if optional => {}
+                Lookup::Missing => out.problems.push(format!("envFrom names config map {name}, which does not exist: the pod cannot start (CreateContainerConfigError)")),
+                Lookup::Unreadable(why) => out.problems.push(format!("envFrom config map {name} could not be read: {why}")),
+            },
+        }
+    }
+    for e in containers(container, "/env") {
+        let Some(var) = str_at(e, "/name") else { continue };
+        if let Some(v) = e.get("value") {
+            let text = v.as_str().unwrap_or_default().to_string();
+            out.vars.insert(var.to_string(), EnvVar { value: env_value(var, text), source: "env (literal)".to_string() });
+        } else if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
+            let (name, key) = (str_at(r, "/name").unwrap_or_default(), str_at(r, "/key").unwrap_or_default());
+            let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
+            let source = format!("env from secret {name} key {key}");
+            let value = match secret(name) {
+                Lookup::Found(data) => match data.get(key) {
+                    Some(v) => Some(env_value(var, String::from_utf8_lossy(v).into_owned())),
+                    None if optional => None,
+                    None => {
+                        out.problems.push(format!("{var}: secret {name} has no key {key}: the pod cannot start"));
+                        Some(EnvValue::Unresolved(format!("secret {name} has no key {key}")))
+                    }
+                },
+                Lookup::Missing if optional => None,
+                Lookup::Missing => {
+                    out.problems.push(format!("{var}: secret {name} does not exist: the pod cannot start"));
+                    Some(EnvValue::Unresolved(format!("secret {name} does not exist")))
+                }
+                Lookup::Unreadable(why) => Some(EnvValue::Unresolved(why)),
+            };
+            if let Some(value) = value {
+                out.vars.insert(var.to_string(), EnvVar { value, source });
+            }
+        } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
+            let (name, key) = (str_at(r, "/name").unwrap_or_default(), str_at(r, "/key").unwrap_or_default());
+            let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
+            let source = format!("env from config map {name} key {key}");
+            let value = match config_map(name) {
+                Lookup::Found(data) => data.get(key).map(|v| env_value(var, v.clone())).or_else(|| {
+                    (!optional).then(|| {
+                        out.problems.push(format!("{var}: config map {name} has no key {key}: the pod cannot start"));
+                        EnvValue::Unresolved(format!("config map {name} has no key {key}"))
+                    })
+                }),
+                Lookup::Missing if optional => None,
+                Lookup::Missing => {
+                    out.problems.push(format!("{var}: config map {name} does not exist: the pod cannot start"));
+                    Some(EnvValue::Unresolved(format!("config map {name} does not exist")))
+                }
+                Lookup::Unreadable(why) => Some(EnvValue::Unresolved(why)),
+            };
+            if let Some(value) = value {
+                out.vars.insert(var.to_string(), EnvVar { value, source });
+            }
+        } else if e.pointer("/valueFrom/fieldRef").is_some() || e.pointer("/valueFrom/resourceFieldRef").is_some() {
+            out.vars.insert(var.to_string(), EnvVar { value: EnvValue::Unresolved("set by the kubelet from the pod".into()), source: "env (fieldRef)".into() });
+        }
+    }
+    out
+}
+
+/// Kubernetes accepts C identifiers plus `-` and `.` in env names (since 1.x); others are skipped.
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flags_parse_both_forms() {
+        let c = json!({"args": ["server", "--features=EnableCSI", "--uploader-type", "kopia", "--default-volumes-to-fs-backup"]});
+        let f = server_flags(&c);
+        assert_eq!(f["features"], "EnableCSI");
+        assert_eq!(f["uploader-type"], "kopia");
+        assert!(flag_true(&f, "default-volumes-to-fs-backup"));
+        assert!(!flag_true(&f, "default-snapshot-move-data"));
+    }
+
+    #[test]
+    fn env_from_then_env_wins_and_secrets_stay_secret() {
+        let c = json!({"name": "velero",
+            "envFrom": [{"secretRef": {"name": "creds"}}, {"secretRef": {"name": "gone", "optional": true}}],
+            "env": [{"name": "OS_REGION_NAME", "value": "RegionTwo"}]});
+        let data: BTreeMap<String, Vec<u8>> = BTreeMap::from([
+            ("OS_REGION_NAME".to_string(), b"RegionOne".to_vec()),
+            ("OS_APPLICATION_CREDENTIAL_SECRET".to_string(), b"s3cr3t-value".to_vec()),
+        ]);
+        let env = resolve_env(
+            "velero",
+            &c,
+            &|n| if n == "creds" { Lookup::Found(&data) } else { Lookup::Missing },
+            &|_| Lookup::Missing,
+        );
+        assert_eq!(env.plain("OS_REGION_NAME"), Some("RegionTwo"));
+        assert!(env.problems.is_empty(), "{:?}", env.problems);
+        let shown = serde_json::to_string(&env).unwrap();
+        assert!(!shown.contains("s3cr3t-value"));
+        assert!(env.is_set("OS_APPLICATION_CREDENTIAL_SECRET"));
+    }
+
+    #[test]
+    fn missing_required_secret_is_a_problem() {
+        let c = json!({"name": "velero", "envFrom": [{"secretRef": {"name": "nope"}}]});
+        let env = resolve_env("velero", &c, &|_| Lookup::Missing, &|_| Lookup::Missing);
+        assert!(env.problems[0].contains("cannot start"));
+    }
+
+    #[test]
+    fn image_tags() {
+        assert_eq!(image_tag("docker.io/lirt/velero-plugin-for-openstack:v0.8.2"), Some("v0.8.2"));
+        assert_eq!(image_tag("registry:5000/velero/velero:v1.18.0@sha256:abc"), Some("v1.18.0"));
+        assert_eq!(image_tag("velero/velero"), None);
+        assert_eq!(parse_version("v1.18.0"), Some((1, 18, 0)));
+    }
+}
