@@ -255,10 +255,95 @@ pub fn object_ref(item: &Value) -> String {
     }
 }
 
-/// What was learned from Keystone and Swift (filled by the OpenStack collector).
+/// A failed OpenStack call, kept as text so a bundle can carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// `unauthorized`, `not-found`, `forbidden`, `unreachable`, `timeout`, `tls`, `http`, `bad-body`,
+    /// `info-disabled`, `bad-url`, `no-region`, `no-service`, `not-attempted`.
+    pub kind: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        Problem { kind: kind.to_string(), message: message.into() }
+    }
+}
+
+pub type Outcome<T> = Result<T, Problem>;
+
+/// What was learned from Keystone and Swift.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OpenStackFacts {}
+pub struct OpenStackFacts {
+    /// Why nothing was asked of OpenStack, when nothing was.
+    pub not_attempted: Option<String>,
+    /// Where the credentials were read from, for messages.
+    pub credentials_from: String,
+    pub auth: Option<AuthFacts>,
+    /// One per OpenStack BSL selected.
+    pub targets: Vec<SwiftTarget>,
+    /// `--insecure` was given: certificates were not verified.
+    pub insecure: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthFacts {
+    pub auth_url: String,
+    pub method: String,
+    pub token: Outcome<crate::openstack::keystone::Token>,
+    pub elapsed_ms: u64,
+}
+
+/// Which key the plugin signs temp URLs with (it never uses the `-2` keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "key")]
+pub enum SigningKey {
+    /// `OS_SWIFT_TEMP_URL_KEY`.
+    Env(Secret),
+    /// `X-Container-Meta-Temp-URL-Key`.
+    Container(Secret),
+    /// `X-Account-Meta-Temp-URL-Key`.
+    Account(Secret),
+    /// None: the plugin fails with "Unable to obtain the Temp URL key".
+    None,
+}
+
+impl SigningKey {
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            SigningKey::Env(s) | SigningKey::Container(s) | SigningKey::Account(s) => Some(s),
+            SigningKey::None => None,
+        }
+    }
+    pub fn source(&self) -> &'static str {
+        match self {
+            SigningKey::Env(_) => "OS_SWIFT_TEMP_URL_KEY",
+            SigningKey::Container(_) => "the container's Temp-URL-Key",
+            SigningKey::Account(_) => "the account's Temp-URL-Key",
+            SigningKey::None => "none",
+        }
+    }
+}
+
+/// One BSL's Swift side: endpoint, container, keys, `/info` and the live temp-URL probe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwiftTarget {
+    pub bsl: String,
+    pub container: String,
+    pub plugin: crate::plugin::PluginConfig,
+    pub endpoint: Option<Outcome<String>>,
+    pub container_head: Option<Outcome<crate::openstack::swift::ContainerHead>>,
+    pub account_head: Option<Outcome<crate::openstack::swift::AccountHead>>,
+    pub info: Option<Outcome<crate::openstack::swift::SwiftInfo>>,
+    pub signing_key: Option<SigningKey>,
+    /// The probe URL without its signature.
+    pub probe_url: Option<String>,
+    pub probe: Option<Outcome<crate::openstack::swift::ProbeOutcome>>,
+    pub timings_ms: BTreeMap<String, u64>,
+}
 
 impl Facts {
     /// Facts of a cluster where every read succeeded and found nothing: the base for unit tests

@@ -16,6 +16,7 @@ pub mod helm;
 pub mod logging;
 pub mod model;
 pub mod openstack;
+pub mod plugin;
 pub mod report;
 pub mod secret;
 pub mod velero;

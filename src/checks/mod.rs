@@ -8,6 +8,7 @@ mod cluster;
 mod credentials;
 mod nodeagent;
 mod openstack;
+mod plugin_env;
 mod server;
 mod snapshots;
 mod storage;
@@ -55,7 +56,7 @@ pub static REGISTRY: &[CheckDef] = &[
     check!("velero.plugin", Velero, Critical, "OpenStack plugin installed", ["kube.connect"], server::plugin),
     check!("velero.features", Velero, Major, "CSI feature flag", ["kube.connect"], server::features),
     check!("velero.fs-backup", Velero, Major, "No file-system backup on Swift", ["kube.connect"], server::fs_backup),
-    check!("credentials.env", Credentials, Critical, "OS_* variables reach the plugin", ["kube.connect"], credentials::env),
+    check!("credentials.env", Credentials, Critical, "OS_* variables reach the plugin", ["kube.connect"], plugin_env::env),
     check!("credentials.fresh", Credentials, Major, "Velero runs with the current secret", ["kube.connect"], credentials::fresh),
     check!("bsl.phase", Storage, Critical, "Backup storage locations available", ["kube.crds"], storage::phase),
     check!("bsl.config", Storage, Major, "Backup storage location configuration", ["kube.crds"], storage::config),

@@ -1,6 +1,8 @@
 //! Collect: all I/O of a run, concurrent, once. Produces [`Facts`]; nothing here judges.
 
+pub mod clouds;
 pub mod kube;
+pub mod openstack;
 
 use crate::engine::Selection;
 use crate::facts::{Facts, ResolvedEnv, Target, BUNDLE_SCHEMA};
@@ -74,7 +76,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let velero_env = match &opts.credentials {
         CredentialsSource::Cluster => resolve_cluster_env(&kube_facts, &sensitive, &ns),
         CredentialsSource::Env => Some(operator_env()),
-        CredentialsSource::Cloud(_) => None,
+        CredentialsSource::Cloud(name) => Some(clouds::load(name).map_err(|e| kube::ConfigError::Invalid(format!("--credentials cloud:{name}: {e}")))?),
     };
     drop(sensitive);
 
@@ -93,9 +95,30 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         io.insert(id, kube_ms);
     }
     if opts.selection.wants_category(Category::Openstack) {
-        let _ = deadline; // the OpenStack collector uses the same deadline
+        let ca_pem = match std::env::var_os("OS_CACERT") {
+            Some(path) => Some(std::fs::read(&path).map_err(|e| kube::ConfigError::Invalid(format!("OS_CACERT {}: {e}", path.to_string_lossy())))?),
+            None => None,
+        };
+        let os_opts = openstack::OpenStackOptions {
+            deadline,
+            env: facts.velero_env.as_ref(),
+            credentials_from: opts.credentials.to_string(),
+            bsl_filter: &opts.bsl_filter,
+            insecure: opts.insecure,
+            ca_pem,
+        };
+        let os = openstack::collect(&facts, &os_opts).await;
+        if let Some(a) = &os.auth {
+            io.insert("keystone.auth", a.elapsed_ms);
+        }
+        for (id, step) in [("swift.container", "container"), ("swift.tempurl-key", "account"), ("swift.tempurl-digest", "info"), ("swift.tempurl", "probe")] {
+            let ms = os.targets.iter().filter_map(|t| t.timings_ms.get(step)).max().copied();
+            if let Some(ms) = ms {
+                io.insert(id, ms);
+            }
+        }
+        facts.openstack = Some(os);
     }
-    facts.openstack = None;
     Ok((facts, io))
 }
 

@@ -24,7 +24,11 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        HttpOptions { timeout: Duration::from_secs(10), ca_pem: None, insecure: false }
+        HttpOptions {
+            timeout: Duration::from_secs(10),
+            ca_pem: None,
+            insecure: false,
+        }
     }
 }
 
@@ -81,7 +85,9 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Unreachable(m) => f.write_str(m),
-            Failure::Timeout => f.write_str("no answer before the timeout (raise --timeout, or check firewalls and proxies on the way)"),
+            Failure::Timeout => {
+                f.write_str("no answer before the timeout (raise --timeout, or check firewalls and proxies on the way)")
+            }
             Failure::Tls(m) => write!(f, "TLS: {m}"),
             Failure::Status { code, body_excerpt } if body_excerpt.is_empty() => write!(f, "HTTP {code}"),
             Failure::Status { code, body_excerpt } => write!(f, "HTTP {code}: {body_excerpt}"),
@@ -114,9 +120,14 @@ impl Failure {
         }
         let joined = texts.join(": ").to_lowercase();
         if io_kinds.contains(&K::ConnectionRefused) || joined.contains("connection refused") {
-            return Failure::Unreachable(format!("connection refused at {target} (nothing listens there: wrong port, or the service is down)"));
+            return Failure::Unreachable(format!(
+                "connection refused at {target} (nothing listens there: wrong port, or the service is down)"
+            ));
         }
-        if joined.contains("dns error") || joined.contains("failed to lookup address") || joined.contains("name or service not known") {
+        if joined.contains("dns error")
+            || joined.contains("failed to lookup address")
+            || joined.contains("name or service not known")
+        {
             return Failure::Unreachable(format!("cannot resolve the host name of {target} (DNS)"));
         }
         if err.is_connect() {
@@ -127,10 +138,16 @@ impl Failure {
             return Failure::BadBody(texts.last().cloned().unwrap_or_else(|| "body error".into()));
         }
         if let Some(status) = err.status() {
-            return Failure::Status { code: status.as_u16(), body_excerpt: String::new() };
+            return Failure::Status {
+                code: status.as_u16(),
+                body_excerpt: String::new(),
+            };
         }
         let cause = texts.last().cloned().unwrap_or_else(|| "request failed".into());
-        if joined.contains("connection closed") || joined.contains("connection reset") || joined.contains("incomplete message") {
+        if joined.contains("connection closed")
+            || joined.contains("connection reset")
+            || joined.contains("incomplete message")
+        {
             return Failure::Unreachable(format!(
                 "{target} closed the connection: {cause} (plain http:// to a TLS port?)"
             ));
@@ -168,7 +185,9 @@ fn describe_tls(err: &rustls::Error, target: &str) -> String {
             C::UnknownIssuer | C::BadSignature | C::UnhandledCriticalExtension => {
                 format!("certificate of {target} not trusted ({c:?}); {FIX}")
             }
-            C::Expired | C::ExpiredContext { .. } => format!("certificate of {target} has expired; the server must renew it"),
+            C::Expired | C::ExpiredContext { .. } => {
+                format!("certificate of {target} has expired; the server must renew it")
+            }
             C::NotValidYet | C::NotValidYetContext { .. } => {
                 format!("certificate of {target} is not valid yet; check this machine's clock")
             }
@@ -178,9 +197,9 @@ fn describe_tls(err: &rustls::Error, target: &str) -> String {
             C::Revoked => format!("certificate of {target} is revoked"),
             other => format!("certificate of {target} rejected ({other:?}); {FIX}"),
         },
-        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => format!(
-            "handshake with {target} failed ({err}); is that port plain HTTP? use http:// for it"
-        ),
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            format!("handshake with {target} failed ({err}); is that port plain HTTP? use http:// for it")
+        }
         other => format!("handshake with {target} failed: {other}"),
     }
 }
@@ -235,7 +254,11 @@ mod tests {
     use super::*;
 
     fn run<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
@@ -245,11 +268,14 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let c = client(&HttpOptions::default()).unwrap();
-        let err = run(c.get(format!("http://127.0.0.1:{port}/v3?secret=s3cr3t")).send()).unwrap_err();
+        let err = run(async { c.get(format!("http://127.0.0.1:{port}/v3?secret=s3cr3t")).send().await }).unwrap_err();
         let f = Failure::from_reqwest(&err);
         let text = f.to_string();
         assert!(matches!(f, Failure::Unreachable(_)), "{f:?}");
-        assert!(text.contains(&format!("connection refused at 127.0.0.1:{port}")), "{text}");
+        assert!(
+            text.contains(&format!("connection refused at 127.0.0.1:{port}")),
+            "{text}"
+        );
         assert!(!text.contains("s3cr3t"), "{text}");
     }
 
@@ -257,8 +283,12 @@ mod tests {
     fn silent_server_is_a_timeout() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let c = client(&HttpOptions { timeout: Duration::from_millis(300), ..Default::default() }).unwrap();
-        let err = run(c.get(format!("http://127.0.0.1:{port}/")).send()).unwrap_err();
+        let c = client(&HttpOptions {
+            timeout: Duration::from_millis(300),
+            ..Default::default()
+        })
+        .unwrap();
+        let err = run(async { c.get(format!("http://127.0.0.1:{port}/")).send().await }).unwrap_err();
         assert_eq!(Failure::from_reqwest(&err), Failure::Timeout);
         drop(l);
     }
@@ -277,7 +307,7 @@ mod tests {
             }
         });
         let c = client(&HttpOptions::default()).unwrap();
-        let err = run(c.get(format!("https://127.0.0.1:{port}/")).send()).unwrap_err();
+        let err = run(async { c.get(format!("https://127.0.0.1:{port}/")).send().await }).unwrap_err();
         let f = Failure::from_reqwest(&err);
         assert!(matches!(f, Failure::Tls(_)), "{f:?}");
         assert!(f.to_string().contains("plain HTTP"), "{f}");
@@ -285,14 +315,24 @@ mod tests {
 
     #[test]
     fn bad_ca_pem_is_reported() {
-        let err = client(&HttpOptions { ca_pem: Some(b"not a pem".to_vec()), ..Default::default() }).unwrap_err();
+        let err = client(&HttpOptions {
+            ca_pem: Some(b"not a pem".to_vec()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().starts_with("OS_CACERT"), "{err}");
     }
 
     #[test]
     fn untrusted_certificate_names_the_fix() {
-        let t = describe_tls(&rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer), "k.example:5000");
-        assert!(t.contains("not trusted") && t.contains("OS_CACERT") && t.contains("k.example:5000"), "{t}");
+        let t = describe_tls(
+            &rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            "k.example:5000",
+        );
+        assert!(
+            t.contains("not trusted") && t.contains("OS_CACERT") && t.contains("k.example:5000"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -18,9 +18,17 @@ pub enum AuthMethod {
     /// `OS_APPLICATION_CREDENTIAL_ID` + `_SECRET`.
     AppCredentialId { id: String, secret: Secret },
     /// `OS_APPLICATION_CREDENTIAL_NAME` + `_SECRET` + the owning user (names are per user).
-    AppCredentialName { name: String, secret: Secret, user: UserRef },
+    AppCredentialName {
+        name: String,
+        secret: Secret,
+        user: UserRef,
+    },
     /// `OS_USERNAME`/`OS_USER_ID` + `OS_PASSWORD`, scoped to a project when one is given.
-    Password { user: UserRef, password: Secret, project: Option<ProjectRef> },
+    Password {
+        user: UserRef,
+        password: Secret,
+        project: Option<ProjectRef>,
+    },
     /// `OS_TOKEN`: validated (GET `/v3/auth/tokens`) rather than exchanged, as gophercloud does.
     Token(Secret),
 }
@@ -163,7 +171,11 @@ pub fn normalize_auth_url(auth_url: &str) -> Result<(String, String), KeystoneEr
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(KeystoneError::BadUrl(auth_url.to_string()));
     }
-    let root = trimmed.strip_suffix("/v3").unwrap_or(trimmed).trim_end_matches('/').to_string();
+    let root = trimmed
+        .strip_suffix("/v3")
+        .unwrap_or(trimmed)
+        .trim_end_matches('/')
+        .to_string();
     let v3 = format!("{root}/v3");
     Ok((root, v3))
 }
@@ -192,7 +204,12 @@ pub struct ApiVersion {
 /// No token is needed; a failure here means the URL is wrong or Keystone is not reachable.
 pub async fn discover(client: &reqwest::Client, auth_url: &str) -> Result<Discovery, KeystoneError> {
     let (root, v3_url) = normalize_auth_url(auth_url)?;
-    let (root_status, versions) = match client.get(format!("{root}/")).header("Accept", "application/json").send().await {
+    let (root_status, versions) = match client
+        .get(format!("{root}/"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+    {
         Ok(resp) => {
             let status = resp.status().as_u16();
             let versions = resp
@@ -220,16 +237,33 @@ pub async fn discover(client: &reqwest::Client, auth_url: &str) -> Result<Discov
         .await
         .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
     if status != 200 {
-        return Err(KeystoneError::Http { status, message: error_message(&body) });
+        return Err(KeystoneError::Http {
+            status,
+            message: error_message(&body),
+        });
     }
     let v3 = serde_json::from_str::<Value>(&body)
         .ok()
         .and_then(|v| v.get("version").cloned())
         .and_then(|v| serde_json::from_value::<ApiVersion>(v).ok())
-        .ok_or_else(|| KeystoneError::BadBody(format!("GET {v3_url} gave no version document: {}", excerpt(&body, 200))))?;
-    Ok(Discovery { root, v3_url, root_status, versions, v3 })
+        .ok_or_else(|| {
+            KeystoneError::BadBody(format!(
+                "GET {v3_url} gave no version document: {}",
+                excerpt(&body, 200)
+            ))
+        })?;
+    Ok(Discovery {
+        root,
+        v3_url,
+        root_status,
+        versions,
+        v3,
+    })
 }
 
 /// A Keystone token and what its body says. Serializes for bundles with the token value as a
@@ -352,13 +386,13 @@ struct WireAppCred {
 }
 
 fn parse_time(s: &str) -> Result<Timestamp, KeystoneError> {
-    s.parse::<Timestamp>().map_err(|e| KeystoneError::BadBody(format!("time {s:?}: {e}")))
+    s.parse::<Timestamp>()
+        .map_err(|e| KeystoneError::BadBody(format!("time {s:?}: {e}")))
 }
 
 /// Parses a token body (`{"token": {...}}`) into a [`Token`] holding `value`.
 pub fn parse_token_body(value: Secret, body: &str) -> Result<Token, KeystoneError> {
-    let w: WireBody =
-        serde_json::from_str(body).map_err(|e| KeystoneError::BadBody(format!("token body: {e}")))?;
+    let w: WireBody = serde_json::from_str(body).map_err(|e| KeystoneError::BadBody(format!("token body: {e}")))?;
     let t = w.token;
     let domain = |d: Option<WireNamed>| d.map(|d| DomainInfo { id: d.id, name: d.name });
     Ok(Token {
@@ -367,12 +401,24 @@ pub fn parse_token_body(value: Secret, body: &str) -> Result<Token, KeystoneErro
         issued_at: t.issued_at.as_deref().map(parse_time).transpose()?,
         methods: t.methods,
         roles: t.roles.into_iter().map(|r| r.name).collect(),
-        project: t.project.map(|p| ProjectInfo { id: p.id, name: p.name, domain: domain(p.domain) }),
-        user: UserInfo { id: t.user.id, name: t.user.name, domain: domain(t.user.domain) },
+        project: t.project.map(|p| ProjectInfo {
+            id: p.id,
+            name: p.name,
+            domain: domain(p.domain),
+        }),
+        user: UserInfo {
+            id: t.user.id,
+            name: t.user.name,
+            domain: domain(t.user.domain),
+        },
         catalog: t
             .catalog
             .into_iter()
-            .map(|c| CatalogEntry { service_type: c.service_type, name: c.name, endpoints: c.endpoints })
+            .map(|c| CatalogEntry {
+                service_type: c.service_type,
+                name: c.name,
+                endpoints: c.endpoints,
+            })
             .collect(),
         application_credential: t.application_credential.map(|a| AppCredentialInfo {
             id: a.id,
@@ -402,7 +448,11 @@ fn scrub(text: String, secret: &Secret) -> String {
 
 /// Obtains a token: `POST <v3>/auth/tokens` (201), or for [`AuthMethod::Token`] a validation
 /// `GET <v3>/auth/tokens` with the token as both `X-Auth-Token` and `X-Subject-Token` (200).
-pub async fn authenticate(client: &reqwest::Client, auth_url: &str, method: &AuthMethod) -> Result<Token, KeystoneError> {
+pub async fn authenticate(
+    client: &reqwest::Client,
+    auth_url: &str,
+    method: &AuthMethod,
+) -> Result<Token, KeystoneError> {
     let (_, v3) = normalize_auth_url(auth_url)?;
     let url = format!("{v3}/auth/tokens");
     tracing::debug!(target: "veldr::keystone", url = %url, method = %method.describe(), "authenticate");
@@ -420,8 +470,15 @@ pub async fn authenticate(client: &reqwest::Client, auth_url: &str, method: &Aut
         .await
         .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
     let status = resp.status().as_u16();
-    let subject = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).map(Secret::new);
-    let body = resp.text().await.map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
+    let subject = resp
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(Secret::new);
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
     match status {
         200 | 201 => {
             let value = match (subject, method) {
@@ -431,22 +488,35 @@ pub async fn authenticate(client: &reqwest::Client, auth_url: &str, method: &Aut
             };
             parse_token_body(value, &body)
         }
-        401 => Err(KeystoneError::Unauthorized { message: scrub(error_message(&body), method.secret()) }),
-        404 => Err(KeystoneError::NotFound { message: scrub(error_message(&body), method.secret()) }),
-        _ => Err(KeystoneError::Http { status, message: scrub(error_message(&body), method.secret()) }),
+        401 => Err(KeystoneError::Unauthorized {
+            message: scrub(error_message(&body), method.secret()),
+        }),
+        404 => Err(KeystoneError::NotFound {
+            message: scrub(error_message(&body), method.secret()),
+        }),
+        _ => Err(KeystoneError::Http {
+            status,
+            message: scrub(error_message(&body), method.secret()),
+        }),
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum EndpointError {
-    #[error("the catalog has no object-store service: this project has no Swift, or the credential's access rules hide it")]
+    #[error(
+        "the catalog has no object-store service: this project has no Swift, or the credential's access rules hide it"
+    )]
     NoService,
     #[error(
         "no object-store endpoint for region {wanted:?} ({interface}); the catalog has {}: set \
          OS_SWIFT_REGION_NAME, OS_REGION_NAME or the BSL's config.region to one of them",
         list_or_none(.available)
     )]
-    NoRegion { wanted: String, interface: String, available: Vec<String> },
+    NoRegion {
+        wanted: String,
+        interface: String,
+        available: Vec<String>,
+    },
     #[error(
         "no {interface} object-store endpoint; the catalog has interfaces {}",
         list_or_none(.available)
@@ -455,21 +525,32 @@ pub enum EndpointError {
 }
 
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "none".to_string() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// The Swift endpoint the plugin will use, picked as gophercloud v2 `V3EndpointURL` picks it:
 /// service type `object-store`; endpoints of the wanted interface whose `region` or `region_id`
 /// equals the region (no region, or an empty one, matches all); the first match wins; the URL gets
 /// a trailing `/` (`NormalizeURL`).
-pub fn object_store_endpoint(catalog: &[CatalogEntry], region: Option<&str>, interface: &str) -> Result<String, EndpointError> {
+pub fn object_store_endpoint(
+    catalog: &[CatalogEntry],
+    region: Option<&str>,
+    interface: &str,
+) -> Result<String, EndpointError> {
     let services: Vec<&CatalogEntry> = catalog.iter().filter(|c| c.service_type == "object-store").collect();
     if services.is_empty() {
         return Err(EndpointError::NoService);
     }
     let region = region.filter(|r| !r.is_empty());
-    let of_interface: Vec<&Endpoint> =
-        services.iter().flat_map(|s| s.endpoints.iter()).filter(|e| e.interface == interface).collect();
+    let of_interface: Vec<&Endpoint> = services
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .filter(|e| e.interface == interface)
+        .collect();
     let hit = of_interface
         .iter()
         .find(|e| region.is_none_or(|r| e.region.as_deref() == Some(r) || e.region_id.as_deref() == Some(r)));
@@ -477,10 +558,17 @@ pub fn object_store_endpoint(catalog: &[CatalogEntry], region: Option<&str>, int
         return Ok(super::tempurl::normalize_endpoint(&e.url));
     }
     if of_interface.is_empty() {
-        let mut available: Vec<String> = services.iter().flat_map(|s| s.endpoints.iter()).map(|e| e.interface.clone()).collect();
+        let mut available: Vec<String> = services
+            .iter()
+            .flat_map(|s| s.endpoints.iter())
+            .map(|e| e.interface.clone())
+            .collect();
         available.sort();
         available.dedup();
-        return Err(EndpointError::NoInterface { interface: interface.to_string(), available });
+        return Err(EndpointError::NoInterface {
+            interface: interface.to_string(),
+            available,
+        });
     }
     let mut available: Vec<String> = of_interface
         .iter()
@@ -488,12 +576,18 @@ pub fn object_store_endpoint(catalog: &[CatalogEntry], region: Option<&str>, int
         .collect();
     available.sort();
     available.dedup();
-    Err(EndpointError::NoRegion { wanted: region.unwrap_or("").to_string(), interface: interface.to_string(), available })
+    Err(EndpointError::NoRegion {
+        wanted: region.unwrap_or("").to_string(),
+        interface: interface.to_string(),
+        available,
+    })
 }
 
 /// `host:port` of an auth URL, for messages.
 pub fn auth_host(auth_url: &str) -> String {
-    url::Url::parse(auth_url).map(|u| host_port(&u)).unwrap_or_else(|_| auth_url.to_string())
+    url::Url::parse(auth_url)
+        .map(|u| host_port(&u))
+        .unwrap_or_else(|_| auth_url.to_string())
 }
 
 #[cfg(test)]
@@ -539,17 +633,36 @@ mod tests {
     #[test]
     fn endpoint_choice_mirrors_gophercloud() {
         let t = parse_token_body(Secret::new("x"), BODY).unwrap();
-        assert_eq!(object_store_endpoint(&t.catalog, Some("RegionTwo"), "public").unwrap(), "http://b:8080/v1/AUTH_p1/");
-        assert_eq!(object_store_endpoint(&t.catalog, None, "public").unwrap(), "http://a:8080/v1/AUTH_p1/");
-        assert_eq!(object_store_endpoint(&t.catalog, Some(""), "internal").unwrap(), "http://a-int:8080/v1/AUTH_p1/");
+        assert_eq!(
+            object_store_endpoint(&t.catalog, Some("RegionTwo"), "public").unwrap(),
+            "http://b:8080/v1/AUTH_p1/"
+        );
+        assert_eq!(
+            object_store_endpoint(&t.catalog, None, "public").unwrap(),
+            "http://a:8080/v1/AUTH_p1/"
+        );
+        assert_eq!(
+            object_store_endpoint(&t.catalog, Some(""), "internal").unwrap(),
+            "http://a-int:8080/v1/AUTH_p1/"
+        );
         let err = object_store_endpoint(&t.catalog, Some("RegionX"), "public").unwrap_err();
         assert_eq!(
             err,
-            EndpointError::NoRegion { wanted: "RegionX".into(), interface: "public".into(), available: vec!["RegionOne".into(), "RegionTwo".into()] }
+            EndpointError::NoRegion {
+                wanted: "RegionX".into(),
+                interface: "public".into(),
+                available: vec!["RegionOne".into(), "RegionTwo".into()]
+            }
         );
         assert!(err.to_string().contains("RegionOne, RegionTwo"), "{err}");
-        assert!(matches!(object_store_endpoint(&t.catalog, None, "admin"), Err(EndpointError::NoInterface { .. })));
-        assert_eq!(object_store_endpoint(&t.catalog[1..], None, "public"), Err(EndpointError::NoService));
+        assert!(matches!(
+            object_store_endpoint(&t.catalog, None, "admin"),
+            Err(EndpointError::NoInterface { .. })
+        ));
+        assert_eq!(
+            object_store_endpoint(&t.catalog[1..], None, "public"),
+            Err(EndpointError::NoService)
+        );
     }
 
     #[test]
@@ -557,7 +670,12 @@ mod tests {
         let cat = vec![CatalogEntry {
             service_type: "object-store".into(),
             name: "swift".into(),
-            endpoints: vec![Endpoint { interface: "public".into(), region: Some("Legacy".into()), region_id: Some("GRA7".into()), url: "https://x/v1/AUTH_a".into() }],
+            endpoints: vec![Endpoint {
+                interface: "public".into(),
+                region: Some("Legacy".into()),
+                region_id: Some("GRA7".into()),
+                url: "https://x/v1/AUTH_a".into(),
+            }],
         }];
         assert!(object_store_endpoint(&cat, Some("GRA7"), "public").is_ok());
         assert!(object_store_endpoint(&cat, Some("Legacy"), "public").is_ok());
@@ -566,7 +684,11 @@ mod tests {
 
     #[test]
     fn bodies_are_keystones() {
-        let b = auth_body(&AuthMethod::AppCredentialId { id: "ac".into(), secret: Secret::new("s") }).unwrap();
+        let b = auth_body(&AuthMethod::AppCredentialId {
+            id: "ac".into(),
+            secret: Secret::new("s"),
+        })
+        .unwrap();
         assert_eq!(
             b,
             json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "ac", "secret": "s"}}}})
@@ -574,15 +696,24 @@ mod tests {
         let b = auth_body(&AuthMethod::AppCredentialName {
             name: "velero".into(),
             secret: Secret::new("s"),
-            user: UserRef::Name { name: "u".into(), domain: DomainRef::Name("Default".into()) },
+            user: UserRef::Name {
+                name: "u".into(),
+                domain: DomainRef::Name("Default".into()),
+            },
         })
         .unwrap();
-        assert_eq!(b["auth"]["identity"]["application_credential"]["user"], json!({"name": "u", "domain": {"name": "Default"}}));
+        assert_eq!(
+            b["auth"]["identity"]["application_credential"]["user"],
+            json!({"name": "u", "domain": {"name": "Default"}})
+        );
         assert!(b["auth"].get("scope").is_none());
         let b = auth_body(&AuthMethod::Password {
             user: UserRef::Id("uid".into()),
             password: Secret::new("pw"),
-            project: Some(ProjectRef::Name { name: "p".into(), domain: DomainRef::Id("default".into()) }),
+            project: Some(ProjectRef::Name {
+                name: "p".into(),
+                domain: DomainRef::Id("default".into()),
+            }),
         })
         .unwrap();
         assert_eq!(
@@ -592,26 +723,45 @@ mod tests {
         );
         assert!(auth_body(&AuthMethod::Token(Secret::new("t"))).is_none());
         // Debug of the method never shows the secret.
-        let m = AuthMethod::AppCredentialId { id: "ac".into(), secret: Secret::new("hunter2hunter2") };
+        let m = AuthMethod::AppCredentialId {
+            id: "ac".into(),
+            secret: Secret::new("hunter2hunter2"),
+        };
         assert!(!format!("{m:?}").contains("hunter2"));
     }
 
     #[test]
     fn auth_url_forms() {
-        for u in ["http://k:5000", "http://k:5000/", "http://k:5000/v3", "http://k:5000/v3/"] {
-            assert_eq!(normalize_auth_url(u).unwrap(), ("http://k:5000".into(), "http://k:5000/v3".into()));
+        for u in [
+            "http://k:5000",
+            "http://k:5000/",
+            "http://k:5000/v3",
+            "http://k:5000/v3/",
+        ] {
+            assert_eq!(
+                normalize_auth_url(u).unwrap(),
+                ("http://k:5000".into(), "http://k:5000/v3".into())
+            );
         }
-        assert_eq!(normalize_auth_url("https://k/identity/v3").unwrap().0, "https://k/identity");
+        assert_eq!(
+            normalize_auth_url("https://k/identity/v3").unwrap().0,
+            "https://k/identity"
+        );
         assert!(normalize_auth_url("k:5000").is_err());
     }
 
     #[test]
     fn error_message_prefers_keystones() {
         assert_eq!(
-            error_message(r#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#),
+            error_message(
+                r#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#
+            ),
             "The request you have made requires authentication."
         );
         let s = Secret::new("topsecret");
-        assert_eq!(scrub("bad topsecret here".into(), &s), format!("bad {} here", s.label()));
+        assert_eq!(
+            scrub("bad topsecret here".into(), &s),
+            format!("bad {} here", s.label())
+        );
     }
 }

@@ -70,7 +70,11 @@ pub enum SwiftError {
 }
 
 fn detail(body: &str) -> String {
-    if body.is_empty() { String::new() } else { format!(": {body}") }
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    }
 }
 
 /// Whether the caller is the Swift owner, as far as an answer shows. See the module docs.
@@ -85,9 +89,16 @@ pub enum Ownership {
 
 impl Ownership {
     fn from_headers(headers: &HeaderMap) -> Ownership {
-        let evidence: Vec<String> =
-            OWNER_ONLY_HEADERS.iter().filter(|h| headers.contains_key(**h)).map(|h| h.to_string()).collect();
-        if evidence.is_empty() { Ownership::Unknown } else { Ownership::Owner { evidence } }
+        let evidence: Vec<String> = OWNER_ONLY_HEADERS
+            .iter()
+            .filter(|h| headers.contains_key(**h))
+            .map(|h| h.to_string())
+            .collect();
+        if evidence.is_empty() {
+            Ownership::Unknown
+        } else {
+            Ownership::Owner { evidence }
+        }
     }
 
     pub fn is_owner(&self) -> bool {
@@ -98,7 +109,9 @@ impl Ownership {
 /// Whether the token's roles make it the Swift owner under the given `operator_roles`
 /// (use [`DEFAULT_OPERATOR_ROLES`] when the cluster's are unknown; many clouds add `member`).
 pub fn roles_suggest_owner(roles: &[String], operator_roles: &[&str]) -> bool {
-    roles.iter().any(|r| operator_roles.iter().any(|o| o.eq_ignore_ascii_case(r)))
+    roles
+        .iter()
+        .any(|r| operator_roles.iter().any(|o| o.eq_ignore_ascii_case(r)))
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -201,7 +214,11 @@ pub async fn head_container(
     token: &Secret,
     container: &str,
 ) -> Result<ContainerHead, SwiftError> {
-    let url = format!("{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container));
+    let url = format!(
+        "{}/{}",
+        account_url(endpoint),
+        super::tempurl::go_path_escape(container)
+    );
     let resp = head(client, &url, token).await?;
     let status = resp.status().as_u16();
     if !resp.status().is_success() {
@@ -265,9 +282,12 @@ impl TempUrlInfo {
 /// Parses a `/info` document.
 pub fn parse_info(body: &str) -> Result<SwiftInfo, SwiftError> {
     let v: Value = serde_json::from_str(body).map_err(|e| SwiftError::BadBody(format!("/info: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| SwiftError::BadBody("/info is not a JSON object".into()))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| SwiftError::BadBody("/info is not a JSON object".into()))?;
     let strings = |v: Option<&Value>| -> Option<Vec<String>> {
-        v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        v.and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
     };
     let tempurl = obj.get("tempurl").map(|t| {
         let listed = strings(t.get("allowed_digests"));
@@ -298,11 +318,17 @@ pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInf
         .await
         .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
     match status {
         200 => parse_info(&body),
         403 => Err(SwiftError::InfoDisabled),
-        _ => Err(SwiftError::Http { status, body_excerpt: excerpt(&body, 200) }),
+        _ => Err(SwiftError::Http {
+            status,
+            body_excerpt: excerpt(&body, 200),
+        }),
     }
 }
 
@@ -320,13 +346,16 @@ pub enum ProbeVerdict {
     /// 401/403 without that text: tempurl did not judge it (not in the pipeline, placed after the
     /// auth filter, or authtoken without `delay_auth_decision`).
     NotJudgedByTempurl,
-    Unexpected { status: u16 },
+    Unexpected {
+        status: u16,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeOutcome {
     pub verdict: ProbeVerdict,
     pub status: u16,
+    /// Start of the body of a refusal; empty for a 2xx (object data is never kept).
     pub body_excerpt: String,
     /// Swift's `Date` header.
     pub swift_date: Option<Timestamp>,
@@ -351,19 +380,35 @@ pub fn classify_probe(status: u16, body: &str) -> ProbeVerdict {
 /// GETs a signed URL (meant for an object that does not exist) and says how Swift judged it.
 pub async fn probe_tempurl(client: &reqwest::Client, signed: &SignedUrl) -> Result<ProbeOutcome, SwiftError> {
     let full = signed.expose_full_url().ok_or_else(|| {
-        SwiftError::BadBody(format!("the signature {} is known only by fingerprint; cannot probe", signed.sig.label()))
+        SwiftError::BadBody(format!(
+            "the signature {} is known only by fingerprint; cannot probe",
+            signed.sig.label()
+        ))
     })?;
     tracing::debug!(target: "veldr::swift", url = %signed.url_without_sig, sig = %signed.sig, "GET temp URL");
-    let resp = client.get(&full).send().await.map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
+    let resp = client
+        .get(&full)
+        .send()
+        .await
+        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
     let local_date = Timestamp::now();
     let status = resp.status().as_u16();
     let swift_date = date_of(resp.headers());
-    let body = read_limited(resp, PROBE_READ_LIMIT).await.map_err(SwiftError::Transport)?;
+    let body = read_limited(resp, PROBE_READ_LIMIT)
+        .await
+        .map_err(SwiftError::Transport)?;
     let body = String::from_utf8_lossy(&body);
+    let verdict = classify_probe(status, &body);
+    // A 2xx body is object data (a backup may hold Kubernetes Secrets): never keep it.
+    let body_excerpt = if (200..300).contains(&status) {
+        String::new()
+    } else {
+        excerpt(&body, 200)
+    };
     Ok(ProbeOutcome {
-        verdict: classify_probe(status, &body),
+        verdict,
         status,
-        body_excerpt: excerpt(&body, 200),
+        body_excerpt,
         swift_date,
         local_date,
     })
@@ -387,7 +432,8 @@ mod tests {
         assert_eq!(t.allowed_digests, vec!["sha1"]);
         assert!(!t.allowed_digests_listed);
         assert!(parse_info(r#"{"swift": {}}"#).unwrap().tempurl.is_none());
-        let dep = parse_info(r#"{"tempurl": {"allowed_digests": ["sha1","sha256"], "deprecated_digests": ["sha1"]}}"#).unwrap();
+        let dep = parse_info(r#"{"tempurl": {"allowed_digests": ["sha1","sha256"], "deprecated_digests": ["sha1"]}}"#)
+            .unwrap();
         assert!(dep.tempurl.unwrap().deprecates(Digest::Sha1));
     }
 
@@ -395,8 +441,14 @@ mod tests {
     fn probe_classes() {
         assert_eq!(classify_probe(404, "<html>Not Found</html>"), ProbeVerdict::Accepted);
         assert_eq!(classify_probe(200, "data"), ProbeVerdict::AcceptedObjectExists);
-        assert_eq!(classify_probe(401, "401 Unauthorized: Temp URL invalid\n"), ProbeVerdict::Rejected);
-        assert_eq!(classify_probe(401, "Authentication required"), ProbeVerdict::NotJudgedByTempurl);
+        assert_eq!(
+            classify_probe(401, "401 Unauthorized: Temp URL invalid\n"),
+            ProbeVerdict::Rejected
+        );
+        assert_eq!(
+            classify_probe(401, "Authentication required"),
+            ProbeVerdict::NotJudgedByTempurl
+        );
         assert_eq!(classify_probe(403, ""), ProbeVerdict::NotJudgedByTempurl);
         assert_eq!(classify_probe(500, ""), ProbeVerdict::Unexpected { status: 500 });
     }
@@ -407,8 +459,16 @@ mod tests {
         h.insert("x-container-object-count", HeaderValue::from_static("3"));
         assert_eq!(Ownership::from_headers(&h), Ownership::Unknown);
         h.insert("X-Container-Meta-Temp-Url-Key", HeaderValue::from_static("k"));
-        assert_eq!(Ownership::from_headers(&h), Ownership::Owner { evidence: vec!["x-container-meta-temp-url-key".into()] });
-        assert!(roles_suggest_owner(&["SwiftOperator".to_string()], &DEFAULT_OPERATOR_ROLES));
+        assert_eq!(
+            Ownership::from_headers(&h),
+            Ownership::Owner {
+                evidence: vec!["x-container-meta-temp-url-key".into()]
+            }
+        );
+        assert!(roles_suggest_owner(
+            &["SwiftOperator".to_string()],
+            &DEFAULT_OPERATOR_ROLES
+        ));
         assert!(!roles_suggest_owner(&["member".to_string()], &DEFAULT_OPERATOR_ROLES));
     }
 
@@ -416,7 +476,13 @@ mod tests {
     fn roots_and_dates() {
         assert_eq!(swift_root("http://h:8080/v1/AUTH_a").unwrap(), "http://h:8080");
         assert_eq!(swift_root("https://h/swift/v1/AUTH_a/").unwrap(), "https://h/swift");
-        assert!(matches!(swift_root("https://h/v2/AUTH_a"), Err(SwiftError::NoV1Prefix(_))));
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().as_second(), 784111777);
+        assert!(matches!(
+            swift_root("https://h/v2/AUTH_a"),
+            Err(SwiftError::NoV1Prefix(_))
+        ));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().as_second(),
+            784111777
+        );
     }
 }

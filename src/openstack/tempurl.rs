@@ -11,8 +11,8 @@
 //! [`SignedUrl::expose_full_url`], meant for the HTTP call and nothing else.
 
 use crate::secret::Secret;
-use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD_INDIFFERENT, URL_SAFE_NO_PAD};
+use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -288,7 +288,12 @@ impl SignedUrl {
     /// `None` when the signature is only known by fingerprint (replayed from a bundle).
     pub fn expose_full_url(&self) -> Option<String> {
         let sig = self.sig.expose()?;
-        Some(format!("{}?temp_url_sig={}&{}", self.base, encode_query_value(sig), self.rest_query))
+        Some(format!(
+            "{}?temp_url_sig={}&{}",
+            self.base,
+            encode_query_value(sig),
+            self.rest_query
+        ))
     }
 
     /// The object URL without any query.
@@ -297,7 +302,15 @@ impl SignedUrl {
     }
 
     fn new(base: String, path: String, expires: i64, digest: Digest, sig: Secret, rest_query: String) -> Self {
-        SignedUrl { url_without_sig: format!("{base}?{rest_query}"), path, expires, digest, sig, base, rest_query }
+        SignedUrl {
+            url_without_sig: format!("{base}?{rest_query}"),
+            path,
+            expires,
+            digest,
+            sig,
+            base,
+            rest_query,
+        }
     }
 }
 
@@ -334,7 +347,14 @@ pub fn plugin_signed_url(
     let path = format!("/v1/{after}");
     let sig = signature(key, "GET", expires, &path, digest, SigEncoding::Hex)?;
     let base = format!("{endpoint}{}/{}", go_path_escape(container), go_path_escape(object));
-    Ok(SignedUrl::new(base, path, expires, digest, sig, format!("temp_url_expires={expires}")))
+    Ok(SignedUrl::new(
+        base,
+        path,
+        expires,
+        digest,
+        sig,
+        format!("temp_url_expires={expires}"),
+    ))
 }
 
 /// A temp URL for any method, path and form, as `veldr tempurl` builds it for people.
@@ -364,8 +384,19 @@ pub fn build_temp_url(key: &Secret, req: &TempUrlRequest<'_>) -> Result<SignedUr
     if !complete {
         return Err(TempUrlError::BadPath(req.path.to_string()));
     }
-    let sig = signature_with(key, req.method, req.expires, req.path, req.digest, req.encoding, &req.options)?;
-    let mut rest = format!("temp_url_expires={}", encode_query_value(&format_expires(req.expires, req.expires_format)?));
+    let sig = signature_with(
+        key,
+        req.method,
+        req.expires,
+        req.path,
+        req.digest,
+        req.encoding,
+        &req.options,
+    )?;
+    let mut rest = format!(
+        "temp_url_expires={}",
+        encode_query_value(&format_expires(req.expires, req.expires_format)?)
+    );
     if let Some(ip) = &req.options.ip_range {
         rest.push_str("&temp_url_ip_range=");
         rest.push_str(&encode_query_value(ip));
@@ -375,7 +406,14 @@ pub fn build_temp_url(key: &Secret, req: &TempUrlRequest<'_>) -> Result<SignedUr
         rest.push_str(&encode_query_value(parts[4]));
     }
     let base = format!("{}{}", req.origin.trim_end_matches('/'), encode_path(req.path));
-    Ok(SignedUrl::new(base, req.path.to_string(), req.expires, req.digest, sig, rest))
+    Ok(SignedUrl::new(
+        base,
+        req.path.to_string(),
+        req.expires,
+        req.digest,
+        sig,
+        rest,
+    ))
 }
 
 /// A temp URL taken apart, for diagnosing URLs users paste. The signature stays a [`Secret`].
@@ -425,12 +463,11 @@ pub fn parse_temp_url(input: &str) -> Result<ParsedTempUrl, TempUrlError> {
     let (expires, expires_format) = parse_expires(&expires)?;
     let (digest, raw, sig_encoding) = decode_sig(&sig)?;
     let path = percent_decode(url.path());
-    let mut parts = path.splitn(5, '/').skip(2).map(|s| (!s.is_empty()).then(|| s.to_string()));
-    let (account, container, object) = (
-        parts.next().flatten(),
-        parts.next().flatten(),
-        parts.next().flatten(),
-    );
+    let mut parts = path
+        .splitn(5, '/')
+        .skip(2)
+        .map(|s| (!s.is_empty()).then(|| s.to_string()));
+    let (account, container, object) = (parts.next().flatten(), parts.next().flatten(), parts.next().flatten());
     Ok(ParsedTempUrl {
         origin: url.origin().ascii_serialization(),
         path,
@@ -457,7 +494,14 @@ fn decode_sig(sig: &str) -> Result<(Digest, Vec<u8>, SigEncoding), TempUrlError>
         let digest = Digest::from_name(algo).ok_or_else(|| TempUrlError::UnknownAlgorithm(algo.to_string()))?;
         let url_safe = (value.contains('-') || value.contains('_')) && !(value.contains('+') || value.contains('/'));
         let standard: String = if url_safe {
-            value.chars().map(|c| match c { '-' => '+', '_' => '/', c => c }).collect()
+            value
+                .chars()
+                .map(|c| match c {
+                    '-' => '+',
+                    '_' => '/',
+                    c => c,
+                })
+                .collect()
         } else {
             value.to_string()
         };
@@ -465,12 +509,20 @@ fn decode_sig(sig: &str) -> Result<(Digest, Vec<u8>, SigEncoding), TempUrlError>
             .decode(standard.trim_end_matches('='))
             .map_err(|e| TempUrlError::BadSignature(format!("base64: {e}")))?;
         if raw.len() != digest.output_len() {
-            return Err(TempUrlError::SigLength { digest, got: raw.len(), want: digest.output_len() });
+            return Err(TempUrlError::SigLength {
+                digest,
+                got: raw.len(),
+                want: digest.output_len(),
+            });
         }
         // Padding or a standard-only character means standard base64; otherwise it was written the
         // URL-safe way without padding (python-swiftclient's form), or cannot be told apart from it.
         let standard_only = value.ends_with('=') || value.contains('+') || value.contains('/');
-        let enc = if standard_only { SigEncoding::Base64 } else { SigEncoding::Base64Url };
+        let enc = if standard_only {
+            SigEncoding::Base64
+        } else {
+            SigEncoding::Base64Url
+        };
         Ok((digest, raw, enc))
     } else {
         let raw = hex::decode(sig).map_err(|e| TempUrlError::BadSignature(format!("hex: {e}")))?;
@@ -495,7 +547,11 @@ fn check_container_name(container: &str) -> Result<(), TempUrlError> {
 
 /// gophercloud's `NormalizeURL`: a trailing `/`.
 pub fn normalize_endpoint(endpoint: &str) -> String {
-    if endpoint.ends_with('/') { endpoint.to_string() } else { format!("{endpoint}/") }
+    if endpoint.ends_with('/') {
+        endpoint.to_string()
+    } else {
+        format!("{endpoint}/")
+    }
 }
 
 /// Go's `url.PathEscape`: keeps `A-Za-z0-9-_.~$&+:=@`, escapes everything else (`/` too).
@@ -555,7 +611,11 @@ mod tests {
     }
 
     fn sig(k: &str, expires: i64, path: &str, d: Digest, enc: SigEncoding) -> String {
-        signature(&key(k), "GET", expires, path, d, enc).unwrap().expose().unwrap().to_string()
+        signature(&key(k), "GET", expires, path, d, enc)
+            .unwrap()
+            .expose()
+            .unwrap()
+            .to_string()
     }
 
     #[test]
@@ -569,9 +629,18 @@ mod tests {
             sig("mykey", 1516741234, p, Digest::Sha512, SigEncoding::Base64),
             "sha512:ZrSijn0GyDhsv1ltIj9hWUTrbAeE45NcKXyBaz7aPbSMvROQ4jtYH4nRAmm5ErY2X11Yc1Yhy2OMCyN3yueeXg=="
         );
-        assert_eq!(sig("abc", 1, "/v1/a/c/o", Digest::Sha1, SigEncoding::Hex), "026d7f7cc25256450423c7ad03fc9f5ffc1dab6d");
         assert_eq!(
-            sig("testsecret", 1593565980, "/v1/testContainer/testObject/testFile.txt", Digest::Sha1, SigEncoding::Hex),
+            sig("abc", 1, "/v1/a/c/o", Digest::Sha1, SigEncoding::Hex),
+            "026d7f7cc25256450423c7ad03fc9f5ffc1dab6d"
+        );
+        assert_eq!(
+            sig(
+                "testsecret",
+                1593565980,
+                "/v1/testContainer/testObject/testFile.txt",
+                Digest::Sha1,
+                SigEncoding::Hex
+            ),
             "89be454a9c7e2e9f3f50a8441815e0b5801cba5b"
         );
     }
@@ -588,7 +657,10 @@ mod tests {
         let hex = sig("mykey", 1516741234, p, Digest::Sha512, SigEncoding::Hex);
         for enc in [SigEncoding::Base64, SigEncoding::Base64Url] {
             let s = sig("mykey", 1516741234, p, Digest::Sha512, enc);
-            let url = format!("https://s.example/v1/AUTH_account/container/object?temp_url_sig={}&temp_url_expires=1516741234", encode_query_value(&s));
+            let url = format!(
+                "https://s.example/v1/AUTH_account/container/object?temp_url_sig={}&temp_url_expires=1516741234",
+                encode_query_value(&s)
+            );
             let parsed = parse_temp_url(&url).unwrap();
             assert_eq!(parsed.digest, Digest::Sha512);
             assert_eq!(parsed.sig_encoding, enc);
@@ -607,7 +679,10 @@ mod tests {
                 assert!(url_safe.contains('-') || url_safe.contains('_'));
                 let u = format!("http://h/v1/a/c/o?temp_url_sig={url_safe}&temp_url_expires={e}");
                 let p = parse_temp_url(&u).unwrap();
-                assert_eq!(p.sig_hex.expose().unwrap(), sig("k", e, "/v1/a/c/o", Digest::Sha256, SigEncoding::Hex));
+                assert_eq!(
+                    p.sig_hex.expose().unwrap(),
+                    sig("k", e, "/v1/a/c/o", Digest::Sha256, SigEncoding::Hex)
+                );
                 found = true;
                 break;
             }
@@ -624,9 +699,20 @@ mod tests {
     #[test]
     fn plugin_url_matches_gophercloud() {
         let k = key("mykey");
-        let s = plugin_signed_url("https://swift.example:443/v1/AUTH_account", "container", "object", &k, Digest::Sha256, 1512508563).unwrap();
+        let s = plugin_signed_url(
+            "https://swift.example:443/v1/AUTH_account",
+            "container",
+            "object",
+            &k,
+            Digest::Sha256,
+            1512508563,
+        )
+        .unwrap();
         assert_eq!(s.path, "/v1/AUTH_account/container/object");
-        assert_eq!(s.url_without_sig, "https://swift.example:443/v1/AUTH_account/container/object?temp_url_expires=1512508563");
+        assert_eq!(
+            s.url_without_sig,
+            "https://swift.example:443/v1/AUTH_account/container/object?temp_url_expires=1512508563"
+        );
         assert_eq!(
             s.expose_full_url().unwrap(),
             "https://swift.example:443/v1/AUTH_account/container/object?temp_url_sig=732fcac368abb10c78a4cbe95c3fab7f311584532bf779abd5074e13cbe8b88b&temp_url_expires=1512508563"
@@ -639,15 +725,27 @@ mod tests {
     #[test]
     fn plugin_url_escapes_the_name_but_signs_it_raw() {
         let k = key("abc");
-        let s = plugin_signed_url("http://h:8080/swift/v1/AUTH_a/", "c", "backups/b 1/velero-backup.json", &k, Digest::Sha1, 1).unwrap();
+        let s = plugin_signed_url(
+            "http://h:8080/swift/v1/AUTH_a/",
+            "c",
+            "backups/b 1/velero-backup.json",
+            &k,
+            Digest::Sha1,
+            1,
+        )
+        .unwrap();
         assert_eq!(s.path, "/v1/AUTH_a/c/backups/b 1/velero-backup.json");
-        assert_eq!(s.base(), "http://h:8080/swift/v1/AUTH_a/c/backups%2Fb%201%2Fvelero-backup.json");
+        assert_eq!(
+            s.base(),
+            "http://h:8080/swift/v1/AUTH_a/c/backups%2Fb%201%2Fvelero-backup.json"
+        );
         assert_eq!(go_path_escape("a$&+:=@,;?/é"), "a$&+:=@%2C%3B%3F%2F%C3%A9");
     }
 
     #[test]
     fn endpoint_without_v1_fails_like_gophercloud() {
-        let err = plugin_signed_url("https://swift.example/v2/AUTH_x", "c", "o", &key("k"), Digest::Sha1, 1).unwrap_err();
+        let err =
+            plugin_signed_url("https://swift.example/v2/AUTH_x", "c", "o", &key("k"), Digest::Sha1, 1).unwrap_err();
         assert_eq!(err.to_string(), "URL prefix \"/v1/\" not found");
     }
 
@@ -660,7 +758,10 @@ mod tests {
         assert_eq!(Digest::from_plugin_setting(Some("sha512")).unwrap(), Digest::Sha512);
         let err = Digest::from_plugin_setting(Some("SHA256")).unwrap_err();
         assert_eq!(err.to_string(), "The requested \"SHA256\" digest is not supported.");
-        assert_eq!(Digest::from_plugin_setting(Some("md5")).unwrap_err().to_string(), "The requested \"md5\" digest is not supported.");
+        assert_eq!(
+            Digest::from_plugin_setting(Some("md5")).unwrap_err().to_string(),
+            "The requested \"md5\" digest is not supported."
+        );
         assert_eq!(Digest::from_hex_len(64), Some(Digest::Sha256));
         assert_eq!(Digest::from_hex_len(63), None);
     }
@@ -668,8 +769,14 @@ mod tests {
     #[test]
     fn iso_expiry_is_written_but_the_integer_is_signed() {
         let e = 1516741234;
-        assert_eq!(format_expires(e, ExpiresFormat::Iso8601).unwrap(), "2018-01-23T21:00:34Z");
-        assert_eq!(parse_expires("2018-01-23T21:00:34Z").unwrap(), (e, ExpiresFormat::Iso8601));
+        assert_eq!(
+            format_expires(e, ExpiresFormat::Iso8601).unwrap(),
+            "2018-01-23T21:00:34Z"
+        );
+        assert_eq!(
+            parse_expires("2018-01-23T21:00:34Z").unwrap(),
+            (e, ExpiresFormat::Iso8601)
+        );
         assert_eq!(parse_expires("1516741234").unwrap(), (e, ExpiresFormat::Unix));
         assert!(parse_expires("2018-01-23 21:00:34").is_err());
         let req = TempUrlRequest {
@@ -683,17 +790,29 @@ mod tests {
             options: SignOptions::default(),
         };
         let s = build_temp_url(&key("mykey"), &req).unwrap();
-        assert_eq!(s.url_without_sig, "http://h:8080/v1/AUTH_account/container/object?temp_url_expires=2017-12-05T21:16:03Z");
-        assert_eq!(s.sig.expose().unwrap(), "732fcac368abb10c78a4cbe95c3fab7f311584532bf779abd5074e13cbe8b88b");
+        assert_eq!(
+            s.url_without_sig,
+            "http://h:8080/v1/AUTH_account/container/object?temp_url_expires=2017-12-05T21:16:03Z"
+        );
+        assert_eq!(
+            s.sig.expose().unwrap(),
+            "732fcac368abb10c78a4cbe95c3fab7f311584532bf779abd5074e13cbe8b88b"
+        );
         let parsed = parse_temp_url(&s.expose_full_url().unwrap()).unwrap();
-        assert_eq!((parsed.expires, parsed.expires_format), (1512508563, ExpiresFormat::Iso8601));
+        assert_eq!(
+            (parsed.expires, parsed.expires_format),
+            (1512508563, ExpiresFormat::Iso8601)
+        );
         assert_eq!(parsed.digest, Digest::Sha256);
         assert_eq!(parsed.container.as_deref(), Some("container"));
     }
 
     #[test]
     fn prefix_and_ip_forms() {
-        let opts = SignOptions { prefix: true, ip_range: Some("1.2.3.0/24".into()) };
+        let opts = SignOptions {
+            prefix: true,
+            ip_range: Some("1.2.3.0/24".into()),
+        };
         assert_eq!(
             hmac_message("GET", 7, "/v1/a/c/pre", &opts),
             "ip=1.2.3.0/24\nGET\n7\nprefix:/v1/a/c/pre"
@@ -709,7 +828,10 @@ mod tests {
             options: opts,
         };
         let s = build_temp_url(&key("k"), &req).unwrap();
-        assert_eq!(s.url_without_sig, "http://h/v1/a/c/pre?temp_url_expires=7&temp_url_ip_range=1.2.3.0%2F24&temp_url_prefix=pre");
+        assert_eq!(
+            s.url_without_sig,
+            "http://h/v1/a/c/pre?temp_url_expires=7&temp_url_ip_range=1.2.3.0%2F24&temp_url_prefix=pre"
+        );
         let p = parse_temp_url(&s.expose_full_url().unwrap()).unwrap();
         assert_eq!(p.prefix.as_deref(), Some("pre"));
         assert_eq!(p.ip_range.as_deref(), Some("1.2.3.0/24"));
@@ -717,10 +839,22 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_problem() {
-        assert!(matches!(parse_temp_url("http://h/v1/a/c/o?temp_url_expires=1"), Err(TempUrlError::MissingSig)));
-        assert!(matches!(parse_temp_url("http://h/v1/a/c/o?temp_url_sig=abcd&temp_url_expires=1"), Err(TempUrlError::BadHexLength(4))));
-        assert!(matches!(parse_temp_url("http://h/v1/a/c/o?temp_url_sig=md5:AAAA&temp_url_expires=1"), Err(TempUrlError::UnknownAlgorithm(_))));
-        assert!(matches!(parse_temp_url("http://h/v1/a/c/o?temp_url_sig=sha256:AAAA&temp_url_expires=1"), Err(TempUrlError::SigLength { .. })));
+        assert!(matches!(
+            parse_temp_url("http://h/v1/a/c/o?temp_url_expires=1"),
+            Err(TempUrlError::MissingSig)
+        ));
+        assert!(matches!(
+            parse_temp_url("http://h/v1/a/c/o?temp_url_sig=abcd&temp_url_expires=1"),
+            Err(TempUrlError::BadHexLength(4))
+        ));
+        assert!(matches!(
+            parse_temp_url("http://h/v1/a/c/o?temp_url_sig=md5:AAAA&temp_url_expires=1"),
+            Err(TempUrlError::UnknownAlgorithm(_))
+        ));
+        assert!(matches!(
+            parse_temp_url("http://h/v1/a/c/o?temp_url_sig=sha256:AAAA&temp_url_expires=1"),
+            Err(TempUrlError::SigLength { .. })
+        ));
         assert!(matches!(parse_temp_url("not a url"), Err(TempUrlError::NotAUrl(_))));
     }
 

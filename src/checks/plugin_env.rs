@@ -1,0 +1,240 @@
+//! credentials.env: do the `OS_*` variables reach the velero container, complete for the auth
+//! method the plugin will pick? (The classic failure: "Missing input for argument [auth_url]".)
+
+use super::ctx::{is_openstack_bsl, name_of};
+use super::Ctx;
+use crate::model::{Status, Verdict};
+use crate::plugin::{self, PluginConfig};
+use serde_json::Value;
+
+/// The plugin configuration for every OpenStack BSL selected (one entry per BSL).
+pub fn plugin_configs<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Value, PluginConfig)> {
+    let (Some(env), Ok(bsls)) = (ctx.env(), ctx.facts.kube.backup_storage_locations.as_ref()) else {
+        return Vec::new();
+    };
+    ctx.selected_bsls(bsls)
+        .into_iter()
+        .filter(|b| is_openstack_bsl(b))
+        .map(|b| (b, plugin::effective(env, b.pointer("/spec/config"))))
+        .collect()
+}
+
+/// The Helm value to change, when the chart installed Velero and its values show the usual mistake.
+fn helm_hint(ctx: &Ctx) -> Option<String> {
+    let release = ctx.helm_release()?;
+    let values = &release.user_values;
+    let secret_name = values
+        .pointer("/podEnvFrom/0/secretRef/name")
+        .and_then(Value::as_str)
+        .or_else(|| values.pointer("/credentials/existingSecret").and_then(Value::as_str))
+        .unwrap_or("cloud-credentials");
+    if values.get("podEnvFrom").is_some() {
+        return Some(format!(
+            "Helm release {} sets `podEnvFrom`, which is not a key of the Velero chart (Helm ignores it silently). \
+             Replace it with `credentials.extraSecretRef: {secret_name}` and `helm upgrade`; the chart then adds \
+             envFrom.secretRef to the velero container",
+            release.name
+        ));
+    }
+    if values.pointer("/credentials/extraSecretRef").is_none() {
+        return Some(format!(
+            "Helm release {}: set `credentials.extraSecretRef: {secret_name}` (a secret holding the OS_* keys) and `helm upgrade`",
+            release.name
+        ));
+    }
+    None
+}
+
+pub fn env(ctx: &Ctx) -> Verdict {
+    let from_cluster = ctx.facts.credentials_source == "cluster";
+    let bsls = crate::need!(&ctx.facts.kube.backup_storage_locations);
+    if !ctx.selected_bsls(bsls).iter().any(|b| is_openstack_bsl(b)) {
+        return Verdict::skip("no BackupStorageLocation uses the OpenStack plugin");
+    }
+    if from_cluster && ctx.velero_deployment().is_none() {
+        if let Err(e) = &ctx.facts.kube.deployments {
+            return super::read_failed(e);
+        }
+        return Verdict::skip("no Velero Deployment found (see velero.deployment)");
+    }
+    let Some(env) = ctx.env() else {
+        return Verdict::skip(format!("credentials come from {}; nothing to resolve from the cluster", ctx.facts.credentials_source));
+    };
+    let where_ = if from_cluster { format!("deployment/{} container {}", env.deployment, env.container) } else { env.container.clone() };
+    let vars: Vec<Value> = env
+        .vars
+        .iter()
+        .filter(|(k, _)| k.starts_with("OS_") || *k == "TLS_SKIP_VERIFY")
+        .map(|(k, v)| serde_json::json!({"name": k, "source": v.source, "set": v.value.is_set()}))
+        .collect();
+
+    // Objects env/envFrom name that could not be read: veldr cannot judge, say which permission.
+    let unreadable: Vec<String> = env
+        .vars
+        .iter()
+        .filter_map(|(k, v)| match &v.value {
+            crate::facts::EnvValue::Unresolved(why) if why.contains("forbidden") => Some(format!("{k}: {why}")),
+            _ => None,
+        })
+        .chain(env.problems.iter().filter(|p| p.contains("could not be read")).cloned())
+        .collect();
+    if !unreadable.is_empty() {
+        return Verdict::error("veldr could not read the objects the velero container takes its variables from")
+            .details(unreadable)
+            .hint(format!("grant get on secrets/configmaps in namespace {} (see `veldr explain kube.rbac`)", ctx.namespace()))
+            .evidence("variables", &vars);
+    }
+
+    let configs = plugin_configs(ctx);
+    let mut status = Status::Ok;
+    let mut details = Vec::new();
+    let mut summary = None;
+    let mut hint = None;
+    for p in env.problems.iter().filter(|p| !p.contains("could not be read")) {
+        status = Status::Fail;
+        details.push(p.clone());
+        summary.get_or_insert_with(|| format!("the velero container's environment is broken: {p}"));
+    }
+    for (bsl, pc) in &configs {
+        let bsl_name = name_of(bsl);
+        if let Some(cloud) = &pc.cloud {
+            status = Verdict::worst([status, Status::Warn]);
+            details.push(format!("BSL {bsl_name}: authenticates with clouds.yaml entry {cloud:?} inside the pod, which veldr cannot read"));
+            hint.get_or_insert_with(|| format!("run `veldr doctor --credentials cloud:{cloud}` with a copy of that clouds.yaml to check it"));
+            continue;
+        }
+        if !pc.missing.is_empty() {
+            status = Status::Fail;
+            let auth_url_missing = pc.missing.iter().any(|m| m.ends_with("AUTH_URL"));
+            details.push(format!("BSL {bsl_name}: {} lacks {}", pc.auth_source, pc.missing.join(", ")));
+            if auth_url_missing {
+                summary.get_or_insert_with(|| {
+                    format!("no auth URL reaches {where_}: the plugin fails with \"Missing input for argument [auth_url]\"")
+                });
+                if from_cluster {
+                    hint = helm_hint(ctx).or(hint).or_else(|| {
+                        Some(format!(
+                            "put the OS_* keys in a secret and add it to the velero container: \
+                             `kubectl -n {} set env deployment/{} --from=secret/cloud-credentials -c {}` \
+                             (plugins inherit the velero container's environment)",
+                            ctx.namespace(),
+                            env.deployment,
+                            env.container
+                        ))
+                    });
+                }
+            } else {
+                summary.get_or_insert_with(|| format!("the credentials for {} are incomplete: {}", pc.method.as_deref().unwrap_or("Keystone"), pc.missing.join(", ")));
+                hint.get_or_insert_with(|| "add the missing variables to the secret the velero container reads, then `kubectl -n velero rollout restart deployment/velero`".into());
+            }
+        }
+        for p in &pc.problems {
+            status = Status::Fail;
+            details.push(format!("BSL {bsl_name}: {p}"));
+            summary.get_or_insert_with(|| p.clone());
+        }
+        if let Err(e) = &pc.digest {
+            status = Status::Fail;
+            details.push(format!("OS_SWIFT_TEMP_URL_DIGEST: {e} (use sha256 or sha512)"));
+            summary.get_or_insert_with(|| format!("OS_SWIFT_TEMP_URL_DIGEST is not a digest the plugin knows: {e}"));
+        }
+        for i in &pc.ignored {
+            status = Verdict::worst([status, Status::Warn]);
+            details.push(format!("ignored by the plugin: {i}"));
+        }
+    }
+    let verdict = match status {
+        Status::Ok => {
+            let pc = configs.first().map(|(_, pc)| pc);
+            Verdict::ok(format!(
+                "{} reach {where_}: {}, region {}",
+                pc.map(|p| p.auth_source.as_str()).unwrap_or("OS_* variables"),
+                pc.and_then(|p| p.method.as_deref()).unwrap_or("complete"),
+                pc.map(|p| if p.region.is_empty() { "(any)".to_string() } else { p.region.clone() }).unwrap_or_default()
+            ))
+        }
+        Status::Warn => Verdict::warn(summary.unwrap_or_else(|| "the plugin ignores some of the variables set".into()))
+            .hint(hint.unwrap_or_else(|| "remove or rename the ignored variables; see the details for what the plugin reads instead".into())),
+        _ => Verdict::fail(summary.unwrap_or_else(|| "the plugin's credentials are incomplete".into()))
+            .hint(hint.unwrap_or_else(|| "fix the variables named above in the secret the velero container reads".into())),
+    };
+    verdict
+        .details(details)
+        .evidence("container", &where_)
+        .evidence("variables", &vars)
+        .evidence("plugin", configs.iter().map(|(b, pc)| serde_json::json!({"bsl": name_of(b), "config": pc})).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{EnvVar, Facts, ResolvedEnv};
+    use serde_json::json;
+
+    fn facts_with(env_pairs: &[(&str, &str)]) -> Facts {
+        let mut f = Facts::empty("velero");
+        f.kube.deployments = Ok(vec![json!({"metadata": {"name": "velero", "namespace": "velero"},
+            "spec": {"template": {"spec": {"containers": [{"name": "velero", "image": "velero/velero:v1.17.1", "args": ["server"]}]}}}})]);
+        f.kube.backup_storage_locations = Ok(vec![json!({"metadata": {"name": "default", "namespace": "velero"},
+            "spec": {"provider": "community.openstack.org/openstack", "objectStorage": {"bucket": "b"}}})]);
+        let mut env = ResolvedEnv { deployment: "velero".into(), container: "velero".into(), ..Default::default() };
+        for (k, v) in env_pairs {
+            env.vars.insert(k.to_string(), EnvVar { value: crate::velero::env_value(k, v.to_string()), source: "test".into() });
+        }
+        f.velero_env = Some(env);
+        f
+    }
+
+    #[test]
+    fn complete_app_credential_passes() {
+        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_REGION_NAME", "R")]);
+        let v = env(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+    }
+
+    #[test]
+    fn no_variables_is_the_auth_url_failure() {
+        let f = facts_with(&[]);
+        let v = env(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.summary.contains("Missing input for argument [auth_url]"), "{}", v.summary);
+        assert!(v.hint.unwrap().contains("set env deployment/velero"));
+    }
+
+    #[test]
+    fn helm_podenvfrom_names_the_value_to_change() {
+        let mut f = facts_with(&[]);
+        if let Ok(d) = &mut f.kube.deployments {
+            d[0]["metadata"]["annotations"] = json!({"meta.helm.sh/release-name": "velero"});
+        }
+        f.kube.helm_releases = Ok(vec![crate::facts::HelmRelease {
+            name: "velero".into(), revision: 2, status: "deployed".into(), chart: "velero".into(), chart_version: "12.0.0".into(),
+            app_version: "1.17.1".into(), user_values: json!({"podEnvFrom": [{"secretRef": {"name": "cloud-credentials"}}]}), decode_error: None,
+        }]);
+        let v = env(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Fail);
+        let hint = v.hint.unwrap();
+        assert!(hint.contains("podEnvFrom") && hint.contains("credentials.extraSecretRef: cloud-credentials"), "{hint}");
+    }
+
+    #[test]
+    fn ignored_variables_warn() {
+        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_CACERT", "/x")]);
+        let v = env(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+    }
+
+    #[test]
+    fn no_openstack_bsl_skips() {
+        let mut f = facts_with(&[]);
+        f.kube.backup_storage_locations = Ok(vec![json!({"metadata": {"name": "aws"}, "spec": {"provider": "aws"}})]);
+        assert_eq!(env(&Ctx::new(&f, &[])).status, Status::Skip);
+    }
+
+    #[test]
+    fn evidence_never_carries_the_secret() {
+        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "very-secret-value")]);
+        let v = env(&Ctx::new(&f, &[]));
+        assert!(!serde_json::to_string(&v).unwrap().contains("very-secret-value"));
+    }
+}
