@@ -293,6 +293,9 @@ pub struct AuthFacts {
     pub auth_url: String,
     pub method: String,
     pub token: Outcome<crate::openstack::keystone::Token>,
+    /// The application credential's own `expires_at` (`None`: never expires), read with its token.
+    #[serde(default)]
+    pub credential_expires_at: Option<Outcome<Option<jiff::Timestamp>>>,
     pub elapsed_ms: u64,
 }
 

@@ -7,7 +7,7 @@ use crate::facts::{AuthFacts, Facts, OpenStackFacts, Outcome, Problem, ResolvedE
 use crate::openstack::http::{self, Failure, HttpOptions};
 use crate::openstack::keystone::{self, KeystoneError};
 use crate::openstack::swift::{self, SwiftError};
-use crate::openstack::tempurl::{self, Digest};
+use crate::openstack::tempurl;
 use crate::plugin::{self, PluginConfig};
 use futures::future::join_all;
 use serde_json::Value;
@@ -143,7 +143,14 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
 
     let (token, auth_ms) = timed(&opts.deadline, "Keystone", keystone::authenticate(&client, &auth_url, &method), keystone_problem).await;
     tracing::debug!(target: "veldr::collect", auth_url = %auth_url, method = %method.describe(), ok = token.is_ok(), ms = auth_ms, "keystone auth");
-    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.clone(), elapsed_ms: auth_ms });
+    let credential_expires_at = match &token {
+        Ok(t) => match (&t.application_credential, keystone::normalize_auth_url(&auth_url)) {
+            (Some(cred), Ok((_, v3))) => Some(credential_expiry(&client, &v3, t, &cred.id, &opts.deadline).await),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.clone(), credential_expires_at, elapsed_ms: auth_ms });
     let Ok(token) = token else {
         out.targets = configs.into_iter().map(|(b, pc)| empty_target(b, pc)).collect();
         return out;
@@ -156,6 +163,47 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
     });
     out.targets = join_all(targets).await;
     out
+}
+
+/// `GET /v3/users/{user}/application_credentials/{id}` with the credential's own token: its
+/// `expires_at` (a token's expiry is capped by it but does not reveal it).
+async fn credential_expiry(
+    client: &reqwest::Client,
+    v3: &str,
+    token: &keystone::Token,
+    cred_id: &str,
+    deadline: &Deadline,
+) -> Outcome<Option<jiff::Timestamp>> {
+    let url = format!("{v3}/users/{}/application_credentials/{cred_id}", token.user.id);
+    let fetch = async {
+        let resp = client
+            .get(&url)
+            .header("X-Auth-Token", token.value.expose().unwrap_or(""))
+            .send()
+            .await
+            .map_err(|e| Problem::new("unreachable", Failure::from_reqwest(&e).to_string()))?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(Problem::new("http", format!("reading the application credential answered HTTP {status}")));
+        }
+        let body: Value = resp.json().await.map_err(|e| Problem::new("bad-body", e.to_string()))?;
+        Ok(body
+            .pointer("/application_credential/expires_at")
+            .and_then(Value::as_str)
+            .and_then(|s| parse_keystone_time(s)))
+    };
+    match tokio::time::timeout_at(deadline.at, fetch).await {
+        Ok(r) => r,
+        Err(_) => Err(timeout_problem("Keystone", deadline)),
+    }
+}
+
+/// Keystone writes `2026-12-06T08:00:00.000000` (no zone, UTC) or with `Z`.
+fn parse_keystone_time(s: &str) -> Option<jiff::Timestamp> {
+    s.parse::<jiff::Timestamp>().ok().or_else(|| {
+        let dt: jiff::civil::DateTime = s.trim_end_matches('Z').parse().ok()?;
+        dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    })
 }
 
 fn empty_target(bsl: &Value, plugin: PluginConfig) -> SwiftTarget {
@@ -245,9 +293,4 @@ async fn probe_target(client: &reqwest::Client, token: &keystone::Token, bsl: &V
     }
     t.signing_key = Some(key);
     t
-}
-
-/// The digest the plugin would sign with, for `veldr tempurl` and the judges.
-pub fn plugin_digest(pc: &PluginConfig) -> Option<Digest> {
-    pc.digest()
 }

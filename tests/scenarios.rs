@@ -1,0 +1,119 @@
+//! End to end: veldr against every fixture cluster in tests/fixtures/clusters, as it would run
+//! against a real cluster (kubeconfig, HTTPS, bearer token), asserting each scenario's `_expect.yaml`
+//! and, for all of them, the request discipline: each kind listed once, no writes.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn text_of(c: &Value) -> String {
+    let mut s = c["summary"].as_str().unwrap_or_default().to_string();
+    for d in c["details"].as_array().into_iter().flatten() {
+        s.push('\n');
+        s.push_str(d.as_str().unwrap_or_default());
+    }
+    s.push('\n');
+    s.push_str(c["hint"].as_str().unwrap_or_default());
+    s.to_lowercase()
+}
+
+/// Judges one scenario; returns the list of what did not match.
+fn judge_scenario(name: &str, lab: Option<&Value>) -> Vec<String> {
+    let e = expect(name);
+    let cluster = serve(name, lab);
+    let mut args = vec!["-o", "json", "--timeout", "20s"];
+    if e.lab_env.is_none() {
+        args.extend(["--skip", "openstack"]);
+    }
+    let out = run(&cluster, &args);
+    let mut problems = Vec::new();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("panicked") {
+        problems.push(format!("veldr panicked: {stderr}"));
+    }
+    let report = report(&out);
+    let code = out.status.code().unwrap_or(-1);
+    if let Some(exit) = e.exit {
+        if code != exit {
+            problems.push(format!("exit {code}, expected {exit}"));
+        }
+    }
+    for (id, (status, contains)) in &e.checks {
+        let c = check(&report, id);
+        if c["status"] != status.as_str() {
+            problems.push(format!("{id}: status {} (expected {status}): {}", c["status"], c["summary"]));
+        }
+        if let Some(needle) = contains {
+            if !text_of(c).contains(&needle.to_lowercase()) {
+                problems.push(format!("{id}: {needle:?} not in {:?}", text_of(c)));
+            }
+        }
+    }
+    // On the healthy scenarios nothing unlisted may be wrong.
+    if name == "healthy" || e.all_ok {
+        for c in report["checks"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            if e.checks.contains_key(id) {
+                continue;
+            }
+            let ok = if e.all_ok { c["status"] == "ok" } else { c["status"] == "ok" || c["status"] == "skip" };
+            if !ok {
+                problems.push(format!("{id}: {} on a healthy scenario: {} {:?}", c["status"], c["summary"], c["details"]));
+            }
+        }
+    }
+    problems.extend(request_discipline(&cluster));
+    problems
+}
+
+/// Each kind is listed once (paging aside) and nothing is written but access reviews.
+fn request_discipline(cluster: &Cluster) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut lists: BTreeMap<String, usize> = BTreeMap::new();
+    for r in cluster.server.requests() {
+        if r.method != "GET" && !(r.method == "POST" && r.path.ends_with("/selfsubjectaccessreviews")) {
+            problems.push(format!("write request: {} {}", r.method, r.path));
+        }
+        if r.method == "GET" && !r.query.contains("continue=") {
+            let key = format!("{}?{}", r.path, r.query.split('&').filter(|p| p.starts_with("labelSelector")).collect::<Vec<_>>().join("&"));
+            *lists.entry(key).or_default() += 1;
+        }
+    }
+    for (k, n) in lists {
+        if n > 1 {
+            problems.push(format!("{k} requested {n} times"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_cluster_scenario_meets_its_expectations() {
+    let mut failures = Vec::new();
+    let names: Vec<String> = scenarios().into_iter().filter(|n| expect(n).lab_env.is_none()).collect();
+    assert!(names.len() >= 16, "expected at least 16 cluster scenarios, found {}", names.len());
+    for name in &names {
+        for p in judge_scenario(name, None) {
+            failures.push(format!("[{name}] {p}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn lab_scenarios_meet_their_expectations() {
+    let names: Vec<String> = scenarios().into_iter().filter(|n| expect(n).lab_env.is_some()).collect();
+    if names.is_empty() {
+        return;
+    }
+    let lab = lab();
+    let mut failures = Vec::new();
+    for name in &names {
+        for p in judge_scenario(name, Some(&lab)) {
+            failures.push(format!("[{name}] {p}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+}
