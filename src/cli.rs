@@ -120,9 +120,12 @@ pub struct DoctorArgs {
 pub struct TempurlArgs {
     #[arg(long, default_value = "GET")]
     pub method: String,
-    /// Lifetime in seconds.
+    /// Lifetime in seconds (or a Unix time with --absolute).
     #[arg(long, default_value_t = 600)]
     pub expires: i64,
+    /// Treat --expires as an absolute Unix time (as `swift tempurl --absolute`).
+    #[arg(long)]
+    pub absolute: bool,
     /// Digest: sha1, sha256, sha512 (default: what the plugin would use).
     #[arg(long)]
     pub digest: Option<String>,

@@ -19,4 +19,5 @@ pub mod openstack;
 pub mod plugin;
 pub mod report;
 pub mod secret;
+pub mod tempurl_cmd;
 pub mod velero;

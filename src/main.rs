@@ -35,7 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             veldr::logging::init(args.verbose);
             Ok(runtime()?.block_on(veldr::app::doctor(args))?)
         }
-        Command::Tempurl(_args) => anyhow::bail!("tempurl: not built yet"),
+        Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::tempurl_cmd::run(args))?),
         Command::Serve(_args) => anyhow::bail!("serve: not built yet"),
     }
 }

@@ -53,7 +53,7 @@ mod fresh_impl {
             .filter_map(|p| started(p, cname).map(|s| (p, s)))
             .collect();
         if running.is_empty() {
-            return Verdict::skip(format!("no started Velero pod to compare with (see velero.deployment)")).evidence("secrets", &secrets);
+            return Verdict::skip("no started Velero pod to compare with (see velero.deployment)").evidence("secrets", &secrets);
         }
         let age = |t: Timestamp| human_age(ctx.now.as_second() - t.as_second());
 

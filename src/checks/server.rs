@@ -31,7 +31,7 @@ pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool
     let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
     let match_labels = selector.get("matchLabels").and_then(Value::as_object);
     let exprs: Vec<&Value> = array(selector, "/matchExpressions").collect();
-    if match_labels.map_or(true, |m| m.is_empty()) && exprs.is_empty() {
+    if match_labels.is_none_or(|m| m.is_empty()) && exprs.is_empty() {
         return false;
     }
     let labels_ok = match_labels.into_iter().flatten().all(|(k, v)| get(k) == v.as_str());
@@ -40,7 +40,7 @@ pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool
         let values: Vec<&str> = array(e, "/values").filter_map(Value::as_str).collect();
         match str_at(e, "/operator").unwrap_or_default() {
             "In" => get(key).is_some_and(|v| values.contains(&v)),
-            "NotIn" => get(key).map_or(true, |v| !values.contains(&v)),
+            "NotIn" => get(key).is_none_or(|v| !values.contains(&v)),
             "Exists" => get(key).is_some(),
             "DoesNotExist" => get(key).is_none(),
             _ => false,
@@ -105,6 +105,8 @@ struct PodReport {
     ready: bool,
     /// Why the pod cannot run (bad waiting states, failed init containers, unschedulable).
     blocking: Vec<String>,
+    /// The first blocking problem in a few words, for the summary.
+    short: Option<String>,
     /// The first blocking container state's reason, for the hint.
     reason: Option<String>,
     /// Worth a warning on a running pod (recent restarts).
@@ -146,6 +148,7 @@ fn judge_pod(ctx: &Ctx, pod: &Value) -> PodReport {
             str_at(c, "/reason").unwrap_or("Unschedulable"),
             str_at(c, "/message").map(|m| format!(": {}", one_line(m))).unwrap_or_default()
         ));
+        r.short.get_or_insert_with(|| "cannot be scheduled".into());
         r.reason.get_or_insert_with(|| "Unschedulable".into());
     }
     for (kind, ptr) in [("init container", "/status/initContainerStatuses"), ("container", "/status/containerStatuses")] {
@@ -166,6 +169,18 @@ fn judge_pod(ctx: &Ctx, pod: &Value) -> PodReport {
                         line.push_str(&format!("; {t}"));
                     }
                     r.blocking.push(line);
+                    let last = cs.pointer("/lastState/terminated").map(|t| {
+                        format!(
+                            " (last exit {}{})",
+                            t.get("exitCode").and_then(Value::as_i64).map_or("?".to_string(), |c| c.to_string()),
+                            str_at(t, "/reason").map(|r| format!(" {r}")).unwrap_or_default()
+                        )
+                    });
+                    let brief = match str_at(w, "/message").filter(|m| reason == "CreateContainerConfigError" && !m.is_empty()) {
+                        Some(m) => format!(" ({})", one_line(m)),
+                        None => last.unwrap_or_default(),
+                    };
+                    r.short.get_or_insert_with(|| format!("{kind} {cname} is in {reason}{brief}"));
                     r.reason.get_or_insert_with(|| if kind == "init container" { format!("Init:{reason}") } else { reason.to_string() });
                 }
             }
@@ -178,6 +193,7 @@ fn judge_pod(ctx: &Ctx, pod: &Value) -> PodReport {
                             "init container {cname} exited with code {code} ({}){msg}",
                             str_at(t, "/reason").unwrap_or("Error")
                         ));
+                        r.short.get_or_insert_with(|| format!("init container {cname} exited with code {code}"));
                         r.reason.get_or_insert_with(|| "Init:Error".into());
                     }
                 }
@@ -297,12 +313,13 @@ pub fn deployment(ctx: &Ctx) -> Verdict {
     let reports: Vec<(&Value, PodReport)> = current.iter().map(|p| (*p, judge_pod(ctx, p))).collect();
     let ready: Vec<&str> = reports.iter().filter(|(_, r)| r.ready).map(|(p, _)| name_of(p)).collect();
     let mut details = Vec::new();
-    let mut first_block: Option<(String, String, String)> = None; // (pod, reason, line)
+    let mut first_block: Option<(String, String, String, String)> = None; // (pod, reason, line, short)
     for (p, r) in &reports {
         for b in &r.blocking {
             details.push(format!("pod {}: {b}", name_of(p)));
             if first_block.is_none() {
-                first_block = Some((name_of(p).to_string(), r.reason.clone().unwrap_or_default(), b.clone()));
+                let short = r.short.clone().unwrap_or_else(|| b.clone());
+                first_block = Some((name_of(p).to_string(), r.reason.clone().unwrap_or_default(), b.clone(), short));
             }
         }
     }
@@ -312,8 +329,8 @@ pub fn deployment(ctx: &Ctx) -> Verdict {
     let with_pods = |v: Verdict| base(v).evidence("pods", &pod_names).evidence("readyPods", &ready);
 
     if ready.is_empty() {
-        if let Some((pod, reason, line)) = first_block {
-            return with_pods(Verdict::fail(format!("Velero is not running: pod {pod} {line}")))
+        if let Some((pod, reason, line, short)) = first_block {
+            return with_pods(Verdict::fail(format!("Velero is not running: in pod {pod}, {short}")))
                 .details(details)
                 .hint(fix_for(&reason, &line, ns, name, &pod, helm.is_some()))
                 .evidence("reason", &reason);
@@ -332,9 +349,9 @@ pub fn deployment(ctx: &Ctx) -> Verdict {
             .hint(format!("`kubectl -n {ns} describe pod {}` (readiness probe, events) and `kubectl -n {ns} logs deploy/{name} -c velero`", name_of(p)));
     }
 
-    if let Some((pod, reason, line)) = first_block {
+    if let Some((pod, reason, line, short)) = first_block {
         return with_pods(Verdict::warn(format!(
-            "Velero runs ({}/{} pods ready) but pod {pod} cannot start: {line}",
+            "Velero runs ({}/{} pods ready) but pod {pod} cannot start: {short}",
             ready.len(),
             current.len()
         )))
@@ -986,7 +1003,7 @@ mod tests {
         let v = run(&facts(), deployment);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("Helm release velero"), "{}", v.summary);
-        assert!(v.summary.contains("up 3d"), "{}", v.summary);
+        assert!(v.summary.contains(", up 2d"), "{}", v.summary);
     }
 
     #[test]

@@ -160,40 +160,51 @@ pub fn vsl(ctx: &Ctx) -> Verdict {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
 
-    // What the chart would render: `configuration.volumeSnapshotLocation` entries (the chart's own
-    // default is one entry with an empty provider) when `snapshotsEnabled` is not false.
-    if let Some(rel) = helm {
-        let values = &rel.user_values;
-        let snapshots_enabled = values.pointer("/snapshotsEnabled").and_then(Value::as_bool).unwrap_or(true);
-        let list = values.pointer("/configuration/volumeSnapshotLocation");
-        if snapshots_enabled {
+    // What the chart renders: `configuration.volumeSnapshotLocation` entries (the chart's own default
+    // is one entry with an empty provider) when `snapshotsEnabled` is not false. Judged on the deployed
+    // revision and on a newer revision that failed (a `helm upgrade` refused by the API server).
+    if let Some(deployed) = helm {
+        let newest = ctx
+            .facts
+            .kube
+            .helm_releases
+            .as_ref()
+            .ok()
+            .and_then(|rs| rs.iter().filter(|r| r.name == deployed.name).max_by_key(|r| r.revision))
+            .filter(|r| r.revision > deployed.revision || r.status != "deployed")
+            .filter(|r| r.status == "failed" || r.status.starts_with("pending"));
+        let mut revisions = vec![deployed];
+        revisions.extend(newest);
+        for rel in revisions {
+            let failed = rel.status != "deployed";
+            let what = format!("release {} revision {} ({})", rel.name, rel.revision, rel.status);
+            let values = &rel.user_values;
+            if values.pointer("/snapshotsEnabled").and_then(Value::as_bool) == Some(false) {
+                continue;
+            }
+            let list = values.pointer("/configuration/volumeSnapshotLocation");
             match list.and_then(Value::as_array) {
                 Some(entries) => {
                     for (i, e) in entries.iter().enumerate() {
                         if e.get("provider").and_then(Value::as_str).is_none_or(|p| p.trim().is_empty()) {
                             let vname = e.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).unwrap_or("default");
+                            let outcome = if failed { "the upgrade failed with" } else { "the next `helm upgrade` fails with" };
                             findings.push(
-                                Finding::new(Status::Fail, format!("Helm values define VolumeSnapshotLocation {vname} with an empty provider: `helm upgrade` fails with `spec.provider: Required value`"))
-                                    .detail(format!("release {} revision {}: {HELM_VSL}[{i}] = {}", rel.name, rel.revision, e))
-                                    .hint(format!("set `{HELM_VSL}: []` in the Helm values (CSI snapshots use a VolumeSnapshotClass, not a VSL), then `helm upgrade`")),
+                                Finding::new(Status::Fail, format!("Helm values define VolumeSnapshotLocation {vname} with an empty provider: {outcome} `spec.provider: Required value`"))
+                                    .detail(format!("{what}: {HELM_VSL}[{i}] = {e}"))
+                                    .hint(format!("set `{HELM_VSL}: []` in the Helm values (CSI snapshots use a VolumeSnapshotClass, not a VSL; or `snapshotsEnabled: false`), then `helm upgrade`")),
                             );
                         }
                     }
                 }
-                None if list.is_none() => {
-                    // The chart's default (one entry, empty provider) applies: it breaks installs and upgrades.
-                    let newest = ctx.facts.kube.helm_releases.as_ref().ok().and_then(|rs| rs.iter().filter(|r| r.name == rel.name).max_by_key(|r| r.revision));
-                    let failed = newest.is_some_and(|r| r.status == "failed" || r.status.starts_with("pending"));
-                    if failed {
-                        findings.push(
-                            Finding::new(Status::Fail, format!("the last Helm revision of {} is {}: the chart's default VolumeSnapshotLocation has an empty provider (`spec.provider: Required value`)", rel.name, newest.map(|r| r.status.as_str()).unwrap_or("")))
-                                .detail(format!("the user values do not set {HELM_VSL}, so the chart default (one entry without provider) is rendered"))
-                                .hint(format!("set `{HELM_VSL}: []` in the Helm values, then `helm upgrade`")),
-                        );
-                    } else {
-                        notes.push(format!("the Helm values do not set {HELM_VSL}; the chart default renders a VSL without provider in chart versions that carry it: set `{HELM_VSL}: []`"));
-                    }
-                }
+                None if list.is_none() && failed => findings.push(
+                    Finding::new(Status::Fail, format!("{what}: the chart's default VolumeSnapshotLocation has an empty provider (`spec.provider: Required value`)"))
+                        .detail(format!("the user values do not set {HELM_VSL}, so the chart default (one entry without provider) is rendered"))
+                        .hint(format!("set `{HELM_VSL}: []` in the Helm values, then `helm upgrade`")),
+                ),
+                None if list.is_none() => notes.push(format!(
+                    "the Helm values do not set {HELM_VSL}; chart versions whose default carries an entry without provider fail on upgrade: set `{HELM_VSL}: []`"
+                )),
                 None => {}
             }
         }
@@ -421,7 +432,7 @@ pub fn class(ctx: &Ctx) -> Verdict {
 
         match pick {
             Some((c, rule)) => {
-                picks.push(format!("{driver} → {} ({rule})", name_of(c)));
+                picks.push(format!("{driver} → {} ({rule}) for {} PVC{}", name_of(c), vols.len(), if vols.len() == 1 { "" } else { "s" }));
                 if labelled.len() > 1 {
                     findings.push(
                         Finding::new(Status::Warn, format!("{} VolumeSnapshotClasses of {driver} carry the label {CLASS_LABEL}: Velero silently takes the first, {}", labelled.len(), name_of(c)))
@@ -869,6 +880,16 @@ mod tests {
         assert_eq!(run(&helm_facts(json!({"snapshotsEnabled": false, "configuration": {"volumeSnapshotLocation": [{"name": "x"}]}}), "deployed"), vsl).status, Status::Ok);
         assert_eq!(run(&helm_facts(json!({}), "deployed"), vsl).status, Status::Ok);
         assert_eq!(run(&helm_facts(json!({}), "failed"), vsl).status, Status::Fail);
+        // A failed upgrade after a good deployed revision is judged on its own values.
+        let mut f = helm_facts(json!({"configuration": {"volumeSnapshotLocation": []}}), "deployed");
+        if let Ok(rs) = &mut f.kube.helm_releases {
+            let mut bad = release(json!({"configuration": {"volumeSnapshotLocation": [{"name": "default", "provider": null}]}}), "failed");
+            bad.revision = 4;
+            rs.insert(0, bad);
+        }
+        let v = run(&f, vsl);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(text(&v).contains("revision 4 (failed)"), "{v:?}");
     }
 
     #[test]
