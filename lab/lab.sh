@@ -15,6 +15,7 @@ REQS=(
   keystonemiddleware==13.0.1
   python-swiftclient==4.11.0
   gunicorn==27.0.1
+  prometheus-client==0.21.1
 )
 STAMP="$VENV/.veldr-lab-stamp"
 

@@ -72,13 +72,17 @@ pub fn render(args: &DoctorArgs, report: &Report) -> String {
     match args.output {
         Output::Table => report::table::render(report, colour_on(args.color, to_terminal), None),
         Output::Json => report::json::render(report),
-        Output::Prometheus | Output::Nagios => report::json::render(report),
+        Output::Prometheus => report::prometheus::render(report, true),
+        Output::Nagios => report::nagios::render(report),
     }
 }
 
 /// Exit code for the chosen output (Nagios has its own convention).
 pub fn exit_code(args: &DoctorArgs, report: &Report) -> i32 {
-    report.exit_code(args.fail_on)
+    match args.output {
+        Output::Nagios => report::nagios::exit_code(report),
+        _ => report.exit_code(args.fail_on),
+    }
 }
 
 /// `veldr doctor`.

@@ -126,6 +126,8 @@ mod tests {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }
+            assert!(!c.page.contains("\nTODO"), "checks/{}.md is still a placeholder", c.id);
+            assert!(c.page.len() > 600, "checks/{}.md is too thin to be a runbook page", c.id);
         }
     }
 }

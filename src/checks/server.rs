@@ -771,7 +771,7 @@ pub fn fs_backup(ctx: &Ctx) -> Verdict {
                     let paused = if s.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) { " (paused)" } else { "" };
                     fails.push(format!("Schedule {}{paused} sets {}", name_of(s), a.join(" and ")));
                     objects.push(format!("schedule/{}", name_of(s)));
-                    hints.push(if helm {
+                    hints.push(if velero::helm_release_name(s).is_some() {
                         format!("Helm value `schedules.{}.template.defaultVolumesToFsBackup: false` (and snapshotMoveData: false)", name_of(s))
                     } else {
                         format!(
@@ -858,6 +858,10 @@ pub fn fs_backup(ctx: &Ctx) -> Verdict {
                 if str_at(r, "/status/phase") == Some("NotReady") && kopia_error(msg) {
                     fails.push(format!("BackupRepository {} is NotReady: {}", name_of(r), one_line(msg)));
                     objects.push(format!("backuprepository/{}", name_of(r)));
+                    let repo_hint = format!("once nothing asks for file-system backup, delete the broken repositories: `kubectl -n {ns} delete backuprepository {}`", name_of(r));
+                    if !hints.iter().any(|h| h.starts_with("once nothing")) {
+                        hints.push(repo_hint);
+                    }
                 }
             }
         }

@@ -294,11 +294,29 @@ fn resolve_named<'a>(name: &str, driver: &str, classes: &[&'a Value]) -> Named<'
     }
 }
 
-fn class_yaml(driver: &str) -> String {
-    format!(
-        "apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshotClass\nmetadata:\n  name: velero-{}\n  labels:\n    velero.io/csi-volumesnapshot-class: \"true\"\ndriver: {driver}\ndeletionPolicy: Retain",
-        driver.split('.').next().unwrap_or("csi")
-    )
+/// A VolumeSnapshotClass Velero will pick for `driver`, as YAML lines (no trailing newline).
+fn class_yaml(driver: &str, indent: &str) -> String {
+    let lines = [
+        "apiVersion: snapshot.storage.k8s.io/v1".to_string(),
+        "kind: VolumeSnapshotClass".to_string(),
+        "metadata:".to_string(),
+        format!("  name: velero-{}", driver.replace('.', "-")),
+        "  labels:".to_string(),
+        format!("    {CLASS_LABEL}: \"true\""),
+        format!("driver: {driver}"),
+        "deletionPolicy: Delete".to_string(),
+    ];
+    lines.iter().enumerate().map(|(i, l)| if i == 0 { format!("{indent}- {l}") } else { format!("{indent}  {l}") }).collect::<Vec<_>>().join("\n")
+}
+
+/// The fix for a driver without a usable class.
+fn class_fix(driver: &str, helm: bool) -> String {
+    if helm {
+        format!("add a labelled class to the Helm values and `helm upgrade`:\nextraObjects:\n{}", class_yaml(driver, "  "))
+    } else {
+        let yaml = class_yaml(driver, "").trim_start_matches("- ").replace("\n  ", "\n");
+        format!("label one class: `kubectl label volumesnapshotclass <name> {CLASS_LABEL}=true`, or create one: kubectl apply -f - <<'EOF'\n{yaml}\nEOF")
+    }
 }
 
 pub fn class(ctx: &Ctx) -> Verdict {
@@ -334,11 +352,7 @@ pub fn class(ctx: &Ctx) -> Verdict {
     for (driver, vols) in &drivers {
         let of_driver: Vec<&Value> = classes.iter().copied().filter(|c| str_at(c, "/driver") == Some(*driver)).collect();
         let pick = default_pick(driver, &classes);
-        let fix = if helm {
-            format!("add a labelled class through the Helm value `extraObjects`:\n{}", class_yaml(driver))
-        } else {
-            format!("label one class: `kubectl label volumesnapshotclass <name> {CLASS_LABEL}=true`, or create one:\n{}", class_yaml(driver))
-        };
+        let fix = class_fix(driver, helm);
 
         // Typos that keep Velero from seeing a label, and classes for a mistyped driver name.
         let mut typos = Vec::new();
@@ -776,7 +790,8 @@ mod tests {
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("failed to get volumesnapshotclass for provisioner csi.vsphere.vmware.com"));
-        assert!(t.contains("velero.io/csi-volumesnapshot-class: \"true\""), "the fix has the YAML: {t}");
+        assert!(t.contains("velero.io/csi-volumesnapshot-class: \"true\"") && t.contains("kubectl apply -f -"), "the fix has the YAML: {t}");
+        assert_eq!(class_fix("csi.vsphere.vmware.com", true).lines().nth(2), Some("  - apiVersion: snapshot.storage.k8s.io/v1"));
     }
 
     #[test]

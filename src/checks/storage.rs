@@ -192,9 +192,7 @@ fn diagnose(message: &str, helm: bool, ns: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     if m.contains("auth_url") || m.contains("missing input for argument") {
         let fix = if helm {
-            format!(
-                "put the OS_* keys in a Secret and set the Helm value `credentials.extraSecretRef: <that secret>` (it becomes envFrom on the velero container; `podEnvFrom` is not a key of the chart and is silently ignored), then `helm upgrade` and check with `veldr doctor --only credentials.env`"
-            )
+            "put the OS_* keys in a Secret and set the Helm value `credentials.extraSecretRef: <that secret>` (it becomes envFrom on the velero container; `podEnvFrom` is not a key of the chart and is silently ignored), then `helm upgrade` and check with `veldr doctor --only credentials.env`".to_string()
         } else {
             format!(
                 "add the Secret holding the OS_* keys to the velero container's env: `kubectl -n {ns} set env deployment/velero -c velero --from=secret/cloud-credentials`, then check with `veldr doctor --only credentials.env`"
@@ -358,6 +356,17 @@ pub fn phase(ctx: &Ctx) -> Verdict {
                     }
                     f = f.hint(format!("read the full error: `kubectl -n {ns} logs deploy/velero | grep -i 'backup-storage\\|{name}'`, and run `veldr doctor --only openstack` to test Keystone and Swift directly"));
                 } else {
+                    let lower = message.to_lowercase();
+                    if lower.contains("auth_url") {
+                        // The spec may already be right while the running pod predates the change.
+                        let present = ctx.env().and_then(|e| e.get("OS_AUTH_URL").or_else(|| e.get("OS_SWIFT_AUTH_URL")).filter(|v| v.value.is_set()));
+                        if let Some(var) = present {
+                            f = f.detail(format!(
+                                "the velero Deployment now does get an auth URL ({}): if the validation above is recent, the running pod predates that change; restart it (see credentials.fresh): `kubectl -n {ns} rollout restart deployment/velero`",
+                                var.source
+                            ));
+                        }
+                    }
                     let mut fixes = Vec::new();
                     for (cause, fix) in causes {
                         f = f.detail(format!("likely cause: {cause}"));

@@ -1,6 +1,8 @@
 //! Reports: the judged results rendered for people (table), machines (JSON), Prometheus and Nagios.
 
 pub mod json;
+pub mod nagios;
+pub mod prometheus;
 pub mod table;
 
 use crate::facts::Target;
