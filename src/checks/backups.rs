@@ -279,6 +279,13 @@ pub fn recent(ctx: &Ctx) -> Verdict {
             } else {
                 f = f.detail(format!("{name}: no Backup carries the label velero.io/schedule-name={name}"));
             }
+            if let Some((_, b)) = newest_finished.filter(|(_, b)| newest_any.is_none_or(|(_, a)| !std::ptr::eq(a, *b))) {
+                let phase = str_at(b, "/status/phase").unwrap_or("");
+                if phase != "Completed" {
+                    let reason = str_at(b, "/status/failureReason").map(|r| format!(": {r}")).unwrap_or_default();
+                    f = f.detail(format!("{name}: newest finished backup {} is {phase} ({}){reason}", name_of(b), counts(b)));
+                }
+            }
             if let Some(lb) = str_at(s, "/status/lastBackup") {
                 f = f.detail(format!("{name}: the schedule last fired at {lb}"));
             }

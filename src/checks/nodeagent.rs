@@ -83,7 +83,7 @@ pub fn pss(ctx: &Ctx) -> Verdict {
 
     let label_fix = format!(
         "`kubectl label ns {ns} {ENFORCE}=privileged pod-security.kubernetes.io/audit=privileged pod-security.kubernetes.io/warn=privileged --overwrite`{}",
-        if helm { " (with the chart, also set `namespace.labels` to the same so it stays)" } else { "" }
+        if helm { "; to keep it with the chart add `namespace.labels: {pod-security.kubernetes.io/enforce: privileged}` to the values (its hook runs `kubectl label` without --overwrite, so relabel by hand first)" } else { "" }
     );
     let evidence = json!({
         "daemonSet": name,

@@ -2,7 +2,7 @@
 //! swift.tempurl, swift.clock: what Velero's OpenStack calls will meet.
 
 use super::Ctx;
-use crate::facts::{AuthFacts, OpenStackFacts, Outcome, Problem, SigningKey, SwiftTarget};
+use crate::facts::{AuthFacts, OpenStackFacts, Problem, SigningKey, SwiftTarget};
 use crate::model::{Status, Verdict};
 use crate::openstack::swift::{ProbeVerdict, DEFAULT_OPERATOR_ROLES};
 use crate::secret::Secret;

@@ -49,13 +49,24 @@ pub(crate) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool
     labels_ok && exprs_ok
 }
 
-/// The pods of a Deployment: same namespace, selected by its selector.
+/// The pods of a Deployment: same namespace, selected by its selector, and not owned by another
+/// controller. The Helm chart's Deployment selector (`app.kubernetes.io/name` + `instance`) also
+/// matches the node-agent pods; Kubernetes tells them apart by owner, and so does veldr.
 pub(crate) fn pods_of<'a>(deployment: &Value, pods: &'a [Value]) -> Vec<&'a Value> {
     let ns = str_at(deployment, "/metadata/namespace");
+    let dname = name_of(deployment);
     let Some(selector) = deployment.pointer("/spec/selector") else { return Vec::new() };
+    let ours = |p: &Value| match array(p, "/metadata/ownerReferences").find(|o| o.get("controller").and_then(Value::as_bool) == Some(true)) {
+        None => true,
+        Some(o) => {
+            str_at(o, "/kind") == Some("ReplicaSet")
+                && str_at(o, "/name").is_some_and(|n| n.strip_prefix(dname).is_some_and(|rest| rest.starts_with('-')))
+        }
+    };
     pods.iter()
         .filter(|p| str_at(p, "/metadata/namespace") == ns || ns.is_none())
         .filter(|p| selector_matches(selector, p.pointer("/metadata/labels")))
+        .filter(|p| ours(p))
         .collect()
 }
 
@@ -1160,6 +1171,20 @@ mod tests {
         let v = run(&f, deployment);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not list pods"));
+    }
+
+    #[test]
+    fn node_agent_pods_matching_the_chart_selector_are_not_velero_pods() {
+        let mut f = facts();
+        let mut na = pod(json!({"name": "node-agent", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}), false);
+        na["metadata"]["name"] = json!("node-agent-kx7vq");
+        na["metadata"]["ownerReferences"] = json!([{"kind": "DaemonSet", "name": "node-agent", "controller": true}]);
+        let mut own = pod(running(), true);
+        own["metadata"]["ownerReferences"] = json!([{"kind": "ReplicaSet", "name": "velero-7c9d8f5b6d", "controller": true}]);
+        f.kube.pods = Ok(vec![own, na]);
+        let v = run(&f, deployment);
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(v.summary.contains("(1/1 ready)"), "{}", v.summary);
     }
 
     #[test]

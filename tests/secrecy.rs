@@ -1,0 +1,67 @@
+//! No secret reaches any output: for lab scenarios (real credential secrets, tokens, temp-URL keys),
+//! every output format, `-v` logs and the saved bundle are searched for every secret value.
+//! The scanner itself is tested by planting a leak.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// Every secret value in lab.json (credential secrets, passwords, temp-URL keys).
+fn lab_secrets(lab: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, key: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, v)| walk(v, k, out)),
+            Value::String(s) if (key.contains("secret") || key.contains("password") || key == "key" || key == "key2" || key.ends_with("_key")) && s.len() >= 8 => out.push(s.clone()),
+            _ => {}
+        }
+    }
+    walk(lab, "", &mut out);
+    out
+}
+
+/// The leaks of `secrets` in `text`, by name of where they were found.
+fn leaks(text: &str, secrets: &[String], place: &str) -> Vec<String> {
+    secrets.iter().filter(|s| text.contains(s.as_str())).map(|s| format!("{place}: contains a secret starting {:?}", &s[..4])).collect()
+}
+
+#[test]
+fn the_scanner_catches_a_planted_leak() {
+    let secrets = vec!["s3cr3t-credential-value".to_string()];
+    let planted = format!("report line\nOS_APPLICATION_CREDENTIAL_SECRET={}\n", secrets[0]);
+    assert_eq!(leaks(&planted, &secrets, "planted").len(), 1);
+    assert!(leaks("nothing here sha256:1a2b3c4d", &secrets, "clean").is_empty());
+}
+
+#[test]
+fn no_output_bundle_or_log_carries_a_secret() {
+    let lab = lab();
+    let secrets = lab_secrets(&lab);
+    assert!(secrets.len() >= 6, "lab.json should yield the credential secrets and keys: {}", secrets.len());
+    let mut found = Vec::new();
+    for scenario in ["lab-healthy", "lab-key-mismatch", "lab-wrong-secret", "lab-digest-unset"] {
+        let cluster = serve(scenario, Some(&lab));
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.json");
+        for output in ["table", "json", "prometheus", "nagios"] {
+            let mut args = vec!["-o", output, "-vv", "--color", "always"];
+            if output == "json" {
+                args.extend(["--save-bundle", bundle.to_str().unwrap()]);
+            }
+            let out = run(&cluster, &args);
+            found.extend(leaks(&String::from_utf8_lossy(&out.stdout), &secrets, &format!("{scenario} -o {output} stdout")));
+            found.extend(leaks(&String::from_utf8_lossy(&out.stderr), &secrets, &format!("{scenario} -o {output} -vv stderr")));
+        }
+        let text = std::fs::read_to_string(&bundle).expect("bundle written");
+        found.extend(leaks(&text, &secrets, &format!("{scenario} bundle")));
+        // The bundle replays to the same verdicts, offline.
+        let replay = veldr().args(["doctor", "-o", "json", "--from-bundle", bundle.to_str().unwrap()]).output().unwrap();
+        let live = run(&cluster, &["-o", "json"]);
+        let ids = |o: &std::process::Output| -> Vec<(String, String)> {
+            report(o)["checks"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap().into(), c["status"].as_str().unwrap().into())).collect()
+        };
+        assert_eq!(ids(&replay), ids(&live), "{scenario}: a bundle must judge as the live run did");
+    }
+    assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
+}
