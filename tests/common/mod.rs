@@ -91,8 +91,19 @@ pub fn materialize(name: &str, lab: Option<&Value>) -> tempfile::TempDir {
     let base = clusters().join("healthy");
     let dir = clusters().join(name);
     let mut objects: Vec<Value> = objects_in(&base);
+    // `include: [a, b]` in _expect.yaml applies other scenarios' overlays first, in order.
+    let includes: Vec<String> = std::fs::read_to_string(dir.join("_expect.yaml"))
+        .ok()
+        .and_then(|t| serde_saphyr::from_str::<Value>(&t).ok())
+        .and_then(|v| v.get("include").and_then(Value::as_array).cloned())
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut overlays: Vec<PathBuf> = includes.iter().map(|i| clusters().join(i)).collect();
     if name != "healthy" {
-        for o in objects_in(&dir) {
+        overlays.push(dir.clone());
+    }
+    for dir in &overlays {
+        for o in objects_in(dir) {
             let key = object_key(&o);
             match objects.iter_mut().find(|x| object_key(x) == key) {
                 Some(slot) => *slot = o,
@@ -112,12 +123,13 @@ pub fn materialize(name: &str, lab: Option<&Value>) -> tempfile::TempDir {
             }
         }
     }
+    let server_yaml = overlays.iter().rev().map(|d| d.join("_server.yaml")).find(|p| p.exists());
     let e = expect(name);
     if let (Some(env), Some(lab)) = (&e.lab_env, lab) {
         point_at_lab(&mut objects, env, e.lab_bucket.as_deref(), lab);
     }
     let out = tempfile::tempdir().unwrap();
-    let server = if dir.join("_server.yaml").exists() { dir.join("_server.yaml") } else { base.join("_server.yaml") };
+    let server = server_yaml.unwrap_or_else(|| base.join("_server.yaml"));
     if server.exists() {
         std::fs::copy(&server, out.path().join("_server.yaml")).unwrap();
     }
