@@ -65,7 +65,12 @@ pub fn render(report: &Report, up: bool) -> String {
         let _ = writeln!(o, "veldr_swift_clock_skew_seconds {max}");
     }
     if let Some(schedules) = evidence("backup.recent").and_then(|e| e.get("schedules")).and_then(|s| s.as_array()) {
-        let ages: Vec<i64> = schedules.iter().filter_map(|s| s.get("lastCompletedSecondsAgo").and_then(|v| v.as_i64())).collect();
+        // Paused schedules are not expected to produce backups: they stay out of the alerting figure.
+        let ages: Vec<i64> = schedules
+            .iter()
+            .filter(|s| !s.get("paused").and_then(|p| p.as_bool()).unwrap_or(false))
+            .filter_map(|s| s.get("lastCompletedSecondsAgo").and_then(|v| v.as_i64()))
+            .collect();
         if let Some(oldest) = ages.iter().max() {
             // One series: schedule names are object names, which stay out of labels (bounded cardinality).
             let _ = writeln!(o, "# HELP veldr_oldest_schedule_backup_age_seconds Age of the newest completed backup of the most stale schedule.");
