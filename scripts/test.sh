@@ -16,4 +16,4 @@ fi
 trap 'bash lab/lab.sh stop >/dev/null 2>&1 || true' EXIT
 
 echo "==> cargo test --workspace" >&2
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"

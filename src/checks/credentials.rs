@@ -1,7 +1,6 @@
-//! credentials.env, credentials.fresh.
+//! credentials.fresh (credentials.env lives in `plugin_env.rs`, beside the plugin's configuration).
 use super::Ctx;
 use crate::model::Verdict;
-pub fn env(_: &Ctx) -> Verdict { Verdict::error("TODO") }
 
 /// credentials.fresh: env is resolved when a container is created, so a secret written after the
 /// velero container started is not what the running server (and its plugins) use.
