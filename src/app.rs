@@ -88,6 +88,9 @@ pub fn exit_code(args: &DoctorArgs, report: &Report) -> i32 {
 /// `veldr doctor`.
 pub async fn doctor(args: DoctorArgs) -> Result<i32, Unrunnable> {
     args.selection().validate().map_err(|e| Unrunnable(e.to_string()))?;
+    if args.insecure {
+        eprintln!("veldr: warning: --insecure: TLS certificates of Keystone and Swift are NOT verified in this run");
+    }
     let started = Instant::now();
     let (facts, io) = gather(&args).await?;
     let report = build_report(&args, &facts, &io, started);
