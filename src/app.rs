@@ -93,10 +93,42 @@ pub async fn doctor(args: DoctorArgs) -> Result<i32, Unrunnable> {
     }
     let started = Instant::now();
     let (facts, io) = gather(&args).await?;
-    let report = build_report(&args, &facts, &io, started);
+    let mut report = build_report(&args, &facts, &io, started);
+    if !args.wait.is_zero() && args.from_bundle.is_none() {
+        report = wait_for_fixes(&args, report, started).await?;
+    }
     let text = render(&args, &report);
     emit(&args, &text)?;
     Ok(exit_code(&args, &report))
+}
+
+/// `--wait`: re-runs the failed checks (and what they depend on) until they pass or the time is up,
+/// with progress on stderr. Velero revalidates a BSL every minute; Swift key changes take up to 60 s.
+async fn wait_for_fixes(args: &DoctorArgs, mut report: Report, started: Instant) -> Result<Report, Unrunnable> {
+    use crate::model::Status;
+    let deadline = Instant::now() + args.wait;
+    loop {
+        let failed: Vec<String> = report.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id.clone()).collect();
+        if failed.is_empty() || Instant::now() >= deadline {
+            return Ok(report);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        eprintln!("veldr: waiting for {} ({}s left)", failed.join(", "), left.as_secs());
+        tokio::time::sleep(left.min(std::time::Duration::from_secs(10))).await;
+        let mut again = args.clone();
+        again.only = failed;
+        again.skip.clear();
+        again.save_bundle = None;
+        let (facts, io) = gather(&again).await?;
+        let fresh = build_report(&again, &facts, &io, started);
+        for c in fresh.checks.into_iter().filter(|c| !c.summary.starts_with("not selected")) {
+            if let Some(slot) = report.checks.iter_mut().find(|x| x.id == c.id) {
+                *slot = c;
+            }
+        }
+        report.summary = Summary::of(&report.checks);
+        report.duration_ms = started.elapsed().as_millis() as u64;
+    }
 }
 
 /// Writes the report to `--output-file` atomically, or to stdout.

@@ -132,3 +132,22 @@ fn unreachable_api_server_fails_kube_connect_and_still_reports() {
     assert_eq!(check(&report, "kube.crds")["status"], "skip");
     assert_eq!(report["checks"].as_array().unwrap().len(), veldr::checks::REGISTRY.len());
 }
+
+#[test]
+fn wait_rechecks_failures_until_the_deadline_with_progress_on_stderr() {
+    let cluster = serve("bsl-unavailable-auth-url", None);
+    cluster.server.clear_requests();
+    let started = std::time::Instant::now();
+    let out = run(&cluster, &["-o", "json", "--skip", "openstack", "--wait", "2s"]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "still failing after the wait");
+    assert!(elapsed.as_secs_f32() >= 2.0 && elapsed.as_secs() < 15, "{elapsed:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("waiting for") && stderr.contains("bsl.phase"), "{stderr}");
+    let report = report(&out);
+    assert_eq!(check(&report, "bsl.phase")["status"], "fail");
+    assert_eq!(report["checks"].as_array().unwrap().len(), veldr::checks::REGISTRY.len());
+    // The re-run asked the cluster again (BSLs listed more than once over the whole wait).
+    let bsl_lists = cluster.server.requests().iter().filter(|r| r.path.ends_with("/backupstoragelocations")).count();
+    assert!(bsl_lists >= 2, "{bsl_lists}");
+}
