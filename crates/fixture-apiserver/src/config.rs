@@ -25,14 +25,20 @@ pub struct ServerConfig {
     #[serde(default)]
     pub user: Option<String>,
     /// Answer the aggregated-discovery Accept header of `/api` and `/apis` with an
-    /// `APIGroupDiscoveryList` (apidiscovery.k8s.io/v2) like a real 1.30+ server.
-    /// Default false: the header is ignored and the plain documents are returned.
+    /// `APIGroupDiscoveryList` (apidiscovery.k8s.io/v2) like a real 1.30+ server
+    /// (default true). false: ignore the header and return the plain documents, like
+    /// an old server. (kube's `Discovery::run_aggregated` then finds *no* groups rather
+    /// than failing, so false is only for testing that case.)
     #[serde(default)]
-    pub aggregated_discovery: bool,
+    pub aggregated_discovery: Option<bool>,
     /// Synthesize Namespace objects for default, kube-system, kube-public,
     /// kube-node-lease and every namespace a fixture object lives in (default true).
     #[serde(default)]
     pub implicit_namespaces: Option<bool>,
+    /// The time `${NOW...}` placeholders are relative to (RFC 3339, UTC, e.g.
+    /// "2025-01-31T12:00:00Z"); default: when the server starts.
+    #[serde(default)]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,8 +139,7 @@ impl RbacDenial {
         namespace: Option<&str>,
         name: Option<&str>,
     ) -> bool {
-        if !wild(&self.verb, verb) || !wild(&self.group, group) || !wild(&self.resource, resource)
-        {
+        if !wild(&self.verb, verb) || !wild(&self.group, group) || !wild(&self.resource, resource) {
             return false;
         }
         if let (Some(dns), Some(rns)) = (&self.namespace, namespace) {
@@ -242,7 +247,9 @@ impl Fault {
 
     /// Matches a resource fault; counts the hit.
     pub fn hit_resource(&self, verb: &str, group: &str, resource: &str, ns: Option<&str>) -> bool {
-        let Some(r) = &self.resource else { return false };
+        let Some(r) = &self.resource else {
+            return false;
+        };
         if r != resource && r != "*" {
             return false;
         }
@@ -268,10 +275,11 @@ impl ServerConfig {
         if text.trim().is_empty() {
             return Ok(ServerConfig::default());
         }
-        let cfg: ServerConfig =
-            serde_saphyr::from_str(text).with_context(|| format!("{file}: invalid _server.yaml"))?;
+        let cfg: ServerConfig = serde_saphyr::from_str(text)
+            .with_context(|| format!("{file}: invalid _server.yaml"))?;
         for (i, f) in cfg.faults.iter().enumerate() {
-            f.validate(i).with_context(|| format!("{file}: invalid _server.yaml"))?;
+            f.validate(i)
+                .with_context(|| format!("{file}: invalid _server.yaml"))?;
         }
         Ok(cfg)
     }

@@ -50,7 +50,12 @@ impl State {
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.log.lock().unwrap().iter().map(|(_, r)| r.clone()).collect()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     pub fn clear_requests(&self) {
@@ -107,14 +112,20 @@ impl Drop for LogGuard<'_> {
 
 pub enum RespBody {
     Full(Option<Bytes>),
-    Truncated { part: Option<Bytes>, sleep: Option<Pin<Box<tokio::time::Sleep>>> },
+    Truncated {
+        part: Option<Bytes>,
+        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
 }
 
 impl http_body::Body for RespBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             RespBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             RespBody::Truncated { part, sleep } => {
@@ -122,7 +133,8 @@ impl http_body::Body for RespBody {
                     return Poll::Ready(Some(Ok(Frame::data(p))));
                 }
                 // Give the partial body time to reach the client, then fail.
-                let s = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(50))));
+                let s = sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(50))));
                 match s.as_mut().poll(cx) {
                     Poll::Pending => Poll::Pending,
                     Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::new(
@@ -194,7 +206,10 @@ impl Reply {
             let cut = (self.body.len() / 2).max(1).min(self.body.len());
             let part = self.body.slice(..cut);
             b.header(header::CONTENT_LENGTH, self.body.len().max(2).to_string())
-                .body(RespBody::Truncated { part: Some(part), sleep: None })
+                .body(RespBody::Truncated {
+                    part: Some(part),
+                    sleep: None,
+                })
                 .expect("response")
         } else {
             b.body(RespBody::Full(Some(self.body))).expect("response")
@@ -264,10 +279,21 @@ fn not_found(def: &ResourceDef, name: &str) -> Reply {
 }
 
 fn no_such_resource() -> Reply {
-    status_reply(404, "NotFound", "the server could not find the requested resource", Some(json!({})))
+    status_reply(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(json!({})),
+    )
 }
 
-fn forbidden(user: &str, verb: &str, def: &ResourceDef, ns: Option<&str>, name: Option<&str>) -> Reply {
+fn forbidden(
+    user: &str,
+    verb: &str,
+    def: &ResourceDef,
+    ns: Option<&str>,
+    name: Option<&str>,
+) -> Reply {
     let subject = match name {
         Some(n) => format!("{} \"{}\"", def.qualified(), n),
         None => def.qualified(),
@@ -350,7 +376,11 @@ pub async fn handle(state: Arc<State>, req: Request<hyper::body::Incoming>) -> R
         status: 0,
         user_agent: ua,
     });
-    let mut guard = LogGuard { state: &state, seq, done: false };
+    let mut guard = LogGuard {
+        state: &state,
+        seq,
+        done: false,
+    };
     let reply = route(&state, req, &path, &query).await;
     guard.done = true;
     state.log_finish(seq, reply.status);
@@ -369,7 +399,10 @@ fn decode_query(q: &str) -> HashMap<String, String> {
                     i += 1;
                 }
                 b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    match u8::from_str_radix(
+                        std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                        16,
+                    ) {
                         Ok(b) => {
                             out.push(b);
                             i += 3;
@@ -401,12 +434,20 @@ fn bearer_ok(state: &State, req: &Request<hyper::body::Incoming>) -> bool {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim() == state.token)
         .unwrap_or(false)
 }
 
-async fn route(state: &State, req: Request<hyper::body::Incoming>, path: &str, query: &str) -> Reply {
+async fn route(
+    state: &State,
+    req: Request<hyper::body::Incoming>,
+    path: &str,
+    query: &str,
+) -> Reply {
     if !state.delay.is_zero() {
         tokio::time::sleep(state.delay).await;
     }
@@ -419,7 +460,7 @@ async fn route(state: &State, req: Request<hyper::body::Incoming>, path: &str, q
 }
 
 fn wants_aggregated(state: &State, req: &Request<hyper::body::Incoming>) -> bool {
-    state.config.aggregated_discovery
+    state.config.aggregated_discovery.unwrap_or(true)
         && req
             .headers()
             .get(header::ACCEPT)
@@ -428,13 +469,25 @@ fn wants_aggregated(state: &State, req: &Request<hyper::body::Incoming>) -> bool
             .unwrap_or(false)
 }
 
-async fn route_inner(state: &State, req: Request<hyper::body::Incoming>, path: &str, q: HashMap<String, String>) -> Reply {
+async fn route_inner(
+    state: &State,
+    req: Request<hyper::body::Incoming>,
+    path: &str,
+    q: HashMap<String, String>,
+) -> Reply {
     let trimmed = path.trim_end_matches('/');
     let segs: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
 
-    if req.method() == Method::POST && trimmed == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
+    if req.method() == Method::POST
+        && trimmed == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    {
         let fault = state.config.faults.iter().find(|f| {
-            f.hit_resource("create", "authorization.k8s.io", "selfsubjectaccessreviews", None)
+            f.hit_resource(
+                "create",
+                "authorization.k8s.io",
+                "selfsubjectaccessreviews",
+                None,
+            )
         });
         return with_fault(fault, ssar(state, req)).await;
     }
@@ -489,7 +542,10 @@ async fn route_inner(state: &State, req: Request<hyper::body::Incoming>, path: &
                 return aggregated(store, &store.groups);
             }
             let groups: Vec<Value> = store.groups.iter().map(|g| api_group(store, g)).collect();
-            return Reply::json(200, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}));
+            return Reply::json(
+                200,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            );
         }
         ["api", "v1"] => return resource_list(store, "", "v1"),
         ["apis", g] => {
@@ -551,17 +607,33 @@ async fn route_inner(state: &State, req: Request<hyper::body::Incoming>, path: &
     }
     let verb = if name.is_some() { "get" } else { "list" };
     let user = state.config.user();
-    if state.config.rbac.iter().any(|d| d.matches(verb, group, res, ns, name)) {
+    if state
+        .config
+        .rbac
+        .iter()
+        .any(|d| d.matches(verb, group, res, ns, name))
+    {
         return forbidden(user, verb, def, ns, name);
     }
-    let fault = state.config.faults.iter().find(|f| f.hit_resource(verb, group, res, ns));
+    let fault = state
+        .config
+        .faults
+        .iter()
+        .find(|f| f.hit_resource(verb, group, res, ns));
     match name {
-        Some(name) => with_fault(fault, async { get_one(store, def, version, ns.unwrap_or(""), name) }).await,
+        Some(name) => {
+            with_fault(fault, async {
+                get_one(store, def, version, ns.unwrap_or(""), name)
+            })
+            .await
+        }
         None => {
-            let huge = fault.filter(|f| f.mode == Some(FaultMode::Huge)).map(|f| Huge {
-                count: f.count.unwrap_or(1000),
-                namespace: f.namespace.clone(),
-            });
+            let huge = fault
+                .filter(|f| f.mode == Some(FaultMode::Huge))
+                .map(|f| Huge {
+                    count: f.count.unwrap_or(1000),
+                    namespace: f.namespace.clone(),
+                });
             with_fault(fault, async { list(store, def, version, ns, &q, huge) }).await
         }
     }
@@ -595,8 +667,16 @@ fn resource_entry(r: &ResourceDef) -> Value {
 }
 
 fn resource_list(store: &Store, group: &str, version: &str) -> Reply {
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    let resources: Vec<Value> = store.resources_in(group, version).into_iter().map(resource_entry).collect();
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let resources: Vec<Value> = store
+        .resources_in(group, version)
+        .into_iter()
+        .map(resource_entry)
+        .collect();
     Reply::json(
         200,
         &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
@@ -631,7 +711,11 @@ fn aggregated(store: &Store, groups: &[String]) -> Reply {
                     json!({"version": v, "resources": resources, "freshness": "Current"})
                 })
                 .collect();
-            let meta = if g.is_empty() { json!({"creationTimestamp": null}) } else { json!({"name": g, "creationTimestamp": null}) };
+            let meta = if g.is_empty() {
+                json!({"creationTimestamp": null})
+            } else {
+                json!({"name": g, "creationTimestamp": null})
+            };
             json!({"metadata": meta, "versions": versions})
         })
         .collect();
@@ -681,8 +765,16 @@ struct ContinueToken {
 }
 
 fn encode_continue(rv: u64, key: &Key) -> String {
-    let start = if key.0.is_empty() { format!("{}\u{0}", key.1) } else { format!("{}/{}\u{0}", key.0, key.1) };
-    let tok = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start };
+    let start = if key.0.is_empty() {
+        format!("{}\u{0}", key.1)
+    } else {
+        format!("{}/{}\u{0}", key.0, key.1)
+    };
+    let tok = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start,
+    };
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&tok).expect("json"))
 }
 
@@ -723,13 +815,20 @@ fn skeleton(def: &ResourceDef) -> Value {
             v["type"] = json!("Normal");
         }
         ("", "ConfigMap" | "Secret") => v["data"] = json!({}),
-        _ if !def.group.is_empty() && !BUILTIN_LIKE.contains(&def.group.as_str()) => v["spec"] = json!({}),
+        _ if !def.group.is_empty() && !BUILTIN_LIKE.contains(&def.group.as_str()) => {
+            v["spec"] = json!({})
+        }
         _ => {}
     }
     v
 }
 
-const BUILTIN_LIKE: &[&str] = &["storage.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io"];
+const BUILTIN_LIKE: &[&str] = &[
+    "storage.k8s.io",
+    "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io",
+    "coordination.k8s.io",
+];
 
 struct Generator {
     template: Value,
@@ -744,7 +843,13 @@ struct Generator {
 }
 
 impl Generator {
-    fn new(store: &Store, def: &ResourceDef, version: &str, req_ns: Option<&str>, h: &Huge) -> Generator {
+    fn new(
+        store: &Store,
+        def: &ResourceDef,
+        version: &str,
+        req_ns: Option<&str>,
+        h: &Huge,
+    ) -> Generator {
         let want_ns = h.namespace.as_deref().or(req_ns);
         let template = store
             .objects_of(def)
@@ -758,7 +863,12 @@ impl Generator {
         let ns = if def.namespaced {
             want_ns
                 .map(str::to_string)
-                .or_else(|| template.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string))
+                .or_else(|| {
+                    template
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| "default".into())
         } else {
             String::new()
@@ -777,7 +887,10 @@ impl Generator {
     }
 
     fn key(&self, i: usize) -> Key {
-        (self.ns.clone(), format!("{}{:0w$}", self.prefix, i, w = self.width))
+        (
+            self.ns.clone(),
+            format!("{}{:0w$}", self.prefix, i, w = self.width),
+        )
     }
 
     fn item(&self, i: usize) -> Value {
@@ -800,7 +913,16 @@ impl Generator {
         } else {
             m.insert("namespace".into(), json!(ns));
         }
-        m.insert("uid".into(), json!(generated_uid(&[&self.group, &self.plural, &ns, &name, "gen"])));
+        m.insert(
+            "uid".into(),
+            json!(generated_uid(&[
+                &self.group,
+                &self.plural,
+                &ns,
+                &name,
+                "gen"
+            ])),
+        );
         m.insert("resourceVersion".into(), json!((500 + i).to_string()));
         let labels = m.entry("labels").or_insert_with(|| json!({}));
         if !labels.is_object() {
@@ -823,14 +945,16 @@ fn list(
     q: &HashMap<String, String>,
     huge: Option<Huge>,
 ) -> Reply {
-    let labels: Vec<Req> = match selector::parse_labels(q.get("labelSelector").map(String::as_str).unwrap_or("")) {
-        Ok(r) => r,
-        Err(e) => return bad_request(&e),
-    };
-    let fields: Vec<FieldReq> = match selector::parse_fields(q.get("fieldSelector").map(String::as_str).unwrap_or("")) {
-        Ok(r) => r,
-        Err(e) => return bad_request(&e),
-    };
+    let labels: Vec<Req> =
+        match selector::parse_labels(q.get("labelSelector").map(String::as_str).unwrap_or("")) {
+            Ok(r) => r,
+            Err(e) => return bad_request(&e),
+        };
+    let fields: Vec<FieldReq> =
+        match selector::parse_fields(q.get("fieldSelector").map(String::as_str).unwrap_or("")) {
+            Ok(r) => r,
+            Err(e) => return bad_request(&e),
+        };
     let limit: usize = match q.get("limit").filter(|s| !s.is_empty()) {
         None => 0,
         Some(s) => match s.parse::<i64>() {
@@ -854,7 +978,8 @@ fn list(
     let mut next: Option<Key> = None;
     let mut remaining: usize = 0;
 
-    let matches = |v: &Value| selector::labels_match(&labels, v) && selector::fields_match(&fields, v);
+    let matches =
+        |v: &Value| selector::labels_match(&labels, v) && selector::fields_match(&fields, v);
 
     if let Some(h) = huge.as_ref().filter(|_| !has_selectors) {
         // Fast path: compute only the requested page.
@@ -873,7 +998,11 @@ fn list(
             }
         }
         let start = lo;
-        let end = if limit > 0 { (start + limit).min(count) } else { count };
+        let end = if limit > 0 {
+            (start + limit).min(count)
+        } else {
+            count
+        };
         page = (start..end).map(|i| gen.item(i)).collect();
         if end < count {
             next = Some(gen.key(end - 1));
@@ -907,12 +1036,19 @@ fn list(
             Some(a) => candidates.partition_point(|(k, _)| k <= a),
             None => 0,
         };
-        let end = if limit > 0 { (start + limit).min(candidates.len()) } else { candidates.len() };
+        let end = if limit > 0 {
+            (start + limit).min(candidates.len())
+        } else {
+            candidates.len()
+        };
         if end < candidates.len() {
             next = Some(candidates[end - 1].0.clone());
             remaining = candidates.len() - end;
         }
-        page = candidates[start..end].iter().map(|(_, v)| served(v, &av)).collect();
+        page = candidates[start..end]
+            .iter()
+            .map(|(_, v)| served(v, &av))
+            .collect();
     }
 
     let mut meta = json!({"resourceVersion": rv.to_string()});
@@ -948,7 +1084,11 @@ async fn ssar(state: &State, req: Request<hyper::body::Incoming>) -> Reply {
             let ns = Some(s("namespace")).filter(|n| !n.is_empty());
             let name = Some(s("name")).filter(|n| !n.is_empty());
             let verb = if s("verb").is_empty() { "*" } else { s("verb") };
-            !state.config.rbac.iter().any(|d| d.matches(verb, s("group"), s("resource"), ns, name))
+            !state
+                .config
+                .rbac
+                .iter()
+                .any(|d| d.matches(verb, s("group"), s("resource"), ns, name))
         }
         None => true,
     };

@@ -17,6 +17,7 @@ mod config;
 mod handler;
 mod selector;
 mod store;
+mod time;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,11 @@ pub struct Options {
 impl Options {
     /// Options for a scenario directory with the default token and no delay.
     pub fn new(dir: impl Into<PathBuf>) -> Options {
-        Options { dir: dir.into(), token: DEFAULT_TOKEN.to_string(), delay: Duration::ZERO }
+        Options {
+            dir: dir.into(),
+            token: DEFAULT_TOKEN.to_string(),
+            delay: Duration::ZERO,
+        }
     }
 }
 
@@ -93,7 +98,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,20 +117,28 @@ struct Certs {
 
 fn make_certs() -> anyhow::Result<Certs> {
     use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
     };
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.distinguished_name.push(DnType::CommonName, "fixture-apiserver CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "fixture-apiserver CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key)?;
 
     let key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "fixture-apiserver");
+    let mut params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "fixture-apiserver");
     params.is_ca = IsCa::NoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -145,7 +160,12 @@ fn tls_acceptor(certs: &Certs) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, state: Arc<State>, mut stop: oneshot::Receiver<()>) {
+async fn serve(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<State>,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -182,10 +202,18 @@ struct Prepared {
 fn prepare(opts: &Options) -> anyhow::Result<Prepared> {
     install_crypto_provider();
     let (store, config) = store::load(&opts.dir)?;
-    let expected = config.auth.as_ref().map(|a| a.token.clone()).unwrap_or_else(|| opts.token.clone());
+    let expected = config
+        .auth
+        .as_ref()
+        .map(|a| a.token.clone())
+        .unwrap_or_else(|| opts.token.clone());
     let state = Arc::new(State::new(store, config, expected, opts.delay));
     let certs = make_certs().context("generating the test CA and server certificate")?;
-    Ok(Prepared { state, certs, token: opts.token.clone() })
+    Ok(Prepared {
+        state,
+        certs,
+        token: opts.token.clone(),
+    })
 }
 
 impl Server {
@@ -198,7 +226,9 @@ impl Server {
     /// Like [`Server::start`] on a chosen address.
     pub async fn start_on(opts: Options, listen: SocketAddr) -> anyhow::Result<Server> {
         let p = prepare(&opts)?;
-        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         *p.state.server_address.lock().unwrap() = addr.to_string();
         let acceptor = tls_acceptor(&p.certs)?;
@@ -224,8 +254,8 @@ impl Server {
     /// Like [`Server::start_blocking`] on a chosen address.
     pub fn start_blocking_on(opts: Options, listen: SocketAddr) -> anyhow::Result<Server> {
         let p = prepare(&opts)?;
-        let std_listener =
-            std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        let std_listener = std::net::TcpListener::bind(listen)
+            .with_context(|| format!("cannot listen on {listen}"))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         *p.state.server_address.lock().unwrap() = addr.to_string();
@@ -233,31 +263,33 @@ impl Server {
         let (tx, rx) = oneshot::channel();
         let state = p.state.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
-        let thread = std::thread::Builder::new().name("fixture-apiserver".into()).spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("fixture-apiserver-rt")
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.into()));
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                let listener = match TcpListener::from_std(std_listener) {
-                    Ok(l) => l,
+        let thread = std::thread::Builder::new()
+            .name("fixture-apiserver".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("fixture-apiserver-rt")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e.into()));
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
-                serve(listener, acceptor, state, rx).await;
-            });
-        })?;
+                rt.block_on(async move {
+                    let listener = match TcpListener::from_std(std_listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.into()));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    serve(listener, acceptor, state, rx).await;
+                });
+            })?;
         ready_rx.recv().context("fixture-apiserver thread died")??;
         Ok(Server {
             url: format!("https://{addr}"),
@@ -288,7 +320,8 @@ impl Server {
     /// Writes [`Server::kubeconfig_yaml`] to `path` (parent directories are created).
     pub fn write_kubeconfig(&self, path: &Path, context: &str) -> anyhow::Result<()> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         std::fs::write(path, self.kubeconfig_yaml(context))
             .with_context(|| format!("cannot write kubeconfig {}", path.display()))

@@ -35,11 +35,24 @@ struct Args {
     request_log: Option<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Err(e) = run(args) {
+        eprintln!("fixture-apiserver: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let opts = Options { dir: args.dir, token: args.token, delay: Duration::from_millis(args.delay_ms) };
+        let opts = Options {
+            dir: args.dir,
+            token: args.token,
+            delay: Duration::from_millis(args.delay_ms),
+        };
         let server = Server::start_on(opts, args.listen).await?;
         for w in server.warnings() {
             eprintln!("fixture-apiserver: warning: {w}");

@@ -70,7 +70,8 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
             _ => {
                 let start = i;
-                while i < chars.len() && !chars[i].is_whitespace() && !"!=<>(),".contains(chars[i]) {
+                while i < chars.len() && !chars[i].is_whitespace() && !"!=<>(),".contains(chars[i])
+                {
                     i += 1;
                 }
                 out.push(Tok::Ident(chars[start..i].iter().collect()));
@@ -83,7 +84,8 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
 fn valid_key(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= 316
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
         && k.matches('/').count() <= 1
 }
 
@@ -98,11 +100,14 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
     };
     while i < toks.len() {
         let req = if toks[i] == Tok::Not {
-            let k = ident(i + 1).ok_or_else(|| format!("unable to parse requirement: missing key after '!' in {s:?}"))?;
+            let k = ident(i + 1).ok_or_else(|| {
+                format!("unable to parse requirement: missing key after '!' in {s:?}")
+            })?;
             i += 2;
             Req::NotExists(k)
         } else {
-            let k = ident(i).ok_or_else(|| format!("unable to parse requirement: expected a key in {s:?}"))?;
+            let k = ident(i)
+                .ok_or_else(|| format!("unable to parse requirement: expected a key in {s:?}"))?;
             i += 1;
             match toks.get(i) {
                 None | Some(Tok::Comma) => Req::Exists(k),
@@ -127,7 +132,9 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
                     let gt = toks[i] == Tok::Gt;
                     let v = ident(i + 1)
                         .and_then(|v| v.parse::<i64>().ok())
-                        .ok_or_else(|| format!("unable to parse requirement: expected an integer in {s:?}"))?;
+                        .ok_or_else(|| {
+                            format!("unable to parse requirement: expected an integer in {s:?}")
+                        })?;
                     i += 2;
                     if gt {
                         Req::Gt(k, v)
@@ -139,7 +146,9 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
                     let notin = op == "notin";
                     i += 1;
                     if toks.get(i) != Some(&Tok::Open) {
-                        return Err(format!("unable to parse requirement: expected '(' in {s:?}"));
+                        return Err(format!(
+                            "unable to parse requirement: expected '(' in {s:?}"
+                        ));
                     }
                     i += 1;
                     let mut vals = Vec::new();
@@ -150,7 +159,9 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
                                 i += 1;
                             }
                             Some(Tok::Comma) => {
-                                if vals.is_empty() || matches!(toks.get(i - 1), Some(Tok::Comma) | Some(Tok::Open)) {
+                                if vals.is_empty()
+                                    || matches!(toks.get(i - 1), Some(Tok::Comma) | Some(Tok::Open))
+                                {
                                     vals.push(String::new());
                                 }
                                 i += 1;
@@ -159,7 +170,11 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
                                 i += 1;
                                 break;
                             }
-                            _ => return Err(format!("unable to parse requirement: expected ')' in {s:?}")),
+                            _ => {
+                                return Err(format!(
+                                    "unable to parse requirement: expected ')' in {s:?}"
+                                ))
+                            }
                         }
                     }
                     if notin {
@@ -168,15 +183,27 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
                         Req::In(k, vals)
                     }
                 }
-                Some(t) => return Err(format!("unable to parse requirement: unexpected {t:?} in {s:?}")),
+                Some(t) => {
+                    return Err(format!(
+                        "unable to parse requirement: unexpected {t:?} in {s:?}"
+                    ))
+                }
             }
         };
         let key = match &req {
-            Req::Exists(k) | Req::NotExists(k) | Req::Eq(k, _) | Req::NotEq(k, _) | Req::In(k, _)
-            | Req::NotIn(k, _) | Req::Gt(k, _) | Req::Lt(k, _) => k,
+            Req::Exists(k)
+            | Req::NotExists(k)
+            | Req::Eq(k, _)
+            | Req::NotEq(k, _)
+            | Req::In(k, _)
+            | Req::NotIn(k, _)
+            | Req::Gt(k, _)
+            | Req::Lt(k, _) => k,
         };
         if !valid_key(key) {
-            return Err(format!("unable to parse requirement: invalid label key {key:?}"));
+            return Err(format!(
+                "unable to parse requirement: invalid label key {key:?}"
+            ));
         }
         reqs.push(req);
         match toks.get(i) {
@@ -184,10 +211,16 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
             Some(Tok::Comma) => {
                 i += 1;
                 if i >= toks.len() {
-                    return Err(format!("found ',', expected: identifier after ',' in {s:?}"));
+                    return Err(format!(
+                        "found ',', expected: identifier after ',' in {s:?}"
+                    ));
                 }
             }
-            Some(t) => return Err(format!("found {t:?}, expected: ',' or 'end of string' in {s:?}")),
+            Some(t) => {
+                return Err(format!(
+                    "found {t:?}, expected: ',' or 'end of string' in {s:?}"
+                ))
+            }
         }
     }
     Ok(reqs)
@@ -195,10 +228,12 @@ pub fn parse_labels(s: &str) -> Result<Vec<Req>, String> {
 
 pub fn labels_match(reqs: &[Req], obj: &Value) -> bool {
     let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
-    let get = |k: &str| labels.and_then(|l| l.get(k)).map(|v| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
+    let get = |k: &str| {
+        labels.and_then(|l| l.get(k)).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
     reqs.iter().all(|r| match r {
         Req::Exists(k) => get(k).is_some(),
         Req::NotExists(k) => get(k).is_none(),
@@ -206,8 +241,14 @@ pub fn labels_match(reqs: &[Req], obj: &Value) -> bool {
         Req::NotEq(k, v) => get(k).as_deref() != Some(v.as_str()),
         Req::In(k, vs) => get(k).map(|x| vs.contains(&x)).unwrap_or(false),
         Req::NotIn(k, vs) => get(k).map(|x| !vs.contains(&x)).unwrap_or(true),
-        Req::Gt(k, n) => get(k).and_then(|x| x.parse::<i64>().ok()).map(|x| x > *n).unwrap_or(false),
-        Req::Lt(k, n) => get(k).and_then(|x| x.parse::<i64>().ok()).map(|x| x < *n).unwrap_or(false),
+        Req::Gt(k, n) => get(k)
+            .and_then(|x| x.parse::<i64>().ok())
+            .map(|x| x > *n)
+            .unwrap_or(false),
+        Req::Lt(k, n) => get(k)
+            .and_then(|x| x.parse::<i64>().ok())
+            .map(|x| x < *n)
+            .unwrap_or(false),
     })
 }
 
@@ -234,9 +275,15 @@ pub fn parse_fields(s: &str) -> Result<Vec<FieldReq>, String> {
         } else if let Some((p, v)) = part.split_once('=') {
             (p, v, false)
         } else {
-            return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+            return Err(format!(
+                "invalid selector: '{part}'; can't understand '{part}'"
+            ));
         };
-        out.push(FieldReq { path: path.trim().to_string(), value: unescape(value.trim()), negate });
+        out.push(FieldReq {
+            path: path.trim().to_string(),
+            value: unescape(value.trim()),
+            negate,
+        });
     }
     Ok(out)
 }
@@ -292,7 +339,8 @@ pub fn field_value(obj: &Value, path: &str) -> String {
 }
 
 pub fn fields_match(reqs: &[FieldReq], obj: &Value) -> bool {
-    reqs.iter().all(|r| (field_value(obj, &r.path) == r.value) != r.negate)
+    reqs.iter()
+        .all(|r| (field_value(obj, &r.path) == r.value) != r.negate)
 }
 
 #[cfg(test)]

@@ -35,37 +35,221 @@ impl ResourceDef {
 }
 
 /// (group, version, plural, singular, kind, namespaced, short names)
-type Builtin = (&'static str, &'static str, &'static str, &'static str, &'static str, bool, &'static [&'static str]);
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+);
 
 const BUILTINS: &[Builtin] = &[
-    ("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"]),
-    ("", "v1", "endpoints", "endpoints", "Endpoints", true, &["ep"]),
+    (
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+    ),
+    (
+        "",
+        "v1",
+        "endpoints",
+        "endpoints",
+        "Endpoints",
+        true,
+        &["ep"],
+    ),
     ("", "v1", "events", "event", "Event", true, &["ev"]),
-    ("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"]),
+    (
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+    ),
     ("", "v1", "nodes", "node", "Node", false, &["no"]),
-    ("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, &["pvc"]),
-    ("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false, &["pv"]),
+    (
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        true,
+        &["pvc"],
+    ),
+    (
+        "",
+        "v1",
+        "persistentvolumes",
+        "persistentvolume",
+        "PersistentVolume",
+        false,
+        &["pv"],
+    ),
     ("", "v1", "pods", "pod", "Pod", true, &["po"]),
     ("", "v1", "secrets", "secret", "Secret", true, &[]),
-    ("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"]),
+    (
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+    ),
     ("", "v1", "services", "service", "Service", true, &["svc"]),
-    ("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, &["ds"]),
-    ("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"]),
-    ("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, &["rs"]),
-    ("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, &["sts"]),
-    ("batch", "v1", "cronjobs", "cronjob", "CronJob", true, &["cj"]),
+    (
+        "apps",
+        "v1",
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        true,
+        &["ds"],
+    ),
+    (
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        &["deploy"],
+    ),
+    (
+        "apps",
+        "v1",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        &["rs"],
+    ),
+    (
+        "apps",
+        "v1",
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        true,
+        &["sts"],
+    ),
+    (
+        "batch",
+        "v1",
+        "cronjobs",
+        "cronjob",
+        "CronJob",
+        true,
+        &["cj"],
+    ),
     ("batch", "v1", "jobs", "job", "Job", true, &[]),
-    ("storage.k8s.io", "v1", "csidrivers", "csidriver", "CSIDriver", false, &[]),
-    ("storage.k8s.io", "v1", "csinodes", "csinode", "CSINode", false, &[]),
-    ("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, &["sc"]),
-    ("storage.k8s.io", "v1", "volumeattachments", "volumeattachment", "VolumeAttachment", false, &[]),
-    ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, &["crd", "crds"]),
-    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, &[]),
-    ("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, &[]),
-    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", false, &[]),
-    ("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, &[]),
+    (
+        "storage.k8s.io",
+        "v1",
+        "csidrivers",
+        "csidriver",
+        "CSIDriver",
+        false,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "csinodes",
+        "csinode",
+        "CSINode",
+        false,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "storageclass",
+        "StorageClass",
+        false,
+        &["sc"],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "volumeattachments",
+        "volumeattachment",
+        "VolumeAttachment",
+        false,
+        &[],
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        false,
+        &["crd", "crds"],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        "ClusterRoleBinding",
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "clusterrole",
+        "ClusterRole",
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+        false,
+        &[],
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "lease",
+        "Lease",
+        true,
+        &[],
+    ),
 ];
 
 /// Group order as a real server lists them in `/apis` (built-ins first).
@@ -97,9 +281,9 @@ pub struct Store {
 
 impl Store {
     pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceDef> {
-        self.resources
-            .iter()
-            .find(|r| r.group == group && r.plural == plural && r.versions.iter().any(|v| v == version))
+        self.resources.iter().find(|r| {
+            r.group == group && r.plural == plural && r.versions.iter().any(|v| v == version)
+        })
     }
 
     pub fn group_versions(&self, group: &str) -> Vec<String> {
@@ -111,7 +295,7 @@ impl Store {
                 }
             }
         }
-        out.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        out.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         out
     }
 
@@ -130,9 +314,13 @@ impl Store {
 /// Kubernetes version ordering: GA > beta > alpha, higher numbers first.
 /// Returns a sortable tuple (higher = preferred).
 fn version_priority(v: &str) -> (u8, u32, u32) {
-    let Some(rest) = v.strip_prefix('v') else { return (0, 0, 0) };
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let Ok(major) = digits.parse::<u32>() else { return (0, 0, 0) };
+    let Ok(major) = digits.parse::<u32>() else {
+        return (0, 0, 0);
+    };
     let tail = &rest[digits.len()..];
     if tail.is_empty() {
         return (3, major, 0);
@@ -172,18 +360,27 @@ fn parse_crd(doc: &Doc) -> anyhow::Result<ResourceDef> {
     let v = &doc.value;
     let name = str_at(v, &["metadata", "name"]).unwrap_or("?");
     let ctx = || format!("{}: CustomResourceDefinition {name}", doc.file);
-    let group = str_at(v, &["spec", "group"]).ok_or_else(|| anyhow!("missing spec.group")).with_context(ctx)?;
-    let plural =
-        str_at(v, &["spec", "names", "plural"]).ok_or_else(|| anyhow!("missing spec.names.plural")).with_context(ctx)?;
-    let kind =
-        str_at(v, &["spec", "names", "kind"]).ok_or_else(|| anyhow!("missing spec.names.kind")).with_context(ctx)?;
+    let group = str_at(v, &["spec", "group"])
+        .ok_or_else(|| anyhow!("missing spec.group"))
+        .with_context(ctx)?;
+    let plural = str_at(v, &["spec", "names", "plural"])
+        .ok_or_else(|| anyhow!("missing spec.names.plural"))
+        .with_context(ctx)?;
+    let kind = str_at(v, &["spec", "names", "kind"])
+        .ok_or_else(|| anyhow!("missing spec.names.kind"))
+        .with_context(ctx)?;
     let singular = str_at(v, &["spec", "names", "singular"])
         .map(str::to_string)
         .unwrap_or_else(|| kind.to_lowercase());
     let namespaced = match str_at(v, &["spec", "scope"]).unwrap_or("Namespaced") {
         "Namespaced" => true,
         "Cluster" => false,
-        other => return Err(anyhow!("spec.scope {other:?} is neither Namespaced nor Cluster")).with_context(ctx),
+        other => {
+            return Err(anyhow!(
+                "spec.scope {other:?} is neither Namespaced nor Cluster"
+            ))
+            .with_context(ctx)
+        }
     };
     let mut versions: Vec<String> = Vec::new();
     if let Some(vs) = v.pointer("/spec/versions").and_then(Value::as_array) {
@@ -199,11 +396,15 @@ fn parse_crd(doc: &Doc) -> anyhow::Result<ResourceDef> {
     if versions.is_empty() {
         return Err(anyhow!("no served version in spec.versions")).with_context(ctx);
     }
-    versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+    versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
     let short_names = v
         .pointer("/spec/names/shortNames")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(ResourceDef {
         group: group.to_string(),
@@ -217,8 +418,12 @@ fn parse_crd(doc: &Doc) -> anyhow::Result<ResourceDef> {
     })
 }
 
-fn read_docs(dir: &Path) -> anyhow::Result<(Vec<Doc>, Option<(String, String)>)> {
-    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot read scenario directory {}", dir.display()))?;
+/// Objects, and `_server.yaml` as (text, shown path).
+type Docs = (Vec<Doc>, Option<(String, String)>);
+
+fn read_docs(dir: &Path) -> anyhow::Result<Docs> {
+    let rd = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read scenario directory {}", dir.display()))?;
     let mut files: Vec<_> = rd
         .filter_map(|e| e.ok())
         .map(|e| e.path())
@@ -230,22 +435,33 @@ fn read_docs(dir: &Path) -> anyhow::Result<(Vec<Doc>, Option<(String, String)>)>
     let mut server = None;
     for path in files {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {shown}"))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {shown}"))?;
         let fname = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
         if fname == "_server.yaml" || fname == "_server.yml" {
             server = Some((text, shown));
             continue;
         }
+        if fname.starts_with('_') {
+            // Other `_*.yaml` files belong to the test harness (e.g. `_expect.yaml`).
+            continue;
+        }
         let values: Vec<Value> = if text.trim().is_empty() {
             Vec::new()
         } else {
-            serde_saphyr::from_multiple(&text).map_err(|e| anyhow!("YAML parse error in {shown}: {e}"))?
+            serde_saphyr::from_multiple(&text)
+                .map_err(|e| anyhow!("YAML parse error in {shown}: {e}"))?
         };
         for (i, value) in values.into_iter().enumerate() {
             match value {
                 Value::Null => {}
-                Value::Object(_) => flatten_lists(value, &format!("{shown} (document {})", i + 1), &mut docs)?,
-                other => bail!("{shown} (document {}): expected a Kubernetes object, got {other}", i + 1),
+                Value::Object(_) => {
+                    flatten_lists(value, &format!("{shown} (document {})", i + 1), &mut docs)?
+                }
+                other => bail!(
+                    "{shown} (document {}): expected a Kubernetes object, got {other}",
+                    i + 1
+                ),
             }
         }
     }
@@ -254,7 +470,9 @@ fn read_docs(dir: &Path) -> anyhow::Result<(Vec<Doc>, Option<(String, String)>)>
 
 fn flatten_lists(value: Value, file: &str, out: &mut Vec<Doc>) -> anyhow::Result<()> {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-    if kind == "List" || (kind.ends_with("List") && value.get("items").map(Value::is_array).unwrap_or(false)) {
+    if kind == "List"
+        || (kind.ends_with("List") && value.get("items").map(Value::is_array).unwrap_or(false))
+    {
         if let Some(Value::Array(items)) = value.get("items").cloned() {
             for (i, item) in items.into_iter().enumerate() {
                 flatten_lists(item, &format!("{file} item {i}"), out)?;
@@ -271,7 +489,10 @@ fn flatten_lists(value: Value, file: &str, out: &mut Vec<Doc>) -> anyhow::Result
     if str_at(&value, &["metadata", "name"]).is_none() {
         bail!("{file}: {kind} without metadata.name");
     }
-    out.push(Doc { file: file.to_string(), value });
+    out.push(Doc {
+        file: file.to_string(),
+        value,
+    });
     Ok(())
 }
 
@@ -300,8 +521,12 @@ pub fn generated_uid(parts: &[&str]) -> String {
 }
 
 fn convert_string_data(obj: &mut Map<String, Value>) {
-    let Some(Value::Object(sd)) = obj.remove("stringData") else { return };
-    let data = obj.entry("data").or_insert_with(|| Value::Object(Map::new()));
+    let Some(Value::Object(sd)) = obj.remove("stringData") else {
+        return;
+    };
+    let data = obj
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !data.is_object() {
         *data = Value::Object(Map::new());
     }
@@ -311,16 +536,27 @@ fn convert_string_data(obj: &mut Map<String, Value>) {
             Value::String(s) => s,
             other => other.to_string(),
         };
-        data.insert(k, Value::String(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())));
+        data.insert(
+            k,
+            Value::String(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())),
+        );
     }
 }
 
 pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
-    let (docs, server) = read_docs(dir)?;
+    let (mut docs, server) = read_docs(dir)?;
     let config = match server {
         Some((text, file)) => ServerConfig::parse(&text, &file)?,
         None => ServerConfig::default(),
     };
+    let now = match &config.now {
+        Some(t) => crate::time::parse_rfc3339(t)
+            .ok_or_else(|| anyhow!("_server.yaml: now {t:?} is not like 2025-01-31T12:00:00Z"))?,
+        None => crate::time::unix_now(),
+    };
+    for doc in &mut docs {
+        crate::time::substitute_now(&mut doc.value, now).with_context(|| doc.file.clone())?;
+    }
 
     let mut resources: Vec<ResourceDef> = BUILTINS
         .iter()
@@ -344,11 +580,18 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
     // CRDs first: they decide which custom kinds are served.
     let mut custom_groups = BTreeSet::new();
     for doc in &docs {
-        let av = doc.value.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let av = doc
+            .value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind == "CustomResourceDefinition" && av.starts_with("apiextensions.k8s.io/") {
             let def = parse_crd(doc)?;
-            if resources.iter().any(|r| r.group == def.group && r.plural == def.plural) {
+            if resources
+                .iter()
+                .any(|r| r.group == def.group && r.plural == def.plural)
+            {
                 continue;
             }
             if !groups.contains(&def.group) {
@@ -359,7 +602,11 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
     }
     groups.extend(custom_groups);
 
-    let mut store = Store { resources, groups, ..Default::default() };
+    let mut store = Store {
+        resources,
+        groups,
+        ..Default::default()
+    };
     let mut next_rv: u64 = 1000;
     let mut pending_rv: Vec<(String, String, Key)> = Vec::new();
     let mut namespaces_used: BTreeSet<String> = BTreeSet::new();
@@ -389,9 +636,17 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
             .or_insert_with(|| Value::Object(Map::new()))
             .as_object_mut()
             .ok_or_else(|| anyhow!("{file}: metadata is not a mapping"))?;
-        let name = meta.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let ns = if def.namespaced {
-            let ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+            let ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string();
             meta.insert("namespace".into(), Value::String(ns.clone()));
             namespaces_used.insert(ns.clone());
             ns
@@ -400,7 +655,10 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
             String::new()
         };
         if !meta.contains_key("uid") {
-            meta.insert("uid".into(), Value::String(uid_for(&[&def.group, &def.plural, &ns, &name])));
+            meta.insert(
+                "uid".into(),
+                Value::String(uid_for(&[&def.group, &def.plural, &ns, &name])),
+            );
         }
         let key = (ns, name);
         match meta.get("resourceVersion") {
@@ -416,7 +674,10 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
             }
             _ => pending_rv.push((def.group.clone(), def.plural.clone(), key.clone())),
         }
-        let map = store.objects.entry((def.group.clone(), def.plural.clone())).or_default();
+        let map = store
+            .objects
+            .entry((def.group.clone(), def.plural.clone()))
+            .or_default();
         if map.insert(key.clone(), value).is_some() {
             store.warnings.push(format!(
                 "{file}: duplicate {} {}/{} replaces an earlier one",
@@ -431,7 +692,10 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             namespaces_used.insert(ns.to_string());
         }
-        let map = store.objects.entry((String::new(), "namespaces".into())).or_default();
+        let map = store
+            .objects
+            .entry((String::new(), "namespaces".into()))
+            .or_default();
         for ns in namespaces_used {
             let key = (String::new(), ns.clone());
             if map.contains_key(&key) {
