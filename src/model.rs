@@ -179,7 +179,7 @@ pub struct CheckResult {
     pub status: Status,
     pub summary: String,
     pub details: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Always present (null when there is nothing to do), so `jq .hint` never meets a missing key.
     pub hint: Option<String>,
     pub runbook: String,
     pub duration_ms: u64,
