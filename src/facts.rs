@@ -73,6 +73,15 @@ pub struct ReadError {
 }
 
 impl ReadError {
+    pub fn new(kind: ReadErrorKind, verb: &str, resource: &str, namespace: Option<&str>, message: impl Into<String>) -> Self {
+        ReadError { kind, verb: verb.into(), resource: resource.into(), namespace: namespace.map(str::to_string), message: message.into() }
+    }
+
+    /// A 403 as RBAC answers it: for tests and for reads refused before they are sent.
+    pub fn forbidden(verb: &str, resource: &str, namespace: Option<&str>) -> Self {
+        Self::new(ReadErrorKind::Forbidden, verb, resource, namespace, "HTTP 403")
+    }
+
     /// The sentence to show: what failed and, for RBAC, the permission to grant.
     pub fn explain(&self) -> String {
         let scope = match &self.namespace {

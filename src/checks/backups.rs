@@ -488,13 +488,7 @@ mod tests {
     #[test]
     fn reads_that_fail_are_errors() {
         let mut f = facts(vec![], vec![]);
-        f.kube.backups = Err(crate::facts::ReadError {
-            kind: crate::facts::ReadErrorKind::Forbidden,
-            verb: "list".into(),
-            resource: "backups.velero.io".into(),
-            namespace: Some("velero".into()),
-            message: "HTTP 403".into(),
-        });
+        f.kube.backups = Err(crate::facts::ReadError::forbidden("list", "backups.velero.io", Some("velero")));
         assert_eq!(run(&f).status, Status::Error);
     }
 }

@@ -123,7 +123,7 @@ mod fresh_impl {
 #[cfg(test)]
 mod fresh_tests {
     use super::*;
-    use crate::facts::{Facts, ReadError, ReadErrorKind, SecretInfo};
+    use crate::facts::{Facts, SecretInfo};
     use crate::model::Status;
     use serde_json::json;
 
@@ -194,7 +194,7 @@ mod fresh_tests {
         let mut f = facts("2026-11-19T08:00:00Z");
         f.kube.secrets.insert(
             "cloud-credentials".into(),
-            Err(ReadError { kind: ReadErrorKind::Forbidden, verb: "get".into(), resource: "secrets".into(), namespace: Some("velero".into()), message: "HTTP 403".into() }),
+            Err(crate::facts::ReadError::forbidden("get", "secrets", Some("velero"))),
         );
         let v = judge(&f);
         assert_eq!(v.status, Status::Error);

@@ -1161,13 +1161,7 @@ mod tests {
     #[test]
     fn deployment_pods_unreadable_is_error() {
         let mut f = facts();
-        f.kube.pods = Err(crate::facts::ReadError {
-            kind: crate::facts::ReadErrorKind::Forbidden,
-            verb: "list".into(),
-            resource: "pods".into(),
-            namespace: Some("velero".into()),
-            message: "HTTP 403".into(),
-        });
+        f.kube.pods = Err(crate::facts::ReadError::forbidden("list", "pods", Some("velero")));
         let v = run(&f, deployment);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not list pods"));
@@ -1426,13 +1420,7 @@ mod tests {
     #[test]
     fn fs_backup_unreadable_is_error() {
         let mut f = facts();
-        f.kube.pod_volume_backups = Err(crate::facts::ReadError {
-            kind: crate::facts::ReadErrorKind::Forbidden,
-            verb: "list".into(),
-            resource: "podvolumebackups.velero.io".into(),
-            namespace: Some("velero".into()),
-            message: "HTTP 403".into(),
-        });
+        f.kube.pod_volume_backups = Err(crate::facts::ReadError::forbidden("list", "podvolumebackups.velero.io", Some("velero")));
         let v = run(&f, fs_backup);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("podvolumebackups.velero.io"));

@@ -657,7 +657,7 @@ pub fn driver(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Facts, HelmRelease, ReadError};
+    use crate::facts::{Facts, HelmRelease};
 
     fn pv(name: &str, driver: &str) -> Value {
         json!({"metadata": {"name": name}, "spec": {"csi": {"driver": driver, "volumeHandle": "h"}, "storageClassName": "vsphere-sc"}, "status": {"phase": "Bound"}})
@@ -825,19 +825,13 @@ mod tests {
     #[test]
     fn unreadable_snapshot_classes_is_an_error_naming_the_read() {
         let mut f = healthy();
-        f.kube.volume_snapshot_classes = Err(ReadError {
-            kind: ReadErrorKind::Forbidden,
-            verb: "list".into(),
-            resource: "volumesnapshotclasses.snapshot.storage.k8s.io".into(),
-            namespace: None,
-            message: "HTTP 403".into(),
-        });
+        f.kube.volume_snapshot_classes = Err(crate::facts::ReadError::forbidden("list", "volumesnapshotclasses.snapshot.storage.k8s.io", None));
         let v = run(&f, class);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("list volumesnapshotclasses"));
         // PVs unreadable: fall back to StorageClasses.
         let mut f = healthy();
-        f.kube.persistent_volumes = Err(ReadError { kind: ReadErrorKind::Forbidden, verb: "list".into(), resource: "persistentvolumes".into(), namespace: None, message: "HTTP 403".into() });
+        f.kube.persistent_volumes = Err(crate::facts::ReadError::forbidden("list", "persistentvolumes", None));
         let v = run(&f, class);
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }

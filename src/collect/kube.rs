@@ -142,7 +142,7 @@ fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&st
         kube::Error::SerdeError(err) => (ReadErrorKind::Malformed, format!("the answer is not valid JSON of the expected shape: {err}")),
         other => classify_transport(other),
     };
-    ReadError { kind, verb: verb.to_string(), resource: resource.to_string(), namespace: namespace.map(str::to_string), message }
+    ReadError::new(kind, verb, resource, namespace, message)
 }
 
 /// Connection-level failures: the error chain says which (refused, deadline, TLS).
@@ -171,13 +171,7 @@ fn last(chain: &[String]) -> &str {
 }
 
 fn timed_out(verb: &str, resource: &str, namespace: Option<&str>, after: Duration) -> ReadError {
-    ReadError {
-        kind: ReadErrorKind::Timeout,
-        verb: verb.to_string(),
-        resource: resource.to_string(),
-        namespace: namespace.map(str::to_string),
-        message: format!("no answer within {}s", after.as_secs_f32()),
-    }
+    ReadError::new(ReadErrorKind::Timeout, verb, resource, namespace, format!("no answer within {}s", after.as_secs_f32()))
 }
 
 /// Runs one read under a timeout, mapping both failure kinds.
