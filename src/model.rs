@@ -115,7 +115,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(status: Status, summary: impl Into<String>) -> Self {
+    pub fn new(status: Status, summary: impl Into<String>) -> Self {
         Verdict { status, summary: summary.into(), details: Vec::new(), hint: None, evidence: serde_json::Value::Object(Default::default()) }
     }
     pub fn ok(summary: impl Into<String>) -> Self {

@@ -13,31 +13,8 @@ use serde_json::{json, Value};
 // ---------------------------------------------------------------------------------------------
 
 /// One problem (or fine state) found about one object; several are combined into a verdict.
-#[derive(Debug, Clone)]
-pub(super) struct Finding {
-    pub status: Status,
-    pub summary: String,
-    pub details: Vec<String>,
-    pub hint: Option<String>,
-}
-
-impl Finding {
-    pub fn new(status: Status, summary: impl Into<String>) -> Self {
-        Finding { status, summary: summary.into(), details: Vec::new(), hint: None }
-    }
-    pub fn detail(mut self, d: impl Into<String>) -> Self {
-        self.details.push(d.into());
-        self
-    }
-    pub fn details(mut self, lines: impl IntoIterator<Item = String>) -> Self {
-        self.details.extend(lines);
-        self
-    }
-    pub fn hint(mut self, h: impl Into<String>) -> Self {
-        self.hint = Some(h.into());
-        self
-    }
-}
+/// A finding is a verdict about one object; `combine` folds them into the check's verdict.
+pub(super) use crate::model::Verdict as Finding;
 
 /// Combines findings: the worst status wins, its summary leads, every finding is listed in details.
 /// `ok_summary` is used when nothing is wrong; `notes` are extra detail lines kept in every case.
