@@ -66,7 +66,7 @@ pub enum ColorMode {
 #[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
     /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
-    #[arg(long, env = "KUBECONFIG", hide_env_values = true)]
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long)]
@@ -146,7 +146,7 @@ pub enum KeyFrom {
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
-    #[arg(long, env = "KUBECONFIG", hide_env_values = true)]
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     #[arg(long)]
     pub context: Option<String>,

@@ -151,3 +151,15 @@ fn wait_rechecks_failures_until_the_deadline_with_progress_on_stderr() {
     let bsl_lists = cluster.server.requests().iter().filter(|r| r.path.ends_with("/backupstoragelocations")).count();
     assert!(bsl_lists >= 2, "{bsl_lists}");
 }
+
+#[test]
+fn kubeconfig_comes_from_the_environment_as_kubectl_finds_it() {
+    let cluster = serve("healthy", None);
+    // KUBECONFIG may be a list, as kubectl allows: a missing first entry is skipped.
+    let list = format!("/nonexistent/kubeconfig:{}", cluster.kubeconfig.display());
+    let out = veldr().args(["doctor", "-o", "json", "--skip", "openstack"]).env("KUBECONFIG", &list).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = report(&out);
+    assert_eq!(report["target"]["context"], "fixture");
+    assert_eq!(check(&report, "kube.connect")["status"], "ok");
+}

@@ -55,31 +55,45 @@ pub enum ConfigError {
 /// Builds a kube-rs client the way kubectl would find the cluster.
 pub async fn client(target: &KubeTarget, read_timeout: Duration) -> Result<(Client, Option<String>, String), ConfigError> {
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
-    let mut config = match &target.kubeconfig {
+    // The kubeconfig is read once; its current context names the target when --context is not given.
+    let (mut config, current) = match &target.kubeconfig {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
                 .map_err(|e| ConfigError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
-            Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| ConfigError::Invalid(e.to_string()))?
+            let current = kc.current_context.clone();
+            (Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| ConfigError::Invalid(e.to_string()))?, current)
         }
-        None if target.context.is_some() => {
-            Config::from_kubeconfig(&options).await.map_err(|e| ConfigError::Invalid(e.to_string()))?
+        None => {
+            let kc = kubeconfig_from_env();
+            let current = kc.as_ref().and_then(|k| k.current_context.clone());
+            let config = match kc {
+                Some(kc) => Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| ConfigError::Invalid(e.to_string()))?,
+                None if target.context.is_some() => {
+                    return Err(ConfigError::Invalid("--context given, but no kubeconfig found ($KUBECONFIG, ~/.kube/config)".into()))
+                }
+                None => Config::infer().await.map_err(|e| ConfigError::Invalid(format!("no Kubernetes configuration found: {e}")))?,
+            };
+            (config, current)
         }
-        None => Config::infer().await.map_err(|e| ConfigError::Invalid(format!("no Kubernetes configuration found: {e}")))?,
     };
     config.read_timeout = Some(read_timeout);
     config.connect_timeout = Some(read_timeout.min(Duration::from_secs(10)));
     let server = config.cluster_url.to_string();
-    let context = target.context.clone().or_else(|| current_context(target));
+    let context = target.context.clone().or(current);
     let client = Client::try_from(config).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     Ok((client, context, server))
 }
 
-fn current_context(target: &KubeTarget) -> Option<String> {
-    let kc = match &target.kubeconfig {
-        Some(p) => Kubeconfig::read_from(p).ok(),
+/// `$KUBECONFIG` as kubectl reads it (a `:`-separated list, missing files skipped, merged in order),
+/// else `~/.kube/config`.
+fn kubeconfig_from_env() -> Option<Kubeconfig> {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => std::env::split_paths(&list)
+            .filter(|p| p.exists())
+            .filter_map(|p| Kubeconfig::read_from(p).ok())
+            .reduce(|acc, next| acc.clone().merge(next).unwrap_or(acc)),
         None => Kubeconfig::read().ok(),
-    };
-    kc.and_then(|k| k.current_context)
+    }
 }
 
 /// One kind to list: where it lives and how the RBAC message names it.
