@@ -128,8 +128,7 @@ fn present(env: &ResolvedEnv, name: &str) -> bool {
 /// Computes the plugin's configuration for one BSL's `config` map.
 pub fn effective(env: &ResolvedEnv, bsl_config: Option<&Value>) -> PluginConfig {
     let cfg = |k: &str| bsl_config.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let mut pc = PluginConfig::default();
-    pc.cloud = cfg("cloud").map(str::to_string);
+    let mut pc = PluginConfig { cloud: cfg("cloud").map(str::to_string), ..PluginConfig::default() };
 
     // 1. Where auth comes from.
     let twins = env.get("OS_SWIFT_AUTH_URL").is_some();

@@ -71,7 +71,7 @@ pub fn image_tag(image: &str) -> Option<&str> {
 /// `v1.18.0` → (1, 18, 0); tolerant of missing parts and suffixes.
 pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     let v = v.trim_start_matches('v');
-    let mut parts = v.split(|c: char| c == '.' || c == '-' || c == '+');
+    let mut parts = v.split(['.', '-', '+']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);

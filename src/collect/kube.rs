@@ -196,6 +196,7 @@ async fn bounded<T>(
     resource: &str,
     namespace: Option<&str>,
 ) -> Read<T> {
+    let _reading = super::progress::reading(resource);
     match tokio::time::timeout_at(deadline.at, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(read_error(&e, verb, resource, namespace)),
@@ -448,7 +449,7 @@ async fn read_helm_releases(client: &Client, namespace: &str, deadline: Deadline
                 _ => break,
             }
         }
-        out.sort_by(|a: &HelmRelease, b| b.revision.cmp(&a.revision));
+        out.sort_by_key(|r: &HelmRelease| std::cmp::Reverse(r.revision));
         Ok(out)
     };
     bounded(fetch, deadline, "list", "secrets", Some(namespace)).await

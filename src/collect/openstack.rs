@@ -190,7 +190,7 @@ async fn credential_expiry(
         Ok(body
             .pointer("/application_credential/expires_at")
             .and_then(Value::as_str)
-            .and_then(|s| parse_keystone_time(s)))
+            .and_then(parse_keystone_time))
     };
     match tokio::time::timeout_at(deadline.at, fetch).await {
         Ok(r) => r,

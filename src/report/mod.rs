@@ -34,12 +34,6 @@ pub struct Summary {
     pub error: usize,
 }
 
-impl Default for Status {
-    fn default() -> Self {
-        Status::Ok
-    }
-}
-
 impl Summary {
     pub fn of(checks: &[CheckResult]) -> Summary {
         let mut s = Summary::default();
