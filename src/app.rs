@@ -92,7 +92,7 @@ pub async fn doctor(args: DoctorArgs) -> Result<i32, Unrunnable> {
         eprintln!("veldr: warning: --insecure: TLS certificates of Keystone and Swift are NOT verified in this run");
     }
     let started = Instant::now();
-    let (facts, io) = gather(&args).await?;
+    let (facts, io) = with_progress(args.verbose == 0, gather(&args)).await?;
     let mut report = build_report(&args, &facts, &io, started);
     if !args.wait.is_zero() && args.from_bundle.is_none() {
         report = wait_for_fixes(&args, report, started).await?;
@@ -100,6 +100,47 @@ pub async fn doctor(args: DoctorArgs) -> Result<i32, Unrunnable> {
     let text = render(&args, &report);
     emit(&args, &text)?;
     Ok(exit_code(&args, &report))
+}
+
+/// Runs `fut`; when stderr is a terminal and it takes over half a second, shows a live line on stderr
+/// naming what is still being read ([`collect::progress`]), cleared before the report is written.
+/// Never on a pipe or file, never with `-v` (log lines would tear it), never on a dumb terminal.
+pub async fn with_progress<F: std::future::Future>(enabled: bool, fut: F) -> F::Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    if !enabled || dumb || !std::io::stderr().is_terminal() {
+        return fut.await;
+    }
+    let shown = Arc::new(AtomicBool::new(false));
+    let printer = {
+        let shown = shown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()).unwrap_or(80).max(20) - 1;
+            loop {
+                let pending = collect::progress::pending();
+                if !pending.is_empty() {
+                    let line = format!("veldr: reading {} …", pending.join(", "));
+                    let line: String = if line.chars().count() > width {
+                        line.chars().take(width - 1).collect::<String>() + "…"
+                    } else {
+                        line
+                    };
+                    eprint!("\r\x1b[2K{line}");
+                    shown.store(true, Ordering::Relaxed);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let out = fut.await;
+    printer.abort();
+    let _ = printer.await;
+    if shown.load(Ordering::Relaxed) {
+        eprint!("\r\x1b[2K");
+    }
+    out
 }
 
 /// `--wait`: re-runs the failed checks (and what they depend on) until they pass or the time is up,
@@ -119,7 +160,7 @@ async fn wait_for_fixes(args: &DoctorArgs, mut report: Report, started: Instant)
         again.only = failed;
         again.skip.clear();
         again.save_bundle = None;
-        let (facts, io) = gather(&again).await?;
+        let (facts, io) = with_progress(args.verbose == 0, gather(&again)).await?;
         let fresh = build_report(&again, &facts, &io, started);
         for c in fresh.checks.into_iter().filter(|c| !c.summary.starts_with("not selected")) {
             if let Some(slot) = report.checks.iter_mut().find(|x| x.id == c.id) {

@@ -158,8 +158,10 @@ pub struct ClusterArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Where to serve /metrics and /healthz: HOST:PORT (0.0.0.0:9477 in a pod), or a port on 127.0.0.1; port 0 picks one.
     #[arg(long, default_value = "127.0.0.1:9477")]
     pub listen: String,
+    /// Time between doctor runs (the first at start); scrapes are answered from the last run.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub interval: Duration,
     #[command(flatten)]

@@ -19,5 +19,6 @@ pub mod openstack;
 pub mod plugin;
 pub mod report;
 pub mod secret;
+pub mod serve;
 pub mod tempurl_cmd;
 pub mod velero;

@@ -36,7 +36,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(runtime()?.block_on(veldr::app::doctor(args))?)
         }
         Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::tempurl_cmd::run(args))?),
-        Command::Serve(_args) => anyhow::bail!("serve: not built yet"),
+        Command::Serve(args) => {
+            veldr::logging::init(args.doctor.verbose);
+            Ok(runtime()?.block_on(veldr::serve::serve(args))?)
+        }
     }
 }
 

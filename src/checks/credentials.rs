@@ -59,12 +59,16 @@ mod fresh_impl {
         let mut stale = Vec::new();
         let mut fine = Vec::new();
         let mut unreadable = Vec::new();
+        let mut unreadable_hint = None;
         let mut unknown = Vec::new();
         let mut changes = serde_json::Map::new();
         for name in &secrets {
             match ctx.facts.kube.secrets.get(name) {
                 None => unknown.push(format!("secret {name} was not read by veldr")),
-                Some(Err(e)) => unreadable.push(e.explain()),
+                Some(Err(e)) => {
+                    unreadable.push(e.explain());
+                    unreadable_hint.get_or_insert_with(|| crate::checks::read_hint(e));
+                }
                 Some(Ok(None)) => unknown.push(format!("secret {name} does not exist (see credentials.env)")),
                 Some(Ok(Some(info))) => match info.last_changed.or(info.created) {
                     None => unknown.push(format!("secret {name} carries no change time")),
@@ -104,7 +108,7 @@ mod fresh_impl {
             ));
         }
         if !unreadable.is_empty() {
-            return ev(Verdict::error(unreadable.join("; "))).details(unknown);
+            return ev(Verdict::error(unreadable.join("; "))).details(unknown).hint(unreadable_hint.unwrap_or_default());
         }
         if fine.is_empty() {
             return ev(Verdict::skip(format!("cannot tell when the secrets changed: {}", unknown.join("; "))));
@@ -199,6 +203,7 @@ mod fresh_tests {
         let v = judge(&f);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not get secrets"), "{}", v.summary);
+        assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity get on secrets")), "{:?}", v.hint);
     }
 
     #[test]

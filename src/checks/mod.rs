@@ -81,7 +81,29 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 
 /// The verdict for a check whose input could not be read.
 pub fn read_failed(e: &ReadError) -> Verdict {
-    Verdict::error(e.explain()).evidence("read", e)
+    Verdict::error(e.explain()).hint(read_hint(e)).evidence("read", e)
+}
+
+/// What to grant, set or look at when a read failed, by why it failed.
+pub fn read_hint(e: &ReadError) -> String {
+    use crate::facts::ReadErrorKind as K;
+    let scope = e.namespace.as_deref().map(|n| format!(" in namespace {n}")).unwrap_or_else(|| " cluster-wide".into());
+    match e.kind {
+        K::Forbidden => format!(
+            "grant veldr's identity {} on {}{scope} (deploy/rbac.yaml has the least-privilege rules; `veldr explain kube.rbac`)",
+            e.verb, e.resource
+        ),
+        K::Unauthorized => "the kubeconfig's credentials were refused: refresh them (re-login, renew the token) or pick another --context".into(),
+        K::NotServed => format!(
+            "install the CRD of {} (Velero's come with `velero install --crds-only` or the Helm chart, the snapshot CRDs with the external-snapshotter)",
+            e.resource
+        ),
+        K::Timeout => "raise --timeout, or check the API server's load and the network path (`kubectl get --raw '/readyz?verbose'`)".into(),
+        K::Unreachable => "check the network path to the API server (proxies or load balancers that cut long answers), then run again".into(),
+        K::Malformed => "something between veldr and the API server mangled the answer (a proxy, an aggregated API): compare with `kubectl get --raw` on the same path, then run again".into(),
+        K::Server => "the API server failed to answer: check its health (`kubectl get --raw '/readyz?verbose'`) and its logs, then run again".into(),
+        K::NotAttempted => "fix the read it depends on (see the other errors), then run again".into(),
+    }
 }
 
 /// Unwraps a read or returns the `error` verdict that names the failed read.
@@ -99,6 +121,26 @@ macro_rules! need {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn every_read_error_names_its_fix() {
+        use crate::facts::{ReadErrorKind as K, ReadError};
+        let cases = [
+            (K::Forbidden, "grant veldr's identity list on pods in namespace velero"),
+            (K::Timeout, "raise --timeout"),
+            (K::NotServed, "install the CRD of pods"),
+            (K::Server, "check its health"),
+            (K::Malformed, "kubectl get --raw"),
+            (K::Unreachable, "network path"),
+            (K::Unauthorized, "refresh them"),
+            (K::NotAttempted, "fix the read it depends on"),
+        ];
+        for (kind, needle) in cases {
+            let v = read_failed(&ReadError::new(kind, "list", "pods", Some("velero"), "HTTP 500"));
+            assert_eq!(v.status, crate::model::Status::Error);
+            assert!(v.hint.as_deref().is_some_and(|h| h.contains(needle)), "{kind:?}: {:?}", v.hint);
+        }
+    }
 
     #[test]
     fn ids_are_unique_and_dependencies_come_first() {

@@ -79,7 +79,21 @@ pub fn auth(ctx: &Ctx) -> Verdict {
                 "timeout" => "Keystone did not answer in time: check it is up, or raise --timeout",
                 _ => "check OS_AUTH_URL and the Keystone service",
             };
-            return problem_verdict(&format!("Keystone at {host} refused {}", a.method), p).hint(hint);
+            // "refused" only when Keystone judged the credential; otherwise no token was had.
+            let lead = match p.kind.as_str() {
+                "unauthorized" | "not-found" => format!("Keystone at {host} refused {}", a.method),
+                _ => format!("no token from Keystone at {host} for {}", a.method),
+            };
+            // The plugin skips certificate checks (TLS_SKIP_VERIFY=true): Velero is not stopped by
+            // this certificate, only veldr, which verifies by default. veldr could not evaluate.
+            let plugin_skips_tls = openstack(ctx).is_ok_and(|os| os.targets.iter().any(|t| t.plugin.tls_skip_verify));
+            if p.kind == "tls" && plugin_skips_tls {
+                return Verdict::error(format!("{lead}: {}", p.message))
+                    .detail("the velero container sets TLS_SKIP_VERIFY=true: the plugin does not verify this certificate, so Velero is not stopped by it; veldr verifies by default")
+                    .hint("to check the rest from here, set OS_CACERT to the CA bundle that signed Keystone's certificate, or run with --insecure")
+                    .evidence("problem", p);
+            }
+            return problem_verdict(&lead, p).hint(hint);
         }
     };
     let mut v = Verdict::ok(format!(
@@ -467,6 +481,43 @@ mod tests {
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("does not match"), "{}", v.summary);
         assert_eq!(clock(&ctx).status, Status::Fail);
+    }
+
+    fn auth_failed(kind: &str, message: &str, tls_skip_verify: bool) -> Facts {
+        let mut t = target();
+        t.plugin.tls_skip_verify = tls_skip_verify;
+        let mut f = facts(t);
+        f.openstack.as_mut().unwrap().auth = Some(AuthFacts {
+            auth_url: "https://keystone.example:5000/v3".into(),
+            method: "application credential id abc".into(),
+            token: Err(Problem::new(kind, message)),
+            credential_expires_at: None,
+            elapsed_ms: 1,
+        });
+        f
+    }
+
+    #[test]
+    fn keystone_that_gave_no_answer_did_not_refuse() {
+        let f = auth_failed("timeout", "Keystone did not answer within the run's --timeout (3s)", false);
+        let v = auth(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Error);
+        assert!(v.summary.starts_with("no token from Keystone at keystone.example:5000"), "{}", v.summary);
+        let f = auth_failed("unauthorized", "Keystone answered HTTP 401", false);
+        let v = auth(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.summary.starts_with("Keystone at keystone.example:5000 refused"), "{}", v.summary);
+    }
+
+    #[test]
+    fn an_untrusted_certificate_the_plugin_skips_is_not_velero_s_failure() {
+        let msg = "Keystone unreachable: TLS: certificate of keystone.example:5000 not trusted (UnknownIssuer)";
+        let v = auth(&Ctx::new(&auth_failed("tls", msg, false), &[]));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        let v = auth(&Ctx::new(&auth_failed("tls", msg, true), &[]));
+        assert_eq!(v.status, Status::Error, "{v:?}");
+        assert!(v.details.iter().any(|d| d.contains("TLS_SKIP_VERIFY=true")), "{:?}", v.details);
+        assert!(v.hint.as_deref().is_some_and(|h| h.contains("OS_CACERT") && h.contains("--insecure")), "{:?}", v.hint);
     }
 
     #[test]

@@ -69,19 +69,30 @@ pub fn env(ctx: &Ctx) -> Verdict {
         .collect();
 
     // Objects env/envFrom name that could not be read: veldr cannot judge, say which permission.
+    // A variable taken with valueFrom from such an object is unresolved with the read's own
+    // explanation: whatever the failure (403, timeout, 5xx), it must not pass for a missing one.
+    let k = &ctx.facts.kube;
+    let failed: Vec<&crate::facts::ReadError> =
+        k.secrets.values().filter_map(|r| r.as_ref().err()).chain(k.config_maps.values().filter_map(|r| r.as_ref().err())).collect();
     let unreadable: Vec<String> = env
         .vars
         .iter()
         .filter_map(|(k, v)| match &v.value {
-            crate::facts::EnvValue::Unresolved(why) if why.contains("forbidden") => Some(format!("{k}: {why}")),
+            crate::facts::EnvValue::Unresolved(why) if why.contains("forbidden") || failed.iter().any(|e| e.explain() == *why) => {
+                Some(format!("{k}: {why}"))
+            }
             _ => None,
         })
         .chain(env.problems.iter().filter(|p| p.contains("could not be read")).cloned())
         .collect();
     if !unreadable.is_empty() {
+        let hint = match failed.iter().find(|e| e.kind != crate::facts::ReadErrorKind::Forbidden) {
+            Some(e) => super::read_hint(e),
+            None => format!("grant get on secrets/configmaps in namespace {} (see `veldr explain kube.rbac`)", ctx.namespace()),
+        };
         return Verdict::error("veldr could not read the objects the velero container takes its variables from")
             .details(unreadable)
-            .hint(format!("grant get on secrets/configmaps in namespace {} (see `veldr explain kube.rbac`)", ctx.namespace()))
+            .hint(hint)
             .evidence("variables", &vars);
     }
 
@@ -142,6 +153,9 @@ pub fn env(ctx: &Ctx) -> Verdict {
             status = Verdict::worst([status, Status::Warn]);
             details.push(format!("ignored by the plugin: {i}"));
         }
+    }
+    if configs.iter().any(|(_, pc)| pc.tls_skip_verify) {
+        details.push("TLS_SKIP_VERIFY=true: the plugin does not verify the certificates of Keystone and Swift".to_string());
     }
     let verdict = match status {
         Status::Ok => {
@@ -222,6 +236,33 @@ mod tests {
         let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_CACERT", "/x")]);
         let v = env(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
+    }
+
+    #[test]
+    fn tls_skip_verify_is_reported() {
+        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("TLS_SKIP_VERIFY", "true")]);
+        let v = env(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(v.details.iter().any(|d| d.contains("TLS_SKIP_VERIFY=true: the plugin does not verify")), "{:?}", v.details);
+        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("TLS_SKIP_VERIFY", "false")]);
+        assert!(!env(&Ctx::new(&f, &[])).details.iter().any(|d| d.contains("TLS_SKIP_VERIFY")));
+    }
+
+    #[test]
+    fn a_secret_read_that_timed_out_is_not_a_missing_variable() {
+        use crate::facts::{EnvValue, ReadError, ReadErrorKind};
+        let mut f = facts_with(&[]);
+        let read = ReadError::new(ReadErrorKind::Timeout, "get", "secrets", Some("velero"), "no answer within 3s");
+        f.kube.secrets.insert("cloud-credentials".into(), Err(read.clone()));
+        let env_ = f.velero_env.as_mut().unwrap();
+        for k in ["OS_AUTH_URL", "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_SECRET"] {
+            env_.vars.insert(k.into(), EnvVar { value: EnvValue::Unresolved(read.explain()), source: format!("env from secret cloud-credentials key {k}") });
+        }
+        let v = env(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Error, "{v:?}");
+        assert!(!v.summary.contains("auth_url"), "{}", v.summary);
+        assert!(v.details.iter().any(|d| d.starts_with("OS_AUTH_URL: get secrets in namespace velero timed out")), "{:?}", v.details);
+        assert!(v.hint.as_deref().is_some_and(|h| h.contains("raise --timeout")), "{:?}", v.hint);
     }
 
     #[test]

@@ -288,6 +288,7 @@ pub fn deployment(ctx: &Ctx) -> Verdict {
         Err(e) => {
             return base(Verdict::error(format!("cannot judge the Velero pods: {}", e.explain())))
                 .detail(format!("deployment {ns}/{name} reports {available}/{desired} available"))
+                .hint(super::read_hint(e))
                 .evidence("read", e);
         }
     };
@@ -1165,6 +1166,7 @@ mod tests {
         let v = run(&f, deployment);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not list pods"));
+        assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity list on pods")), "{:?}", v.hint);
     }
 
     #[test]

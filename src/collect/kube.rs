@@ -146,14 +146,21 @@ fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&st
                 404 => ReadErrorKind::NotServed,
                 _ => ReadErrorKind::Server,
             };
-            let msg = if status.message.is_empty() || status.message == "Failed to parse error data" {
+            // A body that is not a kube Status (a proxy's HTML page, "404 page not found") comes
+            // back whole as the message, with this reason: keep one short line of it.
+            let message = if status.reason == "Failed to parse error data" {
+                crate::openstack::http::excerpt(&status.message, 120)
+            } else {
+                status.message.clone()
+            };
+            let msg = if message.is_empty() || message == "Failed to parse error data" {
                 format!("HTTP {}", status.code)
             } else {
-                format!("HTTP {}: {}", status.code, status.message)
+                format!("HTTP {}: {}", status.code, message)
             };
             (kind, msg)
         }
-        kube::Error::SerdeError(err) => (ReadErrorKind::Malformed, format!("the answer is not valid JSON of the expected shape: {err}")),
+        kube::Error::SerdeError(err) => (ReadErrorKind::Malformed, format!("the answer could not be decoded: {err}")),
         other => classify_transport(other),
     };
     ReadError::new(kind, verb, resource, namespace, message)
@@ -167,14 +174,30 @@ fn classify_transport(e: &kube::Error) -> (ReadErrorKind, String) {
         chain.push(err.to_string());
         cur = err.source();
     }
+    classify_chain(&chain)
+}
+
+/// Classifies an error chain's texts. A connection cut mid-answer is told apart from a
+/// certificate problem: rustls reports the former as "peer closed connection without sending
+/// TLS close_notify", which names TLS but has nothing to do with the CA.
+fn classify_chain(chain: &[String]) -> (ReadErrorKind, String) {
     let text = chain.join(": ");
     let lower = text.to_lowercase();
-    if lower.contains("timed out") || lower.contains("timeout") || lower.contains("elapsed") {
+    let cause = last(chain).split(": https://").next().unwrap_or_default().to_string();
+    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+    if has(&["timed out", "timeout", "elapsed"]) {
         (ReadErrorKind::Timeout, "the API server did not answer in time".to_string())
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("unknownissuer") {
-        (ReadErrorKind::Unreachable, format!("TLS failure (is the cluster CA in the kubeconfig right?): {}", last(&chain)))
-    } else if lower.contains("refused") {
-        (ReadErrorKind::Unreachable, format!("connection refused: {}", last(&chain)))
+    } else if has(&["certificate", "unknownissuer", "badsignature", "notvalidforname"]) {
+        (ReadErrorKind::Unreachable, format!("TLS failure (is the cluster CA in the kubeconfig right?): {cause}"))
+    } else if has(&["close_notify", "unexpected eof", "connection reset", "incomplete message", "connection closed", "broken pipe"]) {
+        (
+            ReadErrorKind::Unreachable,
+            format!("the API server closed the connection before the answer was complete ({cause}); retry, and check proxies or load balancers on the way"),
+        )
+    } else if has(&["tls", "handshake"]) {
+        (ReadErrorKind::Unreachable, format!("TLS failure (is the cluster CA in the kubeconfig right?): {cause}"))
+    } else if has(&["refused"]) {
+        (ReadErrorKind::Unreachable, format!("connection refused: {cause}"))
     } else {
         (ReadErrorKind::Unreachable, text)
     }
@@ -208,10 +231,7 @@ async fn bounded<T>(
 async fn list_all(client: &Client, kind: &Kind, namespace: &str, selector: Option<&str>, deadline: Deadline) -> Read<Vec<Value>> {
     let ar = kind.api_resource();
     let ns = kind.namespaced.then_some(namespace);
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-        None => Api::all_with(client.clone(), &ar),
-    };
+    let url_path = <DynamicObject as kube::Resource>::url_path(&ar, ns);
     let resource = kind.resource_name();
     let fetch = async {
         let mut items = Vec::new();
@@ -224,9 +244,8 @@ async fn list_all(client: &Client, kind: &Kind, namespace: &str, selector: Optio
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page = api.list(&lp).await?;
-            for obj in page.items {
-                let mut v = serde_json::to_value(obj).map_err(kube::Error::SerdeError)?;
+            let page: Page<Value> = list_json(client, &url_path, &lp).await?;
+            for mut v in page.items.unwrap_or_default() {
                 trim(&mut v);
                 items.push(v);
             }
@@ -238,6 +257,57 @@ async fn list_all(client: &Client, kind: &Kind, namespace: &str, selector: Optio
         Ok(items)
     };
     bounded(fetch, deadline, "list", &resource, ns).await
+}
+
+/// One page of a list.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+struct Page<T> {
+    #[serde(default)]
+    items: Option<Vec<T>>,
+    #[serde(default)]
+    metadata: PageMeta,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct PageMeta {
+    #[serde(rename = "continue", default)]
+    continue_: Option<String>,
+}
+
+// Bodies are decoded here, not by kube's typed `get`/`list`: those log the whole body at WARN
+// when it does not decode, and for a Secret, a Helm release or a Deployment with literal env
+// values that body holds credentials. The error keeps the position, never the content.
+
+async fn list_json<T: serde::de::DeserializeOwned>(client: &Client, url_path: &str, lp: &ListParams) -> Result<Page<T>, kube::Error> {
+    let req = kube::core::Request::new(url_path).list(lp).map_err(kube::Error::BuildRequest)?;
+    decode_json(&client.request_text(req).await?)
+}
+
+/// A named object; `None` when it does not exist.
+async fn get_json<T: serde::de::DeserializeOwned>(client: &Client, url_path: &str, name: &str) -> Result<Option<T>, kube::Error> {
+    let req = kube::core::Request::new(url_path).get(name, &kube::api::GetParams::default()).map_err(kube::Error::BuildRequest)?;
+    match client.request_text(req).await {
+        Ok(text) => decode_json(&text).map(Some),
+        Err(kube::Error::Api(s)) if s.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, kube::Error> {
+    serde_json::from_str(text).map_err(|e| kube::Error::SerdeError(content_free(&e)))
+}
+
+/// A serde error without the values it may quote (`invalid value: string "…"`).
+fn content_free(e: &serde_json::Error) -> serde_json::Error {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Eof => "it ends early (truncated)",
+        Category::Syntax => "it is not JSON",
+        Category::Data => "it is JSON of an unexpected shape",
+        Category::Io => "it could not be read",
+    };
+    <serde_json::Error as serde::de::Error>::custom(format!("{what}, at line {} column {}", e.line(), e.column()))
 }
 
 /// Drops what no check reads and what would bloat a bundle.
@@ -362,11 +432,11 @@ async fn read_named_secrets(
     names: &BTreeSet<String>,
     deadline: Deadline,
 ) -> Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)> {
-    let api: Api<KubeSecret> = Api::namespaced(client.clone(), namespace);
+    let url_path = <KubeSecret as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
-        let api = api.clone();
+        let url_path = &url_path;
         async move {
-            let got = bounded(api.get_opt(name), deadline, "get", "secrets", Some(namespace)).await;
+            let got = bounded(get_json::<KubeSecret>(client, url_path, name), deadline, "get", "secrets", Some(namespace)).await;
             (name.clone(), got.map(|o| o.map(secret_parts)))
         }
     });
@@ -407,11 +477,11 @@ async fn read_named_config_maps(
     names: &BTreeSet<String>,
     deadline: Deadline,
 ) -> Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)> {
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let url_path = <ConfigMap as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
-        let api = api.clone();
+        let url_path = &url_path;
         async move {
-            let got = bounded(api.get_opt(name), deadline, "get", "configmaps", Some(namespace)).await;
+            let got = bounded(get_json::<ConfigMap>(client, url_path, name), deadline, "get", "configmaps", Some(namespace)).await;
             let parts = got.map(|o| {
                 o.map(|c| {
                     let data: BTreeMap<String, String> = c.data.unwrap_or_default().into_iter().collect();
@@ -426,7 +496,7 @@ async fn read_named_config_maps(
 
 /// Helm 3 keeps each release revision in a Secret labelled `owner=helm`.
 async fn read_helm_releases(client: &Client, namespace: &str, deadline: Deadline) -> Read<Vec<HelmRelease>> {
-    let api: Api<KubeSecret> = Api::namespaced(client.clone(), namespace);
+    let url_path = <KubeSecret as kube::Resource>::url_path(&(), Some(namespace));
     let fetch = async {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -435,8 +505,8 @@ async fn read_helm_releases(client: &Client, namespace: &str, deadline: Deadline
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page = api.list(&lp).await?;
-            for s in page.items {
+            let page: Page<KubeSecret> = list_json(client, &url_path, &lp).await?;
+            for s in page.items.unwrap_or_default() {
                 if s.type_.as_deref() != Some("helm.sh/release.v1") {
                     continue;
                 }
@@ -453,4 +523,48 @@ async fn read_helm_releases(client: &Client, namespace: &str, deadline: Deadline
         Ok(out)
     };
     bounded(fetch, deadline, "list", "secrets", Some(namespace)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_cut_mid_answer_is_not_blamed_on_the_ca() {
+        let chain = [
+            "error reading a body from connection".to_string(),
+            "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof".to_string(),
+        ];
+        let (kind, msg) = classify_chain(&chain);
+        assert_eq!(kind, ReadErrorKind::Unreachable);
+        assert!(msg.contains("closed the connection before the answer was complete"), "{msg}");
+        assert!(!msg.contains("CA") && !msg.contains("docs.rs"), "{msg}");
+
+        let chain = ["client error (Connect)".to_string(), "invalid peer certificate: BadSignature".to_string()];
+        let (kind, msg) = classify_chain(&chain);
+        assert_eq!(kind, ReadErrorKind::Unreachable);
+        assert!(msg.contains("TLS failure (is the cluster CA in the kubeconfig right?)") && msg.contains("BadSignature"), "{msg}");
+    }
+
+    #[test]
+    fn a_body_that_does_not_decode_is_not_quoted() {
+        let e = serde_json::from_str::<KubeSecret>(r#"{"immutable": "s3cr3t-value", "data": {}}"#).unwrap_err();
+        assert!(e.to_string().contains("s3cr3t-value"), "serde quotes the value it refused: {e}");
+        let shown = read_error(&kube::Error::SerdeError(content_free(&e)), "get", "secrets", Some("velero"));
+        assert_eq!(shown.kind, ReadErrorKind::Malformed);
+        assert!(!shown.explain().contains("s3cr3t"), "{}", shown.explain());
+        assert!(shown.explain().contains("unexpected shape"), "{}", shown.explain());
+        let cut = decode_json::<Page<Value>>(r#"{"items": [{"metadata": {"name": "#).err().unwrap();
+        assert!(read_error(&cut, "list", "pods", None).message.contains("truncated"), "{cut}");
+    }
+
+    #[test]
+    fn a_proxy_error_page_becomes_one_short_line() {
+        let page = format!("<html>\n<head><title>502 Bad Gateway</title></head>\n<body>{}</body></html>", "x".repeat(5000));
+        let status = kube::core::Status::failure(&page, "Failed to parse error data").with_code(502);
+        let e = read_error(&kube::Error::Api(status.boxed()), "list", "pods", Some("velero"));
+        assert_eq!(e.kind, ReadErrorKind::Server);
+        assert!(e.message.starts_with("HTTP 502: <html> <head><title>502 Bad Gateway"), "{}", e.message);
+        assert!(e.message.chars().count() < 140 && !e.message.contains('\n'), "{}", e.message);
+    }
 }

@@ -4,6 +4,43 @@ pub mod clouds;
 pub mod kube;
 pub mod openstack;
 
+/// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
+/// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
+pub mod progress {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static PENDING: Mutex<BTreeMap<u64, String>> = Mutex::new(BTreeMap::new());
+
+    /// A read in flight; dropping it (done, failed or cancelled) takes it off the list.
+    pub struct Reading(u64);
+
+    pub fn reading(what: impl Into<String>) -> Reading {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        PENDING.lock().unwrap_or_else(|e| e.into_inner()).insert(id, what.into());
+        Reading(id)
+    }
+
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            PENDING.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+        }
+    }
+
+    /// What is in flight, oldest first, each name once.
+    pub fn pending() -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for what in PENDING.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            if !out.contains(what) {
+                out.push(what.clone());
+            }
+        }
+        out
+    }
+}
+
 use crate::engine::Selection;
 use crate::facts::{Facts, ResolvedEnv, Target, BUNDLE_SCHEMA};
 use crate::model::Category;
@@ -107,7 +144,10 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             insecure: opts.insecure,
             ca_pem,
         };
-        let os = openstack::collect(&facts, &os_opts).await;
+        let os = {
+            let _reading = progress::reading("Keystone and Swift");
+            openstack::collect(&facts, &os_opts).await
+        };
         if let Some(a) = &os.auth {
             io.insert("keystone.auth", a.elapsed_ms);
         }

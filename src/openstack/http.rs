@@ -130,6 +130,11 @@ impl Failure {
         {
             return Failure::Unreachable(format!("cannot resolve the host name of {target} (DNS)"));
         }
+        if io_kinds.contains(&K::ConnectionReset) || joined.contains("connection reset") {
+            return Failure::Unreachable(format!(
+                "{target} reset the connection (the service, a firewall or a proxy on the way dropped it)"
+            ));
+        }
         if err.is_connect() {
             let cause = texts.last().cloned().unwrap_or_else(|| "connect error".into());
             return Failure::Unreachable(format!("cannot connect to {target}: {cause}"));
@@ -145,7 +150,6 @@ impl Failure {
         }
         let cause = texts.last().cloned().unwrap_or_else(|| "request failed".into());
         if joined.contains("connection closed")
-            || joined.contains("connection reset")
             || joined.contains("incomplete message")
         {
             return Failure::Unreachable(format!(
@@ -153,6 +157,17 @@ impl Failure {
             ));
         }
         Failure::Unreachable(format!("request to {target} failed: {cause}"))
+    }
+}
+
+/// "Keystone {…}" / "Swift {…}": how a failed call to a service reads, by what failed. A body cut
+/// short is an answer, not an unreachable service.
+pub fn service_failure(f: &Failure) -> String {
+    match f {
+        Failure::Unreachable(_) | Failure::Tls(_) => format!("unreachable: {f}"),
+        Failure::Timeout => format!("did not answer: {f}"),
+        Failure::Status { .. } => format!("answered {f}"),
+        Failure::BadBody(m) => format!("answered, but the answer was cut short or unreadable: {m}"),
     }
 }
 
@@ -311,6 +326,41 @@ mod tests {
         let f = Failure::from_reqwest(&err);
         assert!(matches!(f, Failure::Tls(_)), "{f:?}");
         assert!(f.to_string().contains("plain HTTP"), "{f}");
+    }
+
+    #[test]
+    fn a_reset_is_not_called_a_tls_mismatch() {
+        // A server that reads the request, then resets the connection.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            if let Ok((mut s, _)) = l.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let s = socket_with_zero_linger(s);
+                drop(s);
+            }
+        });
+        let c = client(&HttpOptions::default()).unwrap();
+        let err = run(async { c.get(format!("http://127.0.0.1:{port}/v3")).send().await }).unwrap_err();
+        let f = Failure::from_reqwest(&err);
+        let text = f.to_string();
+        assert!(matches!(f, Failure::Unreachable(_)), "{f:?}");
+        assert!(text.contains("reset the connection") && !text.contains("TLS"), "{text}");
+        assert_eq!(service_failure(&f), format!("unreachable: {text}"));
+        assert!(service_failure(&Failure::BadBody("end of file before message length reached".into())).starts_with("answered, but"));
+    }
+
+    /// SO_LINGER 0: closing sends a RST instead of a FIN.
+    fn socket_with_zero_linger(s: std::net::TcpStream) -> std::net::TcpStream {
+        let t = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _guard = t.enter();
+        s.set_nonblocking(true).unwrap();
+        let ts = tokio::net::TcpStream::from_std(s).unwrap();
+        #[allow(deprecated)]
+        ts.set_linger(Some(Duration::ZERO)).unwrap();
+        ts.into_std().unwrap()
     }
 
     #[test]

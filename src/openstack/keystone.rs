@@ -156,7 +156,7 @@ pub enum KeystoneError {
     NotFound { message: String },
     #[error("Keystone answered HTTP {status}: {message}")]
     Http { status: u16, message: String },
-    #[error("Keystone unreachable: {0}")]
+    #[error("Keystone {}", super::http::service_failure(.0))]
     Transport(Failure),
     #[error("Keystone's answer is not what Keystone v3 sends: {0}")]
     BadBody(String),

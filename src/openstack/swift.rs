@@ -60,7 +60,7 @@ pub enum SwiftError {
     InfoDisabled,
     #[error("Swift answered HTTP {status}{}", detail(.body_excerpt))]
     Http { status: u16, body_excerpt: String },
-    #[error("Swift unreachable: {0}")]
+    #[error("Swift {}", super::http::service_failure(.0))]
     Transport(Failure),
     #[error("Swift's answer could not be read: {0}")]
     BadBody(String),

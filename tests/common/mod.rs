@@ -233,3 +233,44 @@ pub fn report(out: &Output) -> Value {
 pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}"))
 }
+
+// ---- Variants of scenarios, built in the test (fault matrix, fault proxies, TLS) ----
+
+/// The objects of a materialized scenario directory (what [`materialize`] wrote).
+pub fn read_objects(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("objects.yaml")).expect("objects.yaml");
+    text.split("\n---\n").filter(|d| !d.trim().is_empty()).map(|d| serde_json::from_str(d).expect("materialized object")).collect()
+}
+
+/// Replaces the objects of a materialized directory.
+pub fn write_objects(dir: &Path, objects: &[Value]) {
+    let text: Vec<String> = objects.iter().map(|o| serde_json::to_string(o).unwrap()).collect();
+    std::fs::write(dir.join("objects.yaml"), text.join("\n---\n")).unwrap();
+}
+
+/// Points the velero secret (and the BSL bucket) of a materialized directory at the lab with an
+/// env map given directly; values may hold lab.json placeholders (`{keystone_url}`), as in a lab
+/// scenario's `lab:`.
+pub fn point_env_at_lab(dir: &Path, env: &BTreeMap<String, String>, bucket: Option<&str>, lab: &Value) {
+    let mut objects = read_objects(dir);
+    point_at_lab(&mut objects, env, bucket, lab);
+    write_objects(dir, &objects);
+}
+
+/// Serves an already materialized (and perhaps edited) directory.
+pub fn serve_dir(objects: tempfile::TempDir) -> Cluster {
+    let server = Server::start_blocking(Options::new(objects.path())).unwrap_or_else(|e| panic!("{}: {e:#}", objects.path().display()));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig, "fixture").unwrap();
+    Cluster { server, kubeconfig, _dir: dir, _objects: objects }
+}
+
+/// `base` (a scenario) with the velero secret's env set to `env` (lab placeholders filled) and the
+/// BSL bucket to the lab's main container: a lab scenario built in the test.
+pub fn serve_lab_env(base: &str, env: &[(&str, &str)], lab: &Value) -> Cluster {
+    let dir = materialize(base, None);
+    let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    point_env_at_lab(dir.path(), &env, Some("{containers.main.name}"), lab);
+    serve_dir(dir)
+}

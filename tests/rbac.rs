@@ -1,0 +1,357 @@
+//! deploy/rbac.yaml is exactly what veldr needs: every request veldr makes against the fixture
+//! clusters is replayed against the rules (authorized as the API server's RBAC authorizer would), and
+//! every permission the rules grant is used by at least one request. A new read without its rule fails
+//! this test; so does a rule nothing uses. Also lints the other manifests in deploy/.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const SA_NAME: &str = "veldr";
+const SA_NAMESPACE: &str = "velero";
+
+/// Scenarios replayed: every fixture cluster whose Velero reads the secret deploy/rbac.yaml names
+/// (`cloud-credentials`), the lab ones aside (the lab only changes what Keystone and Swift see).
+fn replayed() -> Vec<String> {
+    let names: Vec<String> = scenarios()
+        .into_iter()
+        .filter(|n| expect(n).lab_env.is_none())
+        // Names its own secret (`openstack-credentials`): sites edit resourceNames; checked below.
+        .filter(|n| n != "velero-missing-secret")
+        .collect();
+    assert!(names.iter().any(|n| n == "healthy") && names.iter().any(|n| n == "helm-podenvfrom"));
+    names
+}
+
+/// What the API server's request-info resolver makes of a request.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Request {
+    /// Discovery and health (/version, /api, /apis/…): allowed to every authenticated user by the
+    /// default system:discovery / system:public-info-viewer bindings.
+    NonResource(String),
+    Resource(Attributes),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Attributes {
+    verb: String,
+    group: String,
+    /// `pods`, or `pods/log` for a subresource.
+    resource: String,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+impl std::fmt::Display for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb, if self.group.is_empty() { self.resource.clone() } else { format!("{}.{}", self.resource, self.group) })?;
+        if let Some(n) = &self.name {
+            write!(f, " {n:?}")?;
+        }
+        match &self.namespace {
+            Some(ns) => write!(f, " in namespace {ns}"),
+            None => write!(f, " at the cluster scope"),
+        }
+    }
+}
+
+/// Mirrors k8s.io/apiserver's RequestInfoFactory for the paths veldr uses.
+fn classify(method: &str, path: &str, query: &str) -> Request {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let rest: &[&str] = match segs.as_slice() {
+        ["api", _version, rest @ ..] if !rest.is_empty() => rest,
+        ["apis", _group, _version, rest @ ..] if !rest.is_empty() => rest,
+        _ => return Request::NonResource(path.to_string()),
+    };
+    let group = if segs[0] == "api" { "" } else { segs[1] };
+    let mut namespace = None;
+    let mut parts = rest;
+    if parts[0] == "namespaces" && parts.len() > 1 {
+        namespace = Some(parts[1].to_string());
+        if parts.len() > 2 {
+            parts = &parts[2..];
+        }
+    }
+    let name = parts.get(1).map(|s| s.to_string());
+    let resource = match parts.get(2) {
+        Some(sub) => format!("{}/{sub}", parts[0]),
+        None => parts[0].to_string(),
+    };
+    let watch = query.split('&').any(|p| p == "watch=true" || p == "watch=1");
+    let verb = match (method, name.is_some()) {
+        ("GET" | "HEAD", true) => "get",
+        ("GET" | "HEAD", false) if watch => "watch",
+        ("GET" | "HEAD", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        (other, _) => panic!("unexpected method {other} {path}"),
+    };
+    Request::Resource(Attributes { verb: verb.into(), group: group.into(), resource, namespace, name })
+}
+
+/// One permission a rule grants: verb × group × resource (× resource name), at a scope.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Atom {
+    /// None: cluster-wide (ClusterRoleBinding); Some(ns): only in that namespace (RoleBinding).
+    scope: Option<String>,
+    verb: String,
+    group: String,
+    resource: String,
+    name: Option<String>,
+    /// Where it comes from, for messages.
+    from: String,
+}
+
+impl Atom {
+    fn allows(&self, a: &Attributes) -> bool {
+        let scope_ok = match &self.scope {
+            None => true,
+            Some(ns) => a.namespace.as_deref() == Some(ns),
+        };
+        scope_ok
+            && self.verb == a.verb
+            && self.group == a.group
+            && self.resource == a.resource
+            && match &self.name {
+                None => true,
+                Some(n) => a.name.as_deref() == Some(n),
+            }
+    }
+}
+
+fn strs(v: &Value, key: &str) -> Vec<String> {
+    v.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
+    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn deploy_docs(file: &str) -> Vec<Value> {
+    let path = repo().join("deploy").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    docs.into_iter().filter(|d| !d.is_null()).collect()
+}
+
+/// The permissions deploy/rbac.yaml gives the veldr ServiceAccount, expanded to atoms.
+fn granted() -> Vec<Atom> {
+    let docs = deploy_docs("rbac.yaml");
+    let role = |kind: &str, name: &str, ns: Option<&str>| -> &Value {
+        docs.iter()
+            .find(|d| s(d, "/kind") == kind && s(d, "/metadata/name") == name && (ns.is_none() || s(d, "/metadata/namespace") == ns.unwrap()))
+            .unwrap_or_else(|| panic!("rbac.yaml: a binding names {kind} {name}, which is not in the file"))
+    };
+    let mut atoms = Vec::new();
+    for b in docs.iter().filter(|d| matches!(s(d, "/kind"), "RoleBinding" | "ClusterRoleBinding")) {
+        let ours = b["subjects"].as_array().into_iter().flatten().any(|sub| {
+            s(sub, "/kind") == "ServiceAccount" && s(sub, "/name") == SA_NAME && s(sub, "/namespace") == SA_NAMESPACE
+        });
+        if !ours {
+            continue;
+        }
+        let scope = (s(b, "/kind") == "RoleBinding").then(|| s(b, "/metadata/namespace").to_string());
+        let (kind, name) = (s(b, "/roleRef/kind"), s(b, "/roleRef/name"));
+        let r = role(kind, name, if kind == "Role" { scope.as_deref() } else { None });
+        for (i, rule) in r["rules"].as_array().expect("rules").iter().enumerate() {
+            let names = strs(rule, "resourceNames");
+            assert!(rule.get("nonResourceURLs").is_none(), "{kind} {name} rule {i}: nonResourceURLs are not needed (discovery is allowed by default)");
+            for verb in strs(rule, "verbs") {
+                for group in strs(rule, "apiGroups") {
+                    for resource in strs(rule, "resources") {
+                        for w in [&verb, &group, &resource] {
+                            assert!(!w.contains('*'), "{kind} {name} rule {i}: wildcard {w:?} grants more than veldr needs");
+                        }
+                        let mut push = |n: Option<String>| {
+                            atoms.push(Atom {
+                                scope: scope.clone(),
+                                verb: verb.clone(),
+                                group: group.clone(),
+                                resource: resource.clone(),
+                                name: n,
+                                from: format!("{} {kind}/{name} rule {i}", s(b, "/kind")),
+                            })
+                        };
+                        if names.is_empty() {
+                            push(None);
+                        } else {
+                            for n in &names {
+                                push(Some(n.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(!atoms.is_empty(), "rbac.yaml binds nothing to ServiceAccount {SA_NAMESPACE}/{SA_NAME}");
+    atoms
+}
+
+/// Runs veldr against one scenario and returns the resource requests it made.
+fn requests_of(name: &str) -> Vec<(Attributes, String)> {
+    let cluster = serve(name, None);
+    let out = run(&cluster, &["-o", "json", "--skip", "openstack", "--timeout", "20s"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "[{name}] veldr exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    let mut got = Vec::new();
+    for r in cluster.server.requests() {
+        if let Request::Resource(a) = classify(&r.method, &r.path, &r.query) {
+            got.push((a, format!("{} {}?{}", r.method, r.path, r.query)));
+        }
+    }
+    assert!(!got.is_empty(), "[{name}] no request logged");
+    got
+}
+
+#[test]
+fn the_request_classifier_reads_paths_as_the_api_server_does() {
+    let a = |verb: &str, group: &str, resource: &str, ns: Option<&str>, name: Option<&str>| {
+        Request::Resource(Attributes {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+            namespace: ns.map(Into::into),
+            name: name.map(Into::into),
+        })
+    };
+    assert_eq!(classify("GET", "/version", ""), Request::NonResource("/version".into()));
+    assert_eq!(classify("GET", "/apis", ""), Request::NonResource("/apis".into()));
+    assert_eq!(classify("GET", "/apis/velero.io/v1", ""), Request::NonResource("/apis/velero.io/v1".into()));
+    assert_eq!(classify("GET", "/api/v1", ""), Request::NonResource("/api/v1".into()));
+    assert_eq!(classify("GET", "/api/v1/namespaces/velero/pods", "limit=500"), a("list", "", "pods", Some("velero"), None));
+    assert_eq!(classify("GET", "/api/v1/namespaces/velero/pods", "watch=true"), a("watch", "", "pods", Some("velero"), None));
+    assert_eq!(classify("GET", "/api/v1/namespaces/velero/secrets/x", ""), a("get", "", "secrets", Some("velero"), Some("x")));
+    assert_eq!(classify("GET", "/api/v1/namespaces/velero/pods/p/log", ""), a("get", "", "pods/log", Some("velero"), Some("p")));
+    assert_eq!(classify("GET", "/apis/apps/v1/deployments", ""), a("list", "apps", "deployments", None, None));
+    assert_eq!(classify("GET", "/api/v1/persistentvolumes/pv1", ""), a("get", "", "persistentvolumes", None, Some("pv1")));
+    // A namespace object: its own name is the request's namespace, as in the API server.
+    assert_eq!(classify("GET", "/api/v1/namespaces/velero", ""), a("get", "", "namespaces", Some("velero"), Some("velero")));
+    assert_eq!(classify("GET", "/api/v1/namespaces", ""), a("list", "", "namespaces", None, None));
+    assert_eq!(
+        classify("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", ""),
+        a("create", "authorization.k8s.io", "selfsubjectaccessreviews", None, None)
+    );
+}
+
+#[test]
+fn the_replay_catches_a_request_without_its_rule() {
+    let atoms = granted();
+    let allowed = |r: Request| match r {
+        Request::NonResource(_) => true,
+        Request::Resource(a) => atoms.iter().any(|x| x.allows(&a)),
+    };
+    // What veldr reads today is allowed…
+    assert!(allowed(classify("GET", "/api/v1/namespaces/velero/secrets/cloud-credentials", "")));
+    assert!(allowed(classify("GET", "/api/v1/namespaces/velero/pods", "limit=500")));
+    // …and reads it does not make are not: another secret, a config map, pods of another namespace,
+    // any write, a watch.
+    assert!(!allowed(classify("GET", "/api/v1/namespaces/velero/secrets/other", "")));
+    assert!(!allowed(classify("GET", "/api/v1/namespaces/velero/configmaps", "")));
+    assert!(!allowed(classify("GET", "/api/v1/namespaces/default/pods", "")));
+    assert!(!allowed(classify("GET", "/api/v1/pods", "")));
+    assert!(!allowed(classify("DELETE", "/apis/velero.io/v1/namespaces/velero/backups/b", "")));
+    assert!(!allowed(classify("GET", "/apis/velero.io/v1/namespaces/velero/backups", "watch=true")));
+    // A scenario whose Velero names another secret: exactly that read is refused by the shipped rules.
+    let denied: BTreeSet<String> = requests_of("velero-missing-secret")
+        .into_iter()
+        .filter(|(a, _)| !atoms.iter().any(|x| x.allows(a)))
+        .map(|(a, _)| a.to_string())
+        .collect();
+    assert_eq!(denied.into_iter().collect::<Vec<_>>(), vec![r#"get secrets "openstack-credentials" in namespace velero"#.to_string()]);
+}
+
+#[test]
+fn rbac_yaml_allows_every_request_and_grants_nothing_unused() {
+    let atoms = granted();
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    let mut denied: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut kinds: BTreeSet<String> = BTreeSet::new();
+    for name in replayed() {
+        for (a, raw) in requests_of(&name) {
+            kinds.insert(format!("{} {}/{}", a.verb, a.group, a.resource));
+            let matching: Vec<usize> = (0..atoms.len()).filter(|&i| atoms[i].allows(&a)).collect();
+            if matching.is_empty() {
+                denied.entry(format!("{a}   ({raw})")).or_default().insert(name.clone());
+            }
+            used.extend(matching);
+        }
+    }
+    assert!(
+        denied.is_empty(),
+        "deploy/rbac.yaml does not allow {} request(s) veldr makes; add the rule (and to README's RBAC section):\n{}",
+        denied.len(),
+        denied
+            .iter()
+            .map(|(r, s)| {
+                let first: Vec<&str> = s.iter().take(3).map(String::as_str).collect();
+                let more = if s.len() > 3 { format!(" and {} more", s.len() - 3) } else { String::new() };
+                format!("  {r}  [{}{more}]", first.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let unused: Vec<String> = (0..atoms.len())
+        .filter(|i| !used.contains(i))
+        .map(|i| {
+            let x = &atoms[i];
+            format!(
+                "  {} {}/{}{} {} ({})",
+                x.verb,
+                x.group,
+                x.resource,
+                x.name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default(),
+                x.scope.as_ref().map(|n| format!("in namespace {n}")).unwrap_or_else(|| "cluster-wide".into()),
+                x.from
+            )
+        })
+        .collect();
+    assert!(unused.is_empty(), "deploy/rbac.yaml grants what no request of veldr uses (remove it):\n{}", unused.join("\n"));
+    // The replay saw the reads it should (a sanity floor: the collector reads 17 kinds and more).
+    assert!(kinds.len() >= 17, "only {} kinds of request seen: {kinds:?}", kinds.len());
+}
+
+#[test]
+fn in_cluster_manifests_run_as_the_service_account_locked_down() {
+    let rbac = deploy_docs("rbac.yaml");
+    assert!(rbac.iter().any(|d| s(d, "/kind") == "ServiceAccount" && s(d, "/metadata/name") == SA_NAME && s(d, "/metadata/namespace") == SA_NAMESPACE));
+    let serve = deploy_docs("serve.yaml");
+    let cron = deploy_docs("cronjob.yaml");
+    let dep = serve.iter().find(|d| s(d, "/kind") == "Deployment").expect("a Deployment in deploy/serve.yaml");
+    let svc = serve.iter().find(|d| s(d, "/kind") == "Service").expect("a Service in deploy/serve.yaml");
+    let job = cron.iter().find(|d| s(d, "/kind") == "CronJob").expect("a CronJob in deploy/cronjob.yaml");
+    for (what, pod) in [("Deployment", &dep["spec"]["template"]["spec"]), ("CronJob", &job["spec"]["jobTemplate"]["spec"]["template"]["spec"])] {
+        assert_eq!(s(pod, "/serviceAccountName"), SA_NAME, "{what}");
+        assert_eq!(pod.pointer("/securityContext/runAsNonRoot"), Some(&Value::Bool(true)), "{what}: runAsNonRoot");
+        let c = &pod["containers"][0];
+        assert!(s(c, "/image").starts_with("veldr:"), "{what}: image placeholder veldr:VERSION");
+        assert_eq!(c.pointer("/securityContext/readOnlyRootFilesystem"), Some(&Value::Bool(true)), "{what}: readOnlyRootFilesystem");
+        assert_eq!(c.pointer("/securityContext/allowPrivilegeEscalation"), Some(&Value::Bool(false)), "{what}");
+        assert_eq!(c.pointer("/securityContext/capabilities/drop/0").and_then(Value::as_str), Some("ALL"), "{what}");
+    }
+    for d in [dep, svc, job] {
+        assert_eq!(s(d, "/metadata/namespace"), SA_NAMESPACE, "{} {}", s(d, "/kind"), s(d, "/metadata/name"));
+    }
+    // The exporter listens on all interfaces in the pod (loopback would be unreachable), on the Service's port.
+    let c = &dep["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = strs(c, "args");
+    assert_eq!(args.first().map(String::as_str), Some("serve"), "{args:?}");
+    let listen = args.iter().position(|a| a == "--listen").map(|i| args[i + 1].clone()).expect("--listen");
+    let port: u64 = listen.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(listen.starts_with("0.0.0.0:"), "{listen}");
+    assert_eq!(c.pointer("/ports/0/containerPort").and_then(Value::as_u64), Some(port));
+    let target = svc.pointer("/spec/ports/0/targetPort").unwrap();
+    assert!(target.as_u64() == Some(port) || target.as_str() == c.pointer("/ports/0/name").and_then(Value::as_str), "Service targetPort {target}");
+    assert_eq!(c.pointer("/livenessProbe/httpGet/path").and_then(Value::as_str), Some("/healthz"));
+    let selector = svc["spec"]["selector"].as_object().expect("Service selector");
+    for (k, v) in selector {
+        assert_eq!(dep["spec"]["template"]["metadata"]["labels"][k], *v, "Service selector {k} does not match the pod");
+    }
+    // The CronJob: the JSON report to its logs.
+    let cargs = strs(&job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0], "args");
+    assert!(cargs.windows(2).any(|w| w == ["-o", "json"]) && cargs[0] == "doctor", "{cargs:?}");
+}
