@@ -143,25 +143,36 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
 
     let (token, auth_ms) = timed(&opts.deadline, "Keystone", keystone::authenticate(&client, &auth_url, &method), keystone_problem).await;
     tracing::debug!(target: "veldr::collect", auth_url = %auth_url, method = %method.describe(), ok = token.is_ok(), ms = auth_ms, "keystone auth");
-    let credential_expires_at = match &token {
-        Ok(t) => match (&t.application_credential, keystone::normalize_auth_url(&auth_url)) {
-            (Some(cred), Ok((_, v3))) => Some(credential_expiry(&client, &v3, t, &cred.id, &opts.deadline).await),
-            _ => None,
-        },
-        Err(_) => None,
-    };
-    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.clone(), credential_expires_at, elapsed_ms: auth_ms });
-    let Ok(token) = token else {
+    let Ok(tok) = token.clone() else {
+        out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at: None, elapsed_ms: auth_ms });
         out.targets = configs.into_iter().map(|(b, pc)| empty_target(b, pc)).collect();
         return out;
     };
-
-    let targets = configs.into_iter().map(|(bsl, pc)| {
-        let client = client.clone();
-        let token = token.clone();
-        async move { probe_target(&client, &token, bsl, pc, &opts.deadline).await }
-    });
-    out.targets = join_all(targets).await;
+    let expiry = async {
+        match (&tok.application_credential, keystone::normalize_auth_url(&auth_url)) {
+            (Some(cred), Ok((_, v3))) => Some(credential_expiry(&client, &v3, &tok, &cred.id, &opts.deadline).await),
+            _ => None,
+        }
+    };
+    // The account HEAD comes first, once per distinct endpoint: BSLs of one account share it, and
+    // Swift validates a new token once instead of once per concurrent request (measured: 5 s → 1 s
+    // at 20 BSLs, bench/). The container HEADs, /info and the probes then fan out.
+    let swift_side = async {
+        let mut endpoints: Vec<String> = configs.iter().filter_map(|(_, pc)| plugin_endpoint(&tok, pc).ok()).collect();
+        endpoints.sort();
+        endpoints.dedup();
+        let heads = join_all(endpoints.iter().map(|ep| timed(&opts.deadline, "Swift", swift::head_account(&client, ep, &tok.value), swift_problem))).await;
+        let accounts: BTreeMap<String, (Outcome<swift::AccountHead>, u64)> = endpoints.into_iter().zip(heads).collect();
+        let targets = configs.into_iter().map(|(bsl, pc)| {
+            let account = plugin_endpoint(&tok, &pc).ok().and_then(|ep| accounts.get(&ep).cloned());
+            let (client, tok) = (client.clone(), tok.clone());
+            async move { probe_target(&client, &tok, bsl, pc, account, &opts.deadline).await }
+        });
+        join_all(targets).await
+    };
+    let (credential_expires_at, targets) = futures::join!(expiry, swift_side);
+    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at, elapsed_ms: auth_ms });
+    out.targets = targets;
     out
 }
 
@@ -244,7 +255,14 @@ pub fn plugin_endpoint(token: &keystone::Token, pc: &PluginConfig) -> Outcome<St
     Ok(endpoint)
 }
 
-async fn probe_target(client: &reqwest::Client, token: &keystone::Token, bsl: &Value, pc: PluginConfig, deadline: &Deadline) -> SwiftTarget {
+async fn probe_target(
+    client: &reqwest::Client,
+    token: &keystone::Token,
+    bsl: &Value,
+    pc: PluginConfig,
+    account: Option<(Outcome<swift::AccountHead>, u64)>,
+    deadline: &Deadline,
+) -> SwiftTarget {
     let mut t = empty_target(bsl, pc);
     let endpoint = plugin_endpoint(token, &t.plugin);
     t.endpoint = Some(endpoint.clone());
@@ -252,7 +270,12 @@ async fn probe_target(client: &reqwest::Client, token: &keystone::Token, bsl: &V
 
     let root = swift::swift_root(&endpoint);
     let container_fut = timed(deadline, "Swift", swift::head_container(client, &endpoint, &token.value, &t.container), swift_problem);
-    let account_fut = timed(deadline, "Swift", swift::head_account(client, &endpoint, &token.value), swift_problem);
+    let account_fut = async {
+        match account {
+            Some(done) => done,
+            None => timed(deadline, "Swift", swift::head_account(client, &endpoint, &token.value), swift_problem).await,
+        }
+    };
     let info_fut = async {
         match &root {
             Ok(root) => timed(deadline, "Swift /info", swift::info(client, root), swift_problem).await,
