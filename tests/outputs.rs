@@ -163,3 +163,41 @@ fn kubeconfig_comes_from_the_environment_as_kubectl_finds_it() {
     assert_eq!(report["target"]["context"], "fixture");
     assert_eq!(check(&report, "kube.connect")["status"], "ok");
 }
+
+#[test]
+fn prometheus_output_passes_promtool_lint() {
+    // promtool comes from Debian's `prometheus` package; .ci/run installs it.
+    let promtool = Command::new("promtool").arg("--version").output();
+    assert!(promtool.is_ok(), "promtool is missing: `apt-get install --no-install-recommends prometheus` (as .ci/run does)");
+    for bundle in ["seed-pitfalls.bundle.json", "swift-key-mismatch.bundle.json"] {
+        let out = veldr().args(["doctor", "-o", "prometheus", "--from-bundle"]).arg(repo().join("examples").join(bundle)).output().unwrap();
+        let mut child = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+        let lint = child.wait_with_output().unwrap();
+        assert!(
+            lint.status.success(),
+            "{bundle}: promtool check metrics: {}{}",
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+    }
+}
+
+#[test]
+fn readme_alert_rules_pass_promtool() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```yaml\ngroups:").expect("the README's alert rules block") + "```yaml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, &readme[start..end]).unwrap();
+    let out = Command::new("promtool").args(["check", "rules"]).arg(&rules).output().expect("promtool (apt-get install prometheus)");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
