@@ -24,7 +24,7 @@ impl DoctorArgs {
             namespace: self.namespace.clone(),
             timeout: self.timeout,
             credentials: self.credentials.clone(),
-            selection: self.selection(),
+            needs: self.selection().needs(),
             bsl_filter: self.bsl.clone(),
             insecure: self.insecure,
         }
@@ -34,7 +34,13 @@ impl DoctorArgs {
 /// Gets the facts: from a bundle, or by reading the cluster and OpenStack.
 pub async fn gather(args: &DoctorArgs) -> Result<(Facts, collect::IoTimes), Unrunnable> {
     let facts = match &args.from_bundle {
-        Some(path) => (crate::bundle::load(path).map_err(|e| Unrunnable(e.to_string()))?, Default::default()),
+        Some(path) => {
+            let facts = crate::bundle::load(path).map_err(|e| Unrunnable(e.to_string()))?;
+            if let Some(note) = crate::bundle::age_note(path, &facts) {
+                eprintln!("{note}");
+            }
+            (facts, Default::default())
+        }
         None => collect::collect(&args.collect_options()).await.map_err(|e| Unrunnable(e.to_string()))?,
     };
     if let Some(path) = &args.save_bundle {
@@ -162,7 +168,7 @@ async fn wait_for_fixes(args: &DoctorArgs, mut report: Report, started: Instant)
         again.save_bundle = None;
         let (facts, io) = with_progress(args.verbose == 0, gather(&again)).await?;
         let fresh = build_report(&again, &facts, &io, started);
-        for c in fresh.checks.into_iter().filter(|c| !c.summary.starts_with("not selected")) {
+        for c in fresh.checks.into_iter().filter(|c| c.selected) {
             if let Some(slot) = report.checks.iter_mut().find(|x| x.id == c.id) {
                 *slot = c;
             }

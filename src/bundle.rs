@@ -39,7 +39,29 @@ pub fn parse(text: &str) -> Result<Facts, ParseError> {
     if version > BUNDLE_SCHEMA as u64 {
         return Err(ParseError::Newer(version));
     }
-    serde_json::from_value(raw).map_err(|e| ParseError::Corrupt(e.to_string()))
+    // Schema 1 (veldr 0.1) kept lists as plain arrays of the same objects: they decode into the
+    // typed lists object by object. Anything else that fails says which schema it was.
+    serde_json::from_value(raw).map_err(|e| {
+        if version < BUNDLE_SCHEMA as u64 {
+            ParseError::Corrupt(format!(
+                "an older bundle (schema {version}) that this veldr cannot read ({e}); record it again with `veldr doctor --save-bundle`"
+            ))
+        } else {
+            ParseError::Corrupt(e.to_string())
+        }
+    })
+}
+
+/// A line for stderr when a bundle was written by an older veldr (it is read, and judged the same).
+pub fn age_note(path: &Path, facts: &Facts) -> Option<String> {
+    (facts.schema_version < BUNDLE_SCHEMA).then(|| {
+        format!(
+            "veldr: note: {} is a schema {} bundle (veldr {}); it was read as schema {BUNDLE_SCHEMA}. Record it again with --save-bundle to keep it current",
+            path.display(),
+            facts.schema_version,
+            facts.veldr
+        )
+    })
 }
 
 /// Writes atomically (temporary file beside it, then rename), so a failed write keeps the old file.

@@ -2,7 +2,8 @@
 //! and the `--only`/`--skip` selection. Pure: the same facts give the same results.
 
 use crate::checks::{Ctx, REGISTRY};
-use crate::facts::Facts;
+use crate::collect::IoTimes;
+use crate::facts::{Facts, Need};
 use crate::model::{Category, CheckResult, Status, Verdict};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -54,22 +55,24 @@ impl Selection {
         set
     }
 
-    /// Whether any check of this category will run (collection skips I/O nobody needs).
-    pub fn wants_category(&self, category: Category) -> bool {
+    /// The facts the selected checks need: collect reads these and nothing else.
+    pub fn needs(&self) -> BTreeSet<Need> {
         let selected = self.selected();
-        REGISTRY.iter().any(|c| c.category == category && selected.contains(c.id))
+        REGISTRY.iter().filter(|c| selected.contains(c.id)).flat_map(|c| c.needs.iter().copied()).collect()
     }
 }
 
-/// Judges every check. `io_ms` adds the time collection spent on a check's reads, where known.
-pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io_ms: &HashMap<&str, u64>) -> Vec<CheckResult> {
+/// Judges every check. `io` adds the time collection spent on a check's reads (the slowest of the
+/// facts it needs, which were read concurrently), where known.
+pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &IoTimes) -> Vec<CheckResult> {
     let ctx = Ctx::new(facts, bsl_filter);
     let selected = selection.selected();
     let mut statuses: HashMap<&str, Status> = HashMap::new();
     let mut out = Vec::with_capacity(REGISTRY.len());
     for def in REGISTRY {
         let started = Instant::now();
-        let verdict = if !selected.contains(def.id) {
+        let is_selected = selected.contains(def.id);
+        let verdict = if !is_selected {
             Verdict::skip("not selected (--only/--skip)")
         } else if let Some((dep, st)) = def
             .depends_on
@@ -87,6 +90,7 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io_ms:
         };
         statuses.insert(def.id, verdict.status);
         let judge_ms = started.elapsed().as_millis() as u64;
+        let io_ms = def.needs.iter().filter_map(|n| io.by_need.get(n)).copied().max().unwrap_or(io.api_server_ms);
         out.push(CheckResult {
             id: def.id.to_string(),
             category: def.category,
@@ -96,8 +100,10 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io_ms:
             details: verdict.details,
             hint: verdict.hint,
             runbook: format!("veldr explain {}", def.id),
-            duration_ms: judge_ms + io_ms.get(def.id).copied().unwrap_or(0),
+            duration_ms: judge_ms + if is_selected { io_ms } else { 0 },
             evidence: verdict.evidence,
+            metrics: verdict.metrics,
+            selected: is_selected,
         });
     }
     out

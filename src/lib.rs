@@ -18,6 +18,7 @@ pub mod model;
 pub mod openstack;
 pub mod plugin;
 pub mod report;
+pub mod rules;
 pub mod secret;
 pub mod serve;
 pub mod tempurl_cmd;

@@ -105,6 +105,22 @@ impl Severity {
     }
 }
 
+/// A gauge a check exports to Prometheus, declared beside the check (its `CheckDef::metrics`).
+/// Names follow Prometheus conventions: `veldr_` prefix, base units. No labels: object names stay
+/// out of series (bounded cardinality).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricDef {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+/// One value of a declared metric, set by the judge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    pub name: &'static str,
+    pub value: f64,
+}
+
 /// What a judge function says about the facts. The engine adds id, title, timing and runbook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -113,11 +129,26 @@ pub struct Verdict {
     pub details: Vec<String>,
     pub hint: Option<String>,
     pub evidence: serde_json::Value,
+    /// Values of the metrics the check declares; not part of the JSON report.
+    #[serde(skip)]
+    pub metrics: Vec<Measure>,
 }
 
 impl Verdict {
     pub fn new(status: Status, summary: impl Into<String>) -> Self {
-        Verdict { status, summary: summary.into(), details: Vec::new(), hint: None, evidence: serde_json::Value::Object(Default::default()) }
+        Verdict {
+            status,
+            summary: summary.into(),
+            details: Vec::new(),
+            hint: None,
+            evidence: serde_json::Value::Object(Default::default()),
+            metrics: Vec::new(),
+        }
+    }
+    /// Sets a metric the check declares (a name it does not declare is a bug, caught by tests).
+    pub fn metric(mut self, def: &MetricDef, value: f64) -> Self {
+        self.metrics.push(Measure { name: def.name, value });
+        self
     }
     pub fn ok(summary: impl Into<String>) -> Self {
         Self::new(Status::Ok, summary)
@@ -185,4 +216,14 @@ pub struct CheckResult {
     pub runbook: String,
     pub duration_ms: u64,
     pub evidence: serde_json::Value,
+    /// The check's metric values, for Prometheus; not part of the JSON report.
+    #[serde(skip)]
+    pub metrics: Vec<Measure>,
+    /// Whether the check was selected (`--only`/`--skip`); an unselected one is a `skip`.
+    #[serde(skip, default = "yes")]
+    pub selected: bool,
+}
+
+fn yes() -> bool {
+    true
 }

@@ -8,7 +8,7 @@ use crate::openstack::keystone::{AuthMethod, DomainRef, ProjectRef, UserRef};
 use crate::openstack::tempurl::Digest;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Variables the plugin (through gophercloud) reads. Any other `OS_*` is ignored by it.
 const READ_BY_PLUGIN: &[&str] = &[
@@ -125,9 +125,9 @@ fn present(env: &ResolvedEnv, name: &str) -> bool {
     env.is_set(name)
 }
 
-/// Computes the plugin's configuration for one BSL's `config` map.
-pub fn effective(env: &ResolvedEnv, bsl_config: Option<&Value>) -> PluginConfig {
-    let cfg = |k: &str| bsl_config.and_then(|c| c.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
+/// Computes the plugin's configuration for one BSL's `spec.config` map.
+pub fn effective(env: &ResolvedEnv, config: &BTreeMap<String, String>) -> PluginConfig {
+    let cfg = |k: &str| config.get(k).map(String::as_str).filter(|s| !s.is_empty());
     let mut pc = PluginConfig { cloud: cfg("cloud").map(str::to_string), ..PluginConfig::default() };
 
     // 1. Where auth comes from.
@@ -296,20 +296,13 @@ pub fn auth_method(env: &ResolvedEnv, pc: &PluginConfig) -> Option<AuthMethod> {
 
 /// A likely intended variable for a misspelt one (edit distance ≤ 2).
 fn closest(name: &str) -> Option<&'static str> {
-    READ_BY_PLUGIN.iter().copied().map(|c| (distance(name, c), c)).filter(|(d, _)| *d <= 2).min_by_key(|(d, _)| *d).map(|(_, c)| c)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    READ_BY_PLUGIN
+        .iter()
+        .copied()
+        .map(|c| (strsim::levenshtein(name, c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 #[cfg(test)]
@@ -328,7 +321,7 @@ mod tests {
     #[test]
     fn app_credential_by_id_is_complete() {
         let e = env(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "abc"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_REGION_NAME", "R1")]);
-        let pc = effective(&e, None);
+        let pc = effective(&e, &BTreeMap::new());
         assert!(pc.is_complete(), "{pc:?}");
         assert_eq!(pc.region, "R1");
         assert_eq!(pc.digest, Ok("sha1".into()), "an unset digest means SHA-1, as the plugin does");
@@ -337,7 +330,7 @@ mod tests {
 
     #[test]
     fn nothing_set_is_the_auth_url_error() {
-        let pc = effective(&ResolvedEnv::default(), None);
+        let pc = effective(&ResolvedEnv::default(), &BTreeMap::new());
         assert!(pc.missing.iter().any(|m| m == "OS_AUTH_URL"));
         assert!(!pc.is_complete());
     }
@@ -345,27 +338,27 @@ mod tests {
     #[test]
     fn swift_twins_win_and_fall_back() {
         let e = env(&[("OS_SWIFT_AUTH_URL", "https://swift/v3"), ("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "abc"), ("OS_SWIFT_APPLICATION_CREDENTIAL_SECRET", "s")]);
-        let pc = effective(&e, None);
+        let pc = effective(&e, &BTreeMap::new());
         assert_eq!(pc.auth_url.as_deref(), Some("https://swift/v3"));
         assert!(pc.is_complete(), "{pc:?}");
     }
 
     #[test]
     fn region_precedence_and_ignored_variables() {
-        let cfg = serde_json::json!({"region": "FromBsl"});
+        let cfg = BTreeMap::from([("region".to_string(), "FromBsl".to_string())]);
         let e = env(&[("OS_AUTH_URL", "https://k/v3"), ("OS_CACERT", "/ca.pem"), ("OS_REGOIN_NAME", "x")]);
-        let pc = effective(&e, Some(&cfg));
+        let pc = effective(&e, &cfg);
         assert_eq!(pc.region, "FromBsl");
         assert!(pc.ignored.iter().any(|i| i.starts_with("OS_CACERT")));
         assert!(pc.ignored.iter().any(|i| i.contains("did you mean OS_REGION_NAME")), "{:?}", pc.ignored);
         let e = env(&[("OS_SWIFT_REGION_NAME", "S"), ("OS_REGION_NAME", "R")]);
-        assert_eq!(effective(&e, Some(&cfg)).region, "S");
+        assert_eq!(effective(&e, &cfg).region, "S");
     }
 
     #[test]
     fn bad_digest_and_bool_are_problems() {
         let e = env(&[("OS_SWIFT_TEMP_URL_DIGEST", "md5"), ("TLS_SKIP_VERIFY", "yes")]);
-        let pc = effective(&e, None);
+        let pc = effective(&e, &BTreeMap::new());
         assert_eq!(pc.digest, Err("The requested \"md5\" digest is not supported.".into()));
         assert!(pc.problems.iter().any(|p| p.contains("TLS_SKIP_VERIFY")));
     }
@@ -373,9 +366,9 @@ mod tests {
     #[test]
     fn app_credential_by_name_needs_user() {
         let e = env(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_NAME", "velero"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s")]);
-        assert!(!effective(&e, None).is_complete());
+        assert!(!effective(&e, &BTreeMap::new()).is_complete());
         let e = env(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_NAME", "velero"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_USERNAME", "u"), ("OS_USER_DOMAIN_NAME", "Default")]);
-        let pc = effective(&e, None);
+        let pc = effective(&e, &BTreeMap::new());
         assert!(pc.is_complete());
         assert!(matches!(auth_method(&e, &pc), Some(AuthMethod::AppCredentialName { .. })));
     }

@@ -201,17 +201,11 @@ fn not_yet() -> String {
 }
 
 fn up_line(up: bool) -> String {
-    format!(
-        "# HELP veldr_up Whether the last veldr run completed (1) or could not run (0).\n# TYPE veldr_up gauge\nveldr_up {}\n",
-        u8::from(up)
-    )
+    prometheus::up_line(up)
 }
 
 fn build_info() -> String {
-    format!(
-        "# HELP veldr_build_info veldr's version.\n# TYPE veldr_build_info gauge\nveldr_build_info{{version=\"{}\"}} 1\n",
-        env!("CARGO_PKG_VERSION")
-    )
+    prometheus::build_info(env!("CARGO_PKG_VERSION"))
 }
 
 fn answer<B>(state: &Shared, req: &Request<B>) -> Response<Full<Bytes>> {

@@ -5,8 +5,7 @@
 use crate::app::Unrunnable;
 use crate::cli::{KeyFrom, TempurlArgs};
 use crate::collect::{self, kube::KubeTarget, CollectOptions, CredentialsSource};
-use crate::engine::Selection;
-use crate::facts::SigningKey;
+use crate::facts::{Need, SigningKey};
 use crate::openstack::tempurl::{self, Digest, ExpiresFormat, SigEncoding, SignOptions, TempUrlRequest};
 use crate::secret::Secret;
 
@@ -24,7 +23,8 @@ async fn from_cluster(args: &TempurlArgs) -> Result<Signer, Unrunnable> {
         namespace: args.cluster.namespace.clone(),
         timeout: args.cluster.timeout,
         credentials: CredentialsSource::Cluster,
-        selection: Selection { only: vec!["swift.tempurl-key".into()], skip: vec![] },
+        // The key the plugin signs with comes with the OpenStack facts (Swift's heads).
+        needs: [Need::OpenStack].into(),
         bsl_filter: vec![],
         insecure: false,
     };

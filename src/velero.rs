@@ -3,9 +3,10 @@
 //! Pure functions over listed objects. `velero install` and the Helm chart both make a Deployment
 //! named `velero` with a container named `velero`; renamed releases are found by labels and image.
 
-use crate::facts::{EnvValue, EnvVar, ResolvedEnv};
+use crate::facts::{EnvValue, EnvVar, Object, ResolvedEnv};
 use crate::secret::Secret;
-use serde_json::Value;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
 use std::collections::BTreeMap;
 
 /// Image fragment that identifies the OpenStack plugin (init containers are named after images).
@@ -17,48 +18,45 @@ pub const OPENSTACK_PROVIDERS: [&str; 4] = [
     "openstack",
 ];
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
-    v.pointer(ptr).and_then(Value::as_str)
+fn is_velero_server_container(c: &Container) -> bool {
+    let image = c.image.as_deref().unwrap_or_default();
+    let first_arg = c.args.as_ref().and_then(|a| a.first()).map(String::as_str);
+    let runs_velero = c.command.iter().flatten().any(|w| w.ends_with("velero"));
+    (c.name == "velero" && (image.contains("velero") || first_arg == Some("server")))
+        || (image.contains("velero/velero:") && (first_arg == Some("server") || runs_velero))
 }
 
-fn containers<'a>(obj: &'a Value, ptr: &str) -> impl Iterator<Item = &'a Value> {
-    obj.pointer(ptr).and_then(Value::as_array).into_iter().flatten()
+/// The containers of a Deployment's pod template.
+pub fn containers(deployment: &Deployment) -> &[Container] {
+    deployment.spec.template.spec.as_ref().map(|p| p.containers.as_slice()).unwrap_or_default()
 }
 
-fn is_velero_server_container(c: &Value) -> bool {
-    let image = str_at(c, "/image").unwrap_or_default();
-    let name = str_at(c, "/name").unwrap_or_default();
-    let args: Vec<&str> = containers(c, "/args").filter_map(Value::as_str).collect();
-    let cmd: Vec<&str> = containers(c, "/command").filter_map(Value::as_str).collect();
-    (name == "velero" && (image.contains("velero") || args.first() == Some(&"server")))
-        || (image.contains("velero/velero:") && (args.first() == Some(&"server") || cmd.iter().any(|c| c.ends_with("velero"))))
+/// The init containers of a Deployment's pod template (where Velero's plugins are copied from).
+pub fn init_containers(deployment: &Deployment) -> &[Container] {
+    deployment.spec.template.spec.as_ref().and_then(|p| p.init_containers.as_deref()).unwrap_or_default()
 }
 
 /// The Velero server Deployment in `namespace`, whoever installed it.
-pub fn find_deployment<'a>(deployments: &'a [Value], namespace: &str) -> Option<&'a Value> {
-    let in_ns: Vec<&Value> = deployments.iter().filter(|d| str_at(d, "/metadata/namespace") == Some(namespace)).collect();
-    let runs_server = |d: &&Value| containers(d, "/spec/template/spec/containers").any(is_velero_server_container);
+pub fn find_deployment<'a>(deployments: &'a [Deployment], namespace: &str) -> Option<&'a Deployment> {
+    let in_ns: Vec<&Deployment> = deployments.iter().filter(|d| d.namespace() == Some(namespace)).collect();
+    let runs_server = |d: &&Deployment| containers(d).iter().any(is_velero_server_container);
     in_ns
         .iter()
         .copied()
-        .find(|d| str_at(d, "/metadata/name") == Some("velero") && runs_server(d))
+        .find(|d| d.name() == "velero" && runs_server(d))
         .or_else(|| in_ns.iter().copied().find(runs_server))
-        .or_else(|| in_ns.iter().copied().find(|d| str_at(d, "/metadata/name") == Some("velero")))
+        .or_else(|| in_ns.iter().copied().find(|d| d.name() == "velero"))
 }
 
 /// The container that runs `velero server` (plugins inherit its environment).
-pub fn server_container(deployment: &Value) -> Option<&Value> {
-    let mut all = containers(deployment, "/spec/template/spec/containers");
-    let list: Vec<&Value> = all.by_ref().collect();
-    list.iter().copied().find(|c| is_velero_server_container(c)).or_else(|| list.first().copied())
+pub fn server_container(deployment: &Deployment) -> Option<&Container> {
+    let list = containers(deployment);
+    list.iter().find(|c| is_velero_server_container(c)).or_else(|| list.first())
 }
 
-/// Plugin init containers: (image, tag) pairs.
-pub fn plugin_images(deployment: &Value) -> Vec<String> {
-    containers(deployment, "/spec/template/spec/initContainers")
-        .filter_map(|c| str_at(c, "/image"))
-        .map(str::to_string)
-        .collect()
+/// Plugin init containers' images.
+pub fn plugin_images(deployment: &Deployment) -> Vec<String> {
+    init_containers(deployment).iter().filter_map(|c| c.image.clone()).collect()
 }
 
 /// `repo/name:tag` → `tag` (digests and registries with ports handled).
@@ -79,11 +77,8 @@ pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
 }
 
 /// The `velero server` flags, as `--name` → value (`"true"` for bare booleans).
-pub fn server_flags(container: &Value) -> BTreeMap<String, String> {
-    let words: Vec<&str> = containers(container, "/command")
-        .chain(containers(container, "/args"))
-        .filter_map(Value::as_str)
-        .collect();
+pub fn server_flags(container: &Container) -> BTreeMap<String, String> {
+    let words: Vec<&str> = container.command.iter().flatten().chain(container.args.iter().flatten()).map(String::as_str).collect();
     let mut flags = BTreeMap::new();
     let mut i = 0;
     while i < words.len() {
@@ -121,10 +116,10 @@ pub fn features(flags: &BTreeMap<String, String>) -> Vec<String> {
 }
 
 /// The Helm release that made this object, from the labels and annotations Helm sets.
-pub fn helm_release_name(obj: &Value) -> Option<String> {
-    let managed = str_at(obj, "/metadata/labels/app.kubernetes.io~1managed-by") == Some("Helm");
-    str_at(obj, "/metadata/annotations/meta.helm.sh~1release-name")
-        .or_else(|| managed.then(|| str_at(obj, "/metadata/labels/app.kubernetes.io~1instance")).flatten())
+pub fn helm_release_name(obj: &impl Object) -> Option<String> {
+    let managed = obj.label("app.kubernetes.io/managed-by") == Some("Helm");
+    obj.annotation("meta.helm.sh/release-name")
+        .or_else(|| managed.then(|| obj.label("app.kubernetes.io/instance")).flatten())
         .map(str::to_string)
 }
 
@@ -152,23 +147,24 @@ pub fn env_value(name: &str, value: String) -> EnvValue {
 }
 
 /// Names of the secrets and config maps the container reads through env and envFrom.
-pub fn referenced_objects(container: &Value) -> (Vec<String>, Vec<String>) {
+pub fn referenced_objects(container: &Container) -> (Vec<String>, Vec<String>) {
     let mut secrets = Vec::new();
     let mut cms = Vec::new();
-    for e in containers(container, "/envFrom") {
-        if let Some(n) = str_at(e, "/secretRef/name") {
-            secrets.push(n.to_string());
+    for e in container.env_from.iter().flatten() {
+        if let Some(r) = &e.secret_ref {
+            secrets.push(r.name.clone());
         }
-        if let Some(n) = str_at(e, "/configMapRef/name") {
-            cms.push(n.to_string());
+        if let Some(r) = &e.config_map_ref {
+            cms.push(r.name.clone());
         }
     }
-    for e in containers(container, "/env") {
-        if let Some(n) = str_at(e, "/valueFrom/secretKeyRef/name") {
-            secrets.push(n.to_string());
+    for e in container.env.iter().flatten() {
+        let from = e.value_from.as_ref();
+        if let Some(r) = from.and_then(|f| f.secret_key_ref.as_ref()) {
+            secrets.push(r.name.clone());
         }
-        if let Some(n) = str_at(e, "/valueFrom/configMapKeyRef/name") {
-            cms.push(n.to_string());
+        if let Some(r) = from.and_then(|f| f.config_map_key_ref.as_ref()) {
+            cms.push(r.name.clone());
         }
     }
     (secrets, cms)
@@ -186,21 +182,21 @@ pub enum Lookup<'a, V> {
 /// `prefix`), then `env` (wins over envFrom); a missing non-optional reference stops the pod.
 pub fn resolve_env<'a>(
     deployment: &str,
-    container: &Value,
+    container: &Container,
     secret: &dyn Fn(&str) -> Lookup<'a, Vec<u8>>,
     config_map: &dyn Fn(&str) -> Lookup<'a, String>,
 ) -> ResolvedEnv {
     let mut out = ResolvedEnv {
         deployment: deployment.to_string(),
-        container: str_at(container, "/name").unwrap_or("velero").to_string(),
+        container: if container.name.is_empty() { "velero".to_string() } else { container.name.clone() },
         ..Default::default()
     };
-    for e in containers(container, "/envFrom") {
-        let prefix = str_at(e, "/prefix").unwrap_or_default();
-        let (kind, name, optional) = if let Some(n) = str_at(e, "/secretRef/name") {
-            ("secret", n, e.pointer("/secretRef/optional").and_then(Value::as_bool).unwrap_or(false))
-        } else if let Some(n) = str_at(e, "/configMapRef/name") {
-            ("configmap", n, e.pointer("/configMapRef/optional").and_then(Value::as_bool).unwrap_or(false))
+    for e in container.env_from.iter().flatten() {
+        let prefix = e.prefix.as_deref().unwrap_or_default();
+        let (kind, name, optional) = if let Some(r) = &e.secret_ref {
+            ("secret", r.name.as_str(), r.optional.unwrap_or(false))
+        } else if let Some(r) = &e.config_map_ref {
+            ("configmap", r.name.as_str(), r.optional.unwrap_or(false))
         } else {
             continue;
         };
@@ -228,14 +224,14 @@ pub fn resolve_env<'a>(
             },
         }
     }
-    for e in containers(container, "/env") {
-        let Some(var) = str_at(e, "/name") else { continue };
-        if let Some(v) = e.get("value") {
-            let text = v.as_str().unwrap_or_default().to_string();
-            out.vars.insert(var.to_string(), EnvVar { value: env_value(var, text), source: "env (literal)".to_string() });
-        } else if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
-            let (name, key) = (str_at(r, "/name").unwrap_or_default(), str_at(r, "/key").unwrap_or_default());
-            let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
+    for e in container.env.iter().flatten() {
+        let var = e.name.as_str();
+        let from = e.value_from.as_ref();
+        if let Some(text) = &e.value {
+            out.vars.insert(var.to_string(), EnvVar { value: env_value(var, text.clone()), source: "env (literal)".to_string() });
+        } else if let Some(r) = from.and_then(|f| f.secret_key_ref.as_ref()) {
+            let (name, key) = (r.name.as_str(), r.key.as_str());
+            let optional = r.optional.unwrap_or(false);
             let source = format!("env from secret {name} key {key}");
             let value = match secret(name) {
                 Lookup::Found(data) => match data.get(key) {
@@ -256,9 +252,9 @@ pub fn resolve_env<'a>(
             if let Some(value) = value {
                 out.vars.insert(var.to_string(), EnvVar { value, source });
             }
-        } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
-            let (name, key) = (str_at(r, "/name").unwrap_or_default(), str_at(r, "/key").unwrap_or_default());
-            let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
+        } else if let Some(r) = from.and_then(|f| f.config_map_key_ref.as_ref()) {
+            let (name, key) = (r.name.as_str(), r.key.as_str());
+            let optional = r.optional.unwrap_or(false);
             let source = format!("env from config map {name} key {key}");
             let value = match config_map(name) {
                 Lookup::Found(data) => data.get(key).map(|v| env_value(var, v.clone())).or_else(|| {
@@ -277,7 +273,7 @@ pub fn resolve_env<'a>(
             if let Some(value) = value {
                 out.vars.insert(var.to_string(), EnvVar { value, source });
             }
-        } else if e.pointer("/valueFrom/fieldRef").is_some() || e.pointer("/valueFrom/resourceFieldRef").is_some() {
+        } else if from.is_some_and(|f| f.field_ref.is_some() || f.resource_field_ref.is_some()) {
             out.vars.insert(var.to_string(), EnvVar { value: EnvValue::Unresolved("set by the kubelet from the pod".into()), source: "env (fieldRef)".into() });
         }
     }
@@ -296,9 +292,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn container(v: serde_json::Value) -> Container {
+        let mut v = v;
+        if v.get("name").is_none() {
+            v["name"] = json!("velero");
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
     #[test]
     fn flags_parse_both_forms() {
-        let c = json!({"args": ["server", "--features=EnableCSI", "--uploader-type", "kopia", "--default-volumes-to-fs-backup"]});
+        let c = container(json!({"args": ["server", "--features=EnableCSI", "--uploader-type", "kopia", "--default-volumes-to-fs-backup"]}));
         let f = server_flags(&c);
         assert_eq!(f["features"], "EnableCSI");
         assert_eq!(f["uploader-type"], "kopia");
@@ -308,9 +312,9 @@ mod tests {
 
     #[test]
     fn env_from_then_env_wins_and_secrets_stay_secret() {
-        let c = json!({"name": "velero",
+        let c = container(json!({"name": "velero",
             "envFrom": [{"secretRef": {"name": "creds"}}, {"secretRef": {"name": "gone", "optional": true}}],
-            "env": [{"name": "OS_REGION_NAME", "value": "RegionTwo"}]});
+            "env": [{"name": "OS_REGION_NAME", "value": "RegionTwo"}]}));
         let data: BTreeMap<String, Vec<u8>> = BTreeMap::from([
             ("OS_REGION_NAME".to_string(), b"RegionOne".to_vec()),
             ("OS_APPLICATION_CREDENTIAL_SECRET".to_string(), b"s3cr3t-value".to_vec()),
@@ -330,7 +334,7 @@ mod tests {
 
     #[test]
     fn missing_required_secret_is_a_problem() {
-        let c = json!({"name": "velero", "envFrom": [{"secretRef": {"name": "nope"}}]});
+        let c = container(json!({"name": "velero", "envFrom": [{"secretRef": {"name": "nope"}}]}));
         let env = resolve_env("velero", &c, &|_| Lookup::Missing, &|_| Lookup::Missing);
         assert!(env.problems[0].contains("cannot start"));
     }

@@ -734,8 +734,8 @@ fn an_undecodable_secret_is_an_error_and_is_never_echoed() {
             5,
             0,
             &[
-                ("credentials.env", "error", &["could not be decoded", "unexpected shape", "kubectl get --raw"]),
-                ("credentials.fresh", "error", &["unexpected shape"]),
+                ("credentials.env", "error", &["could not be decoded", "unexpected type", "kubectl get --raw"]),
+                ("credentials.fresh", "error", &["unexpected type"]),
                 ("bsl.phase", "ok", &[]),
             ],
         );

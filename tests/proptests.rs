@@ -5,7 +5,7 @@
 use base64::Engine;
 use proptest::prelude::*;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::OnceLock;
 use veldr::openstack::tempurl::{
@@ -70,7 +70,7 @@ fn json_leaf() -> impl Strategy<Value = Value> {
 
 /// A judged bundle must not panic the judges either: every check ends in a status.
 fn judges_without_panic(facts: &veldr::facts::Facts) {
-    let results = veldr::engine::judge(facts, &veldr::engine::Selection::default(), &[], &HashMap::new());
+    let results = veldr::engine::judge(facts, &veldr::engine::Selection::default(), &[], &Default::default());
     assert_eq!(results.len(), veldr::checks::REGISTRY.len());
 }
 

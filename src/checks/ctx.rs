@@ -1,9 +1,10 @@
 //! The judges' view of the facts: typed accessors and the derived facts several checks share.
 
-use crate::facts::{Facts, ResolvedEnv};
+use crate::facts::{BackupStorageLocation, Facts, HelmRelease, ResolvedEnv};
 use crate::velero;
 use jiff::Timestamp;
-use serde_json::Value;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
 use std::collections::BTreeMap;
 
 pub struct Ctx<'a> {
@@ -24,12 +25,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// The Velero Deployment, when the list could be read and one exists.
-    pub fn velero_deployment(&self) -> Option<&'a Value> {
+    pub fn velero_deployment(&self) -> Option<&'a Deployment> {
         let deployments = self.facts.kube.deployments.as_ref().ok()?;
         velero::find_deployment(deployments, &self.facts.target.namespace)
     }
 
-    pub fn velero_container(&self) -> Option<&'a Value> {
+    pub fn velero_container(&self) -> Option<&'a Container> {
         self.velero_deployment().and_then(velero::server_container)
     }
 
@@ -42,48 +43,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// BSLs selected by `--bsl` (all when none given).
-    pub fn selected_bsls(&self, all: &'a [Value]) -> Vec<&'a Value> {
-        all.iter()
-            .filter(|b| {
-                self.bsl_filter.is_empty()
-                    || b.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| self.bsl_filter.iter().any(|f| f == n))
-            })
-            .collect()
+    pub fn selected_bsls(&self, all: &'a [BackupStorageLocation]) -> Vec<&'a BackupStorageLocation> {
+        crate::facts::select_bsls(all, self.bsl_filter)
     }
 
     /// The Helm release that installed Velero, newest deployed revision, when there is one.
-    pub fn helm_release(&self) -> Option<&'a crate::facts::HelmRelease> {
+    pub fn helm_release(&self) -> Option<&'a HelmRelease> {
         let name = self.velero_deployment().and_then(velero::helm_release_name)?;
         let releases = self.facts.kube.helm_releases.as_ref().ok()?;
         releases.iter().filter(|r| r.name == name).find(|r| r.status == "deployed").or_else(|| releases.iter().find(|r| r.name == name))
     }
-}
 
-/// `true` when a BSL uses the OpenStack object store plugin.
-pub fn is_openstack_bsl(bsl: &Value) -> bool {
-    let provider = bsl.pointer("/spec/provider").and_then(Value::as_str).unwrap_or_default();
-    provider == "community.openstack.org/openstack" || provider == "openstack"
-}
+    /// `true` when the Velero Deployment was installed by the Helm chart.
+    pub fn by_helm(&self) -> bool {
+        self.helm_release().is_some()
+    }
 
-pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>")
-}
-
-pub fn str_at<'v>(obj: &'v Value, ptr: &str) -> Option<&'v str> {
-    obj.pointer(ptr).and_then(Value::as_str)
-}
-
-pub fn timestamp_at(obj: &Value, ptr: &str) -> Option<Timestamp> {
-    str_at(obj, ptr).and_then(|s| s.parse().ok())
-}
-
-/// "3h 12m" style ages for messages.
-pub fn human_age(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
+    /// Seconds from `t` to the collection time (negative when `t` is later).
+    pub fn age_secs(&self, t: Timestamp) -> i64 {
+        self.now.as_second() - t.as_second()
     }
 }

@@ -1,22 +1,27 @@
-//! The check registry: one entry per check, the single source of its id, category, title,
-//! severity, dependencies, judge and runbook page. `veldr checks`, `veldr explain`, the reports
-//! and the tests all read from [`REGISTRY`].
+//! The check registry. Each check lives in its own file, `src/checks/<area>/<name>.rs` for the id
+//! `<area>.<name>`, holding its metadata ([`CheckDef`]: id, category, title, severity, dependencies,
+//! the facts it needs, the metrics it exports), its judge and its unit tests; its runbook page is
+//! `checks/<id>.md`. [`REGISTRY`] lists them in report order; `veldr checks`, `veldr explain`, the
+//! reports, collect (through [`CheckDef::needs`]) and the tests all read from it.
+//! `scripts/new-check ID` adds a check.
 
 pub mod ctx;
-mod backups;
-mod cluster;
-mod credentials;
-mod nodeagent;
-mod openstack;
-mod plugin_env;
-mod server;
-mod snapshots;
-mod storage;
+pub mod findings;
+pub mod backup;
+pub mod bsl;
+pub mod credentials;
+pub mod csi;
+pub mod keystone;
+pub mod kube;
+pub mod nodeagent;
+pub mod swift;
+pub mod velero;
+pub mod vsl;
 
 pub use ctx::Ctx;
 
-use crate::facts::ReadError;
-use crate::model::{Category, Severity, Verdict};
+use crate::facts::{Need, ReadError};
+use crate::model::{Category, MetricDef, Severity, Verdict};
 
 /// A judge: a pure function from the collected facts to a verdict.
 pub type Judge = fn(&Ctx) -> Verdict;
@@ -28,50 +33,69 @@ pub struct CheckDef {
     pub severity: Severity,
     /// Checks that must pass (ok or warn) for this one to be judged; otherwise it is skipped.
     pub depends_on: &'static [&'static str],
+    /// The facts collect must gather for this check (the API server's version is always read).
+    pub needs: &'static [Need],
+    /// The gauges this check exports to Prometheus (values set by the judge with `Verdict::metric`).
+    pub metrics: &'static [MetricDef],
     pub judge: Judge,
     /// The runbook page (`checks/<id>.md`), embedded at build time.
     pub page: &'static str,
 }
 
+/// Declares a check in its own file:
+///
+/// ```ignore
+/// pub const CHECK: CheckDef = check! {
+///     id: "kube.connect", category: Cluster, severity: Critical,
+///     title: "Kubernetes API reachable",
+///     depends_on: [], needs: [], judge: judge,
+/// };
+/// ```
+/// `metrics: [ … ]` may follow `needs`. The runbook page `checks/<id>.md` is embedded.
+#[macro_export]
 macro_rules! check {
-    ($id:literal, $cat:ident, $sev:ident, $title:literal, [$($dep:literal),*], $judge:path) => {
-        CheckDef {
+    (id: $id:literal, category: $cat:ident, severity: $sev:ident, title: $title:literal,
+     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?], $(metrics: [$($metric:expr),* $(,)?],)? judge: $judge:path $(,)?) => {
+        $crate::checks::CheckDef {
             id: $id,
-            category: Category::$cat,
+            category: $crate::model::Category::$cat,
             title: $title,
-            severity: Severity::$sev,
+            severity: $crate::model::Severity::$sev,
             depends_on: &[$($dep),*],
+            needs: &[$($crate::facts::Need::$need),*],
+            metrics: &[$($($metric),*)?],
             judge: $judge,
-            page: include_str!(concat!("../../checks/", $id, ".md")),
+            page: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/", $id, ".md")),
         }
     };
 }
 
 /// Every check, in report order. Ids are stable public names (CONTRACT.md).
 pub static REGISTRY: &[CheckDef] = &[
-    check!("kube.connect", Cluster, Critical, "Kubernetes API reachable", [], cluster::connect),
-    check!("kube.crds", Cluster, Critical, "Velero and snapshot APIs served", ["kube.connect"], cluster::crds),
-    check!("kube.rbac", Cluster, Major, "veldr may read what it checks", ["kube.connect"], cluster::rbac),
-    check!("velero.deployment", Velero, Critical, "Velero server running", ["kube.connect"], server::deployment),
-    check!("velero.plugin", Velero, Critical, "OpenStack plugin installed", ["kube.connect"], server::plugin),
-    check!("velero.features", Velero, Major, "CSI feature flag", ["kube.connect"], server::features),
-    check!("velero.fs-backup", Velero, Major, "No file-system backup on Swift", ["kube.connect"], server::fs_backup),
-    check!("credentials.env", Credentials, Critical, "OS_* variables reach the plugin", ["kube.connect"], plugin_env::env),
-    check!("credentials.fresh", Credentials, Major, "Velero runs with the current secret", ["kube.connect"], credentials::fresh),
-    check!("bsl.phase", Storage, Critical, "Backup storage locations available", ["kube.crds"], storage::phase),
-    check!("bsl.config", Storage, Major, "Backup storage location configuration", ["kube.crds"], storage::config),
-    check!("vsl.config", Snapshots, Major, "No broken VolumeSnapshotLocation", ["kube.crds"], snapshots::vsl),
-    check!("csi.snapshot-class", Snapshots, Critical, "A VolumeSnapshotClass per CSI driver", ["kube.connect"], snapshots::class),
-    check!("csi.driver", Snapshots, Major, "CSI snapshot stack present", ["kube.connect"], snapshots::driver),
-    check!("nodeagent.pss", NodeAgent, Major, "node-agent allowed by Pod Security", ["kube.connect"], nodeagent::pss),
-    check!("keystone.auth", Openstack, Critical, "Keystone accepts Velero's credentials", ["credentials.env"], openstack::auth),
-    check!("keystone.catalog", Openstack, Critical, "Object store endpoint in the catalog", ["keystone.auth"], openstack::catalog),
-    check!("swift.container", Openstack, Critical, "Backup container readable", ["keystone.catalog"], openstack::container),
-    check!("swift.tempurl-digest", Openstack, Major, "Temp URL digest allowed", ["keystone.catalog"], openstack::digest),
-    check!("swift.tempurl-key", Openstack, Major, "Temp URL key matches Swift", ["swift.container"], openstack::key),
-    check!("swift.tempurl", Openstack, Major, "Signed URL accepted by Swift", ["keystone.catalog"], openstack::tempurl),
-    check!("swift.clock", Openstack, Minor, "Clock agrees with Swift", ["keystone.catalog"], openstack::clock),
-    check!("backup.recent", Backups, Major, "Recent backups completed", ["kube.crds"], backups::recent),
+    kube::connect::CHECK,
+    kube::crds::CHECK,
+    kube::rbac::CHECK,
+    velero::deployment::CHECK,
+    velero::plugin::CHECK,
+    velero::features::CHECK,
+    velero::fs_backup::CHECK,
+    credentials::env::CHECK,
+    credentials::fresh::CHECK,
+    bsl::phase::CHECK,
+    bsl::config::CHECK,
+    vsl::config::CHECK,
+    csi::snapshot_class::CHECK,
+    csi::driver::CHECK,
+    nodeagent::pss::CHECK,
+    keystone::auth::CHECK,
+    keystone::catalog::CHECK,
+    swift::container::CHECK,
+    swift::tempurl_digest::CHECK,
+    swift::tempurl_key::CHECK,
+    swift::tempurl::CHECK,
+    swift::clock::CHECK,
+    backup::recent::CHECK,
+    // new checks: append above this line (scripts/new-check)
 ];
 
 /// Looks a check up by id.
@@ -103,6 +127,7 @@ pub fn read_hint(e: &ReadError) -> String {
         K::Malformed => "something between veldr and the API server mangled the answer (a proxy, an aggregated API): compare with `kubectl get --raw` on the same path, then run again".into(),
         K::Server => "the API server failed to answer: check its health (`kubectl get --raw '/readyz?verbose'`) and its logs, then run again".into(),
         K::NotAttempted => "fix the read it depends on (see the other errors), then run again".into(),
+        K::NotNeeded => "run without --only/--skip so that veldr reads it".into(),
     }
 }
 
@@ -134,6 +159,7 @@ mod tests {
             (K::Unreachable, "network path"),
             (K::Unauthorized, "refresh them"),
             (K::NotAttempted, "fix the read it depends on"),
+            (K::NotNeeded, "run without --only/--skip"),
         ];
         for (kind, needle) in cases {
             let v = read_failed(&ReadError::new(kind, "list", "pods", Some("velero"), "HTTP 500"));
@@ -150,6 +176,29 @@ mod tests {
                 assert!(seen.contains(d), "{} depends on {d}, which must be registered before it", c.id);
             }
             assert!(seen.insert(c.id), "duplicate id {}", c.id);
+        }
+    }
+
+    #[test]
+    fn every_check_lives_in_the_file_named_by_its_id() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        for c in REGISTRY {
+            let (area, name) = c.id.split_once('.').expect("ids are area.name");
+            let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert!(text.contains(&format!("id: \"{}\"", c.id)), "{} does not declare {}", file.display(), c.id);
+        }
+    }
+
+    #[test]
+    fn metric_names_are_unique_and_prometheus_shaped() {
+        let mut seen = HashSet::new();
+        for c in REGISTRY {
+            for m in c.metrics {
+                assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'), "{}", m.name);
+                assert!(seen.insert(m.name), "metric {} declared twice", m.name);
+                assert!(!m.help.is_empty());
+            }
         }
     }
 

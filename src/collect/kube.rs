@@ -4,14 +4,15 @@
 //! the velero container names (its secrets and config maps) are read after the Deployment list
 //! (depth 2). No per-object loops over lists.
 
-use crate::facts::{ApiGroup, HelmRelease, KubeFacts, Read, ReadError, ReadErrorKind, SecretInfo, ServerVersion};
+use crate::facts::{ApiGroup, HelmRelease, KubeFacts, List, Need, Object, Read, ReadError, ReadErrorKind, SecretInfo, ServerVersion};
 use crate::helm;
 use futures::future::join_all;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret as KubeSecret};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::PathBuf;
@@ -227,41 +228,41 @@ async fn bounded<T>(
     }
 }
 
-/// Lists one kind completely (following `continue`), as JSON objects trimmed of bulky bookkeeping.
-async fn list_all(client: &Client, kind: &Kind, namespace: &str, selector: Option<&str>, deadline: Deadline) -> Read<Vec<Value>> {
+/// Lists one kind completely (following `continue`). Each page is decoded object by object
+/// straight from the response text into `T` (no whole-object JSON tree is kept), so memory grows
+/// with the fields veldr keeps and one malformed object never fails the list.
+async fn list_all<T: Object>(client: &Client, kind: &Kind, namespace: &str, deadline: Deadline) -> Read<List<T>> {
     let ar = kind.api_resource();
     let ns = kind.namespaced.then_some(namespace);
     let url_path = <DynamicObject as kube::Resource>::url_path(&ar, ns);
     let resource = kind.resource_name();
     let fetch = async {
-        let mut items = Vec::new();
+        let mut list = List::default();
         let mut token: Option<String> = None;
         loop {
             let mut lp = ListParams::default().limit(PAGE_SIZE);
-            if let Some(sel) = selector {
-                lp = lp.labels(sel);
-            }
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
-            let page: Page<Value> = list_json(client, &url_path, &lp).await?;
-            for mut v in page.items.unwrap_or_default() {
-                trim(&mut v);
-                items.push(v);
+            let req = kube::core::Request::new(&url_path).list(&lp).map_err(kube::Error::BuildRequest)?;
+            let text = client.request_text(req).await?;
+            let page: Page<&RawValue> = decode_json(&text)?;
+            for raw in page.items.unwrap_or_default() {
+                list.push_json(raw.get());
             }
             match page.metadata.continue_ {
                 Some(t) if !t.is_empty() => token = Some(t),
                 _ => break,
             }
         }
-        Ok(items)
+        Ok(list)
     };
     bounded(fetch, deadline, "list", &resource, ns).await
 }
 
 /// One page of a list.
 #[derive(serde::Deserialize)]
-#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+#[serde(bound(deserialize = "T: serde::Deserialize<'de>"))]
 struct Page<T> {
     #[serde(default)]
     items: Option<Vec<T>>,
@@ -294,30 +295,13 @@ async fn get_json<T: serde::de::DeserializeOwned>(client: &Client, url_path: &st
     }
 }
 
-fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, kube::Error> {
+fn decode_json<'t, T: serde::Deserialize<'t>>(text: &'t str) -> Result<T, kube::Error> {
     serde_json::from_str(text).map_err(|e| kube::Error::SerdeError(content_free(&e)))
 }
 
-/// A serde error without the values it may quote (`invalid value: string "…"`).
+/// A serde error without the values it may quote.
 fn content_free(e: &serde_json::Error) -> serde_json::Error {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Eof => "it ends early (truncated)",
-        Category::Syntax => "it is not JSON",
-        Category::Data => "it is JSON of an unexpected shape",
-        Category::Io => "it could not be read",
-    };
-    <serde_json::Error as serde::de::Error>::custom(format!("{what}, at line {} column {}", e.line(), e.column()))
-}
-
-/// Drops what no check reads and what would bloat a bundle.
-fn trim(v: &mut Value) {
-    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
+    <serde_json::Error as serde::de::Error>::custom(crate::facts::list::content_free(e))
 }
 
 /// Names of secrets and config maps the velero container reads through env/envFrom.
@@ -327,40 +311,111 @@ pub struct Referenced {
     pub config_maps: BTreeSet<String>,
 }
 
-/// Reads everything. `wanted` decides the dependent reads once Deployments are known.
+/// Lists `kind` when a selected check needs it; otherwise records that it was not read.
+async fn list_if<T: Object>(plan: &Plan<'_>, need: Need, kind: &Kind) -> Read<List<T>> {
+    if plan.needs.contains(&need) {
+        plan.timed(need, list_all(plan.client, kind, plan.namespace, plan.deadline)).await
+    } else {
+        Err(ReadError::not_needed(&kind.resource_name()))
+    }
+}
+
+/// What one collection reads, and the time each read took.
+struct Plan<'a> {
+    client: &'a Client,
+    namespace: &'a str,
+    needs: &'a BTreeSet<Need>,
+    deadline: Deadline,
+    times: std::sync::Mutex<BTreeMap<Need, u64>>,
+}
+
+impl Plan<'_> {
+    async fn timed<T>(&self, need: Need, fut: impl Future<Output = T>) -> T {
+        let t0 = std::time::Instant::now();
+        let out = fut.await;
+        let ms = t0.elapsed().as_millis() as u64;
+        self.times.lock().unwrap_or_else(|e| e.into_inner()).insert(need, ms);
+        out
+    }
+}
+
+/// Reads what `needs` asks for, all at once. `referenced` decides the dependent reads (the
+/// secrets and config maps the velero container names) once Deployments are known.
 pub async fn collect(
     client: &Client,
     namespace: &str,
+    needs: &BTreeSet<Need>,
     deadline: Deadline,
-    referenced: impl Fn(&[Value]) -> Referenced,
-) -> (KubeFacts, Sensitive) {
-    let version = bounded(client.apiserver_version(), deadline, "get", "/version", None);
+    referenced: impl Fn(&[Deployment]) -> Referenced,
+) -> (KubeFacts, Sensitive, super::IoTimes) {
+    let plan = Plan { client, namespace, needs, deadline, times: Default::default() };
+    let plan = &plan;
+    let api_started = std::time::Instant::now();
+    let version = async {
+        let v = bounded(client.apiserver_version(), deadline, "get", "/version", None).await;
+        (v, api_started.elapsed().as_millis() as u64)
+    };
     let groups = bounded(client.list_api_groups(), deadline, "get", "/apis", None);
-    let ns_api: Api<Namespace> = Api::all(client.clone());
-    let namespace_obj = bounded(ns_api.get_opt(namespace), deadline, "get", "namespaces", None);
-    let helm = read_helm_releases(client, namespace, deadline);
+    let namespace_obj = async {
+        if !needs.contains(&Need::Namespace) {
+            return Err(ReadError::not_needed("namespaces"));
+        }
+        let ns_api: Api<Namespace> = Api::all(client.clone());
+        plan.timed(Need::Namespace, bounded(ns_api.get_opt(namespace), deadline, "get", "namespaces", None)).await.map(|n| {
+            n.map(|mut n| {
+                n.trim();
+                n
+            })
+        })
+    };
+    let helm = async {
+        if needs.contains(&Need::HelmReleases) {
+            plan.timed(Need::HelmReleases, read_helm_releases(client, namespace, deadline)).await
+        } else {
+            Err(ReadError::not_needed("secrets"))
+        }
+    };
 
     // Deployments first among equals: the secrets they name are read as soon as they arrive.
+    let want_env = needs.contains(&Need::VeleroEnv);
     let deployments_then_refs = async {
-        let deployments = list_all(client, &DEPLOYMENTS, namespace, None, deadline).await;
+        let deployments: Read<List<Deployment>> = if want_env || needs.contains(&Need::Deployments) {
+            plan.timed(Need::Deployments, list_all(client, &DEPLOYMENTS, namespace, deadline)).await
+        } else {
+            Err(ReadError::not_needed(&DEPLOYMENTS.resource_name()))
+        };
         let refs = match &deployments {
-            Ok(items) => referenced(items),
-            Err(_) => Referenced::default(),
+            Ok(items) if want_env => referenced(items),
+            _ => Referenced::default(),
         };
         let secrets = read_named_secrets(client, namespace, &refs.secrets, deadline);
         let config_maps = read_named_config_maps(client, namespace, &refs.config_maps, deadline);
-        let (secrets, config_maps) = futures::join!(secrets, config_maps);
+        let (secrets, config_maps) = plan.timed(Need::VeleroEnv, async { futures::join!(secrets, config_maps) }).await;
         (deployments, secrets, config_maps)
     };
 
-    let lists = [
-        &DAEMONSETS, &PODS, &EVENTS, &BSLS, &VSLS, &SCHEDULES, &BACKUPS, &PVBS, &REPOS, &VSCLASSES, &CSIDRIVERS,
-        &STORAGECLASSES, &PVS, &PVCS,
-    ];
-    let list_futures = join_all(lists.iter().map(|k| list_all(client, k, namespace, None, deadline)));
-
-    let (version, groups, namespace_obj, helm, (deployments, secrets, config_maps), mut listed) =
-        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, list_futures);
+    // The other lists start together with the above: each lands in its own field.
+    let lists = async {
+        futures::join!(
+            list_if(plan, Need::DaemonSets, &DAEMONSETS),
+            list_if(plan, Need::Pods, &PODS),
+            list_if(plan, Need::Events, &EVENTS),
+            list_if(plan, Need::BackupStorageLocations, &BSLS),
+            list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
+            list_if(plan, Need::Schedules, &SCHEDULES),
+            list_if(plan, Need::Backups, &BACKUPS),
+            list_if(plan, Need::PodVolumeBackups, &PVBS),
+            list_if(plan, Need::BackupRepositories, &REPOS),
+            list_if(plan, Need::VolumeSnapshotClasses, &VSCLASSES),
+            list_if(plan, Need::CsiDrivers, &CSIDRIVERS),
+            list_if(plan, Need::StorageClasses, &STORAGECLASSES),
+            list_if(plan, Need::PersistentVolumes, &PVS),
+            list_if(plan, Need::PersistentVolumeClaims, &PVCS),
+        )
+    };
+    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists);
+    let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs) = lists;
 
     let mut sensitive = Sensitive::default();
     let secrets = secrets
@@ -387,7 +442,6 @@ pub async fn collect(
             (name, read)
         })
         .collect();
-    let mut take = || listed.remove(0);
     let facts = KubeFacts {
         version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
         api_groups: groups.map(|g| {
@@ -396,27 +450,28 @@ pub async fn collect(
                 .map(|g| ApiGroup { name: g.name, versions: g.versions.into_iter().map(|v| v.version).collect() })
                 .collect()
         }),
-        namespace: namespace_obj.map(|n| n.and_then(|n| serde_json::to_value(n).ok())),
+        namespace: namespace_obj,
         deployments,
-        daemonsets: take(),
-        pods: take(),
-        events: take(),
-        backup_storage_locations: take(),
-        volume_snapshot_locations: take(),
-        schedules: take(),
-        backups: take(),
-        pod_volume_backups: take(),
-        backup_repositories: take(),
-        volume_snapshot_classes: take(),
-        csi_drivers: take(),
-        storage_classes: take(),
-        persistent_volumes: take(),
-        persistent_volume_claims: take(),
+        daemonsets,
+        pods,
+        events,
+        backup_storage_locations: bsls,
+        volume_snapshot_locations: vsls,
+        schedules,
+        backups,
+        pod_volume_backups: pvbs,
+        backup_repositories: repos,
+        volume_snapshot_classes: vsclasses,
+        csi_drivers,
+        storage_classes,
+        persistent_volumes: pvs,
+        persistent_volume_claims: pvcs,
         secrets,
         config_maps,
         helm_releases: helm,
     };
-    (facts, sensitive)
+    let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
+    (facts, sensitive, super::IoTimes { api_server_ms, by_need })
 }
 
 /// Values read in this run for env resolution only. Never serialized, never logged.
@@ -553,8 +608,8 @@ mod tests {
         let shown = read_error(&kube::Error::SerdeError(content_free(&e)), "get", "secrets", Some("velero"));
         assert_eq!(shown.kind, ReadErrorKind::Malformed);
         assert!(!shown.explain().contains("s3cr3t"), "{}", shown.explain());
-        assert!(shown.explain().contains("unexpected shape"), "{}", shown.explain());
-        let cut = decode_json::<Page<Value>>(r#"{"items": [{"metadata": {"name": "#).err().unwrap();
+        assert!(shown.explain().contains("unexpected type (expected a boolean)"), "{}", shown.explain());
+        let cut = decode_json::<Page<serde_json::Value>>(r#"{"items": [{"metadata": {"name": "#).err().unwrap();
         assert!(read_error(&cut, "list", "pods", None).message.contains("truncated"), "{cut}");
     }
 

@@ -41,13 +41,11 @@ pub mod progress {
     }
 }
 
-use crate::engine::Selection;
-use crate::facts::{Facts, ResolvedEnv, Target, BUNDLE_SCHEMA};
-use crate::model::Category;
+use crate::facts::{Facts, Need, ResolvedEnv, Target, BUNDLE_SCHEMA};
 use crate::velero;
 use self::kube::{Deadline, KubeTarget, Referenced, Sensitive};
-use serde_json::Value;
-use std::collections::HashMap;
+use k8s_openapi::api::apps::v1::Deployment;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Where the OpenStack credentials come from (`--credentials`).
@@ -91,13 +89,33 @@ pub struct CollectOptions {
     pub namespace: String,
     pub timeout: Duration,
     pub credentials: CredentialsSource,
-    pub selection: Selection,
+    /// What the selected checks need (see `engine::Selection::needs`).
+    pub needs: BTreeSet<Need>,
     pub bsl_filter: Vec<String>,
     pub insecure: bool,
 }
 
-/// Time spent on the reads behind some checks, for their `durationMs`.
-pub type IoTimes = HashMap<&'static str, u64>;
+/// Time spent reading each fact, for the `durationMs` of the checks that need it. Keyed by what
+/// was read, never by check: collect knows no check ids.
+#[derive(Debug, Clone, Default)]
+pub struct IoTimes {
+    /// The API server's version and groups (every check needs a cluster).
+    pub api_server_ms: u64,
+    pub by_need: BTreeMap<Need, u64>,
+}
+
+/// What `needs` implies: Keystone and Swift are asked with the credentials the velero container
+/// sees, for its OpenStack BSLs; the container's environment is read from its Deployment.
+pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
+    let mut all = needs.clone();
+    if all.contains(&Need::OpenStack) {
+        all.extend([Need::BackupStorageLocations, Need::VeleroEnv]);
+    }
+    if all.contains(&Need::VeleroEnv) {
+        all.insert(Need::Deployments);
+    }
+    all
+}
 
 /// Collects everything. Fails only when the cluster cannot even be configured (exit 2);
 /// every read failure is recorded in the facts for the judges.
@@ -106,9 +124,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
     let ns = opts.namespace.clone();
-    let t0 = std::time::Instant::now();
-    let (kube_facts, sensitive) = kube::collect(&client, &ns, deadline, |deployments| referenced(deployments, &ns)).await;
-    let kube_ms = t0.elapsed().as_millis() as u64;
+    let needs = closure(&opts.needs);
+    let (kube_facts, sensitive, mut io) = kube::collect(&client, &ns, &needs, deadline, |deployments| referenced(deployments, &ns)).await;
 
     let velero_env = match &opts.credentials {
         CredentialsSource::Cluster => resolve_cluster_env(&kube_facts, &sensitive, &ns),
@@ -127,11 +144,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         credentials_source: opts.credentials.to_string(),
         openstack: None,
     };
-    let mut io = IoTimes::new();
-    for id in ["kube.connect", "kube.crds"] {
-        io.insert(id, kube_ms);
-    }
-    if opts.selection.wants_category(Category::Openstack) {
+    if needs.contains(&Need::OpenStack) {
         let ca_pem = match std::env::var_os("OS_CACERT") {
             Some(path) => Some(std::fs::read(&path).map_err(|e| kube::ConfigError::Invalid(format!("OS_CACERT {}: {e}", path.to_string_lossy())))?),
             None => None,
@@ -144,26 +157,19 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             insecure: opts.insecure,
             ca_pem,
         };
+        let t0 = std::time::Instant::now();
         let os = {
             let _reading = progress::reading("Keystone and Swift");
             openstack::collect(&facts, &os_opts).await
         };
-        if let Some(a) = &os.auth {
-            io.insert("keystone.auth", a.elapsed_ms);
-        }
-        for (id, step) in [("swift.container", "container"), ("swift.tempurl-key", "account"), ("swift.tempurl-digest", "info"), ("swift.tempurl", "probe")] {
-            let ms = os.targets.iter().filter_map(|t| t.timings_ms.get(step)).max().copied();
-            if let Some(ms) = ms {
-                io.insert(id, ms);
-            }
-        }
+        io.by_need.insert(Need::OpenStack, t0.elapsed().as_millis() as u64);
         facts.openstack = Some(os);
     }
     Ok((facts, io))
 }
 
 /// The secrets and config maps the Velero container names.
-fn referenced(deployments: &[Value], namespace: &str) -> Referenced {
+fn referenced(deployments: &[Deployment], namespace: &str) -> Referenced {
     let mut r = Referenced::default();
     if let Some(c) = velero::find_deployment(deployments, namespace).and_then(velero::server_container) {
         let (secrets, cms) = velero::referenced_objects(c);
@@ -177,7 +183,7 @@ fn resolve_cluster_env(k: &crate::facts::KubeFacts, sensitive: &Sensitive, names
     let deployments = k.deployments.as_ref().ok()?;
     let dep = velero::find_deployment(deployments, namespace)?;
     let container = velero::server_container(dep)?;
-    let dep_name = dep.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("velero");
+    let dep_name = dep.metadata.name.as_deref().unwrap_or("velero");
     let secret = |name: &str| match (k.secrets.get(name), sensitive.secrets.get(name)) {
         (Some(Ok(Some(_))), Some(values)) => velero::Lookup::Found(values),
         (Some(Err(e)), _) => velero::Lookup::Unreadable(e.explain()),

@@ -3,14 +3,15 @@
 //! probe signed as the plugin signs. Read-only: GET/HEAD, plus the token POST.
 
 use super::kube::Deadline;
-use crate::facts::{AuthFacts, Facts, OpenStackFacts, Outcome, Problem, ResolvedEnv, SigningKey, SwiftTarget};
+use crate::facts::{
+    self, AuthFacts, BackupStorageLocation, Facts, Object, OpenStackFacts, Outcome, Problem, ProblemKind, ResolvedEnv, SigningKey, SwiftTarget,
+};
 use crate::openstack::http::{self, Failure, HttpOptions};
 use crate::openstack::keystone::{self, KeystoneError};
 use crate::openstack::swift::{self, SwiftError};
 use crate::openstack::tempurl;
 use crate::plugin::{self, PluginConfig};
 use futures::future::join_all;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Instant;
@@ -30,42 +31,52 @@ pub struct OpenStackOptions<'a> {
 
 fn keystone_problem(e: &KeystoneError) -> Problem {
     let kind = match e {
-        KeystoneError::Unauthorized { .. } => "unauthorized",
-        KeystoneError::NotFound { .. } => "not-found",
-        KeystoneError::Http { .. } => "http",
+        KeystoneError::Unauthorized { .. } => ProblemKind::Unauthorized,
+        KeystoneError::NotFound { .. } => ProblemKind::NotFound,
+        KeystoneError::Http { .. } => ProblemKind::Http,
         KeystoneError::Transport(f) => failure_kind(f),
-        KeystoneError::BadBody(_) => "bad-body",
-        KeystoneError::BadUrl(_) => "bad-url",
+        KeystoneError::BadBody(_) => ProblemKind::BadBody,
+        KeystoneError::BadUrl(_) => ProblemKind::BadUrl,
     };
     Problem::new(kind, e.to_string())
 }
 
 fn swift_problem(e: &SwiftError) -> Problem {
     let kind = match e {
-        SwiftError::Unauthorized { .. } => "unauthorized",
-        SwiftError::Forbidden { .. } => "forbidden",
-        SwiftError::NotFound { .. } => "not-found",
-        SwiftError::InfoDisabled => "info-disabled",
-        SwiftError::Http { .. } => "http",
+        SwiftError::Unauthorized { .. } => ProblemKind::Unauthorized,
+        SwiftError::Forbidden { .. } => ProblemKind::Forbidden,
+        SwiftError::NotFound { .. } => ProblemKind::NotFound,
+        SwiftError::InfoDisabled => ProblemKind::InfoDisabled,
+        SwiftError::Http { .. } => ProblemKind::Http,
         SwiftError::Transport(f) => failure_kind(f),
-        SwiftError::BadBody(_) => "bad-body",
-        SwiftError::NoV1Prefix(_) => "bad-url",
+        SwiftError::BadBody(_) => ProblemKind::BadBody,
+        SwiftError::NoV1Prefix(_) => ProblemKind::BadUrl,
     };
     Problem::new(kind, e.to_string())
 }
 
-fn failure_kind(f: &Failure) -> &'static str {
+fn failure_kind(f: &Failure) -> ProblemKind {
     match f {
-        Failure::Unreachable(_) => "unreachable",
-        Failure::Timeout => "timeout",
-        Failure::Tls(_) => "tls",
-        Failure::Status { .. } => "http",
-        Failure::BadBody(_) => "bad-body",
+        Failure::Unreachable(_) => ProblemKind::Unreachable,
+        Failure::Timeout => ProblemKind::Timeout,
+        Failure::Tls(_) => ProblemKind::Tls,
+        Failure::Status { .. } => ProblemKind::Http,
+        Failure::BadBody(_) => ProblemKind::BadBody,
+    }
+}
+
+/// Why the application credential's expiry could not be read, as keystone.auth shows it.
+fn expiry_problem(e: &KeystoneError) -> Problem {
+    match e {
+        KeystoneError::Transport(f) => Problem::new(failure_kind(f), f.to_string()),
+        KeystoneError::Http { status, .. } => Problem::new(ProblemKind::Http, format!("reading the application credential answered HTTP {status}")),
+        KeystoneError::BadBody(m) => Problem::new(ProblemKind::BadBody, m.clone()),
+        _ => keystone_problem(e),
     }
 }
 
 fn timeout_problem(what: &str, d: &Deadline) -> Problem {
-    Problem::new("timeout", format!("{what} did not answer within the run's --timeout ({}s)", d.total.as_secs_f32()))
+    Problem::new(ProblemKind::Timeout, format!("{what} did not answer within the run's --timeout ({}s)", d.total.as_secs_f32()))
 }
 
 /// Runs one call under the run's deadline, timing it.
@@ -104,15 +115,8 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
         out.not_attempted = Some("no credentials to use: the velero container's environment is unknown".into());
         return out;
     };
-    let bsls: Vec<&Value> = match &facts.kube.backup_storage_locations {
-        Ok(all) => all
-            .iter()
-            .filter(|b| crate::checks::ctx::is_openstack_bsl(b))
-            .filter(|b| {
-                opts.bsl_filter.is_empty()
-                    || b.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| opts.bsl_filter.iter().any(|f| f == n))
-            })
-            .collect(),
+    let bsls: Vec<&BackupStorageLocation> = match &facts.kube.backup_storage_locations {
+        Ok(all) => facts::select_bsls(all, opts.bsl_filter).into_iter().filter(|b| b.is_openstack()).collect(),
         Err(e) => {
             out.not_attempted = Some(format!("the BackupStorageLocations could not be read: {}", e.explain()));
             return out;
@@ -122,7 +126,7 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
         out.not_attempted = Some("no BackupStorageLocation uses the OpenStack plugin".into());
         return out;
     }
-    let configs: Vec<(&Value, PluginConfig)> = bsls.iter().map(|b| (*b, plugin::effective(env, b.pointer("/spec/config")))).collect();
+    let configs: Vec<(_, PluginConfig)> = bsls.iter().map(|b| (*b, plugin::effective(env, &b.spec.config))).collect();
     let first = &configs[0].1;
     let Some(method) = plugin::auth_method(env, first) else {
         out.not_attempted = Some(if first.is_complete() {
@@ -144,7 +148,7 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
     let (token, auth_ms) = timed(&opts.deadline, "Keystone", keystone::authenticate(&client, &auth_url, &method), keystone_problem).await;
     tracing::debug!(target: "veldr::collect", auth_url = %auth_url, method = %method.describe(), ok = token.is_ok(), ms = auth_ms, "keystone auth");
     let Ok(tok) = token.clone() else {
-        out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at: None, elapsed_ms: auth_ms });
+        out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.map(Into::into), credential_expires_at: None, elapsed_ms: auth_ms });
         out.targets = configs.into_iter().map(|(b, pc)| empty_target(b, pc)).collect();
         return out;
     };
@@ -171,13 +175,12 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
         join_all(targets).await
     };
     let (credential_expires_at, targets) = futures::join!(expiry, swift_side);
-    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at, elapsed_ms: auth_ms });
+    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.map(Into::into), credential_expires_at, elapsed_ms: auth_ms });
     out.targets = targets;
     out
 }
 
-/// `GET /v3/users/{user}/application_credentials/{id}` with the credential's own token: its
-/// `expires_at` (a token's expiry is capped by it but does not reveal it).
+/// The application credential's own expiry, under the run's deadline.
 async fn credential_expiry(
     client: &reqwest::Client,
     v3: &str,
@@ -185,42 +188,16 @@ async fn credential_expiry(
     cred_id: &str,
     deadline: &Deadline,
 ) -> Outcome<Option<jiff::Timestamp>> {
-    let url = format!("{v3}/users/{}/application_credentials/{cred_id}", token.user.id);
-    let fetch = async {
-        let resp = client
-            .get(&url)
-            .header("X-Auth-Token", token.value.expose().unwrap_or(""))
-            .send()
-            .await
-            .map_err(|e| Problem::new("unreachable", Failure::from_reqwest(&e).to_string()))?;
-        let status = resp.status().as_u16();
-        if status != 200 {
-            return Err(Problem::new("http", format!("reading the application credential answered HTTP {status}")));
-        }
-        let body: Value = resp.json().await.map_err(|e| Problem::new("bad-body", e.to_string()))?;
-        Ok(body
-            .pointer("/application_credential/expires_at")
-            .and_then(Value::as_str)
-            .and_then(parse_keystone_time))
-    };
-    match tokio::time::timeout_at(deadline.at, fetch).await {
-        Ok(r) => r,
+    match tokio::time::timeout_at(deadline.at, keystone::application_credential_expiry(client, v3, token, cred_id)).await {
+        Ok(r) => r.map_err(|e| expiry_problem(&e)),
         Err(_) => Err(timeout_problem("Keystone", deadline)),
     }
 }
 
-/// Keystone writes `2026-12-06T08:00:00.000000` (no zone, UTC) or with `Z`.
-fn parse_keystone_time(s: &str) -> Option<jiff::Timestamp> {
-    s.parse::<jiff::Timestamp>().ok().or_else(|| {
-        let dt: jiff::civil::DateTime = s.trim_end_matches('Z').parse().ok()?;
-        dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
-    })
-}
-
-fn empty_target(bsl: &Value, plugin: PluginConfig) -> SwiftTarget {
+fn empty_target(bsl: &BackupStorageLocation, plugin: PluginConfig) -> SwiftTarget {
     SwiftTarget {
-        bsl: bsl.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
-        container: bsl.pointer("/spec/objectStorage/bucket").and_then(Value::as_str).unwrap_or_default().to_string(),
+        bsl: bsl.name().to_string(),
+        container: bsl.spec.object_storage.bucket.clone(),
         plugin,
         endpoint: None,
         container_head: None,
@@ -239,8 +216,8 @@ pub fn plugin_endpoint(token: &keystone::Token, pc: &PluginConfig) -> Outcome<St
         Ok(e) => e,
         Err(e) if pc.endpoint_override.is_none() => {
             let kind = match e {
-                keystone::EndpointError::NoService => "no-service",
-                _ => "no-region",
+                keystone::EndpointError::NoService => ProblemKind::NoService,
+                _ => ProblemKind::NoRegion,
             };
             return Err(Problem::new(kind, e.to_string()));
         }
@@ -258,7 +235,7 @@ pub fn plugin_endpoint(token: &keystone::Token, pc: &PluginConfig) -> Outcome<St
 async fn probe_target(
     client: &reqwest::Client,
     token: &keystone::Token,
-    bsl: &Value,
+    bsl: &BackupStorageLocation,
     pc: PluginConfig,
     account: Option<(Outcome<swift::AccountHead>, u64)>,
     deadline: &Deadline,
@@ -297,9 +274,9 @@ async fn probe_target(
     } else {
         SigningKey::None
     };
-    t.container_head = Some(container);
-    t.account_head = Some(account);
-    t.info = Some(info);
+    t.container_head = Some(container.map(Into::into));
+    t.account_head = Some(account.map(Into::into));
+    t.info = Some(info.map(Into::into));
 
     let digest = t.plugin.digest();
     if let (Some(secret), Some(digest)) = (key.secret(), digest) {
@@ -309,11 +286,185 @@ async fn probe_target(
                 t.probe_url = Some(signed.url_without_sig.clone());
                 let (probe, p_ms) = timed(deadline, "Swift temp URL", swift::probe_tempurl(client, &signed), swift_problem).await;
                 t.timings_ms.insert("probe".into(), p_ms);
-                t.probe = Some(probe);
+                t.probe = Some(probe.map(Into::into));
             }
-            Err(e) => t.probe = Some(Err(Problem::new("bad-url", e.to_string()))),
+            Err(e) => t.probe = Some(Err(Problem::new(ProblemKind::BadUrl, e.to_string()))),
         }
     }
     t.signing_key = Some(key);
     t
+}
+
+// The client's answers become veldr's facts here, field by field: a change to the client then
+// fails to compile instead of silently changing what a bundle holds.
+
+impl From<keystone::Token> for facts::KeystoneToken {
+    fn from(t: keystone::Token) -> Self {
+        let domain = |d: Option<keystone::DomainInfo>| d.map(|d| facts::DomainInfo { id: d.id, name: d.name });
+        facts::KeystoneToken {
+            value: t.value,
+            expires_at: t.expires_at,
+            issued_at: t.issued_at,
+            methods: t.methods,
+            roles: t.roles,
+            project: t.project.map(|p| facts::ProjectInfo { id: p.id, name: p.name, domain: domain(p.domain) }),
+            user: facts::UserInfo { id: t.user.id, name: t.user.name, domain: domain(t.user.domain) },
+            catalog: t.catalog.into_iter().map(Into::into).collect(),
+            application_credential: t.application_credential.map(|a| facts::AppCredentialInfo {
+                id: a.id,
+                name: a.name,
+                restricted: a.restricted,
+                access_rules: a.access_rules,
+            }),
+        }
+    }
+}
+
+impl From<keystone::CatalogEntry> for facts::CatalogEntry {
+    fn from(c: keystone::CatalogEntry) -> Self {
+        let endpoints = c.endpoints.into_iter();
+        facts::CatalogEntry {
+            service_type: c.service_type,
+            name: c.name,
+            endpoints: endpoints.map(|e| facts::CatalogEndpoint { interface: e.interface, region: e.region, region_id: e.region_id, url: e.url }).collect(),
+        }
+    }
+}
+
+impl From<swift::Ownership> for facts::Ownership {
+    fn from(o: swift::Ownership) -> Self {
+        match o {
+            swift::Ownership::Owner { evidence } => facts::Ownership::Owner { evidence },
+            swift::Ownership::Unknown => facts::Ownership::Unknown,
+        }
+    }
+}
+
+impl From<swift::AccountHead> for facts::AccountHead {
+    fn from(a: swift::AccountHead) -> Self {
+        facts::AccountHead {
+            status: a.status,
+            container_count: a.container_count,
+            object_count: a.object_count,
+            bytes_used: a.bytes_used,
+            temp_url_key: a.temp_url_key,
+            temp_url_key_2: a.temp_url_key_2,
+            date: a.date,
+            ownership: a.ownership.into(),
+        }
+    }
+}
+
+impl From<swift::ContainerHead> for facts::ContainerHead {
+    fn from(c: swift::ContainerHead) -> Self {
+        facts::ContainerHead {
+            status: c.status,
+            object_count: c.object_count,
+            bytes_used: c.bytes_used,
+            temp_url_key: c.temp_url_key,
+            temp_url_key_2: c.temp_url_key_2,
+            read_acl: c.read_acl,
+            storage_policy: c.storage_policy,
+            date: c.date,
+            ownership: c.ownership.into(),
+        }
+    }
+}
+
+impl From<swift::SwiftInfo> for facts::SwiftInfo {
+    fn from(i: swift::SwiftInfo) -> Self {
+        facts::SwiftInfo {
+            version: i.version,
+            tempurl: i.tempurl.map(|t| facts::TempUrlInfo {
+                methods: t.methods,
+                allowed_digests: t.allowed_digests,
+                allowed_digests_listed: t.allowed_digests_listed,
+                deprecated_digests: t.deprecated_digests,
+            }),
+            sections: i.sections,
+        }
+    }
+}
+
+impl From<swift::ProbeOutcome> for facts::ProbeOutcome {
+    fn from(p: swift::ProbeOutcome) -> Self {
+        let verdict = match p.verdict {
+            swift::ProbeVerdict::Accepted => facts::ProbeVerdict::Accepted,
+            swift::ProbeVerdict::AcceptedObjectExists => facts::ProbeVerdict::AcceptedObjectExists,
+            swift::ProbeVerdict::Rejected => facts::ProbeVerdict::Rejected,
+            swift::ProbeVerdict::NotJudgedByTempurl => facts::ProbeVerdict::NotJudgedByTempurl,
+            swift::ProbeVerdict::Unexpected { status } => facts::ProbeVerdict::Unexpected { status },
+        };
+        facts::ProbeOutcome { verdict, status: p.status, body_excerpt: p.body_excerpt, swift_date: p.swift_date, local_date: p.local_date }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use serde::Serialize;
+
+    /// The fact serializes exactly as the client's answer did (bundles of schema 1 hold those).
+    fn same_json<C: Serialize + Clone + Into<F>, F: Serialize>(client: &C) {
+        let fact: F = client.clone().into();
+        assert_eq!(serde_json::to_value(&fact).unwrap(), serde_json::to_value(client).unwrap());
+    }
+
+    #[test]
+    fn facts_keep_the_bundle_shape_of_the_client_answers() {
+        let body = r#"{"token": {"methods": ["application_credential"], "expires_at": "2026-11-29T09:00:00.000000Z",
+            "user": {"id": "u1", "name": "velero-user", "domain": {"id": "default", "name": "Default"}},
+            "project": {"id": "p1", "name": "veldr"}, "roles": [{"id": "r1", "name": "member"}],
+            "catalog": [{"type": "object-store", "name": "swift", "endpoints": [{"interface": "public", "region": "R", "region_id": "R", "url": "http://s/v1/AUTH_p1"}]}],
+            "application_credential": {"id": "ac1", "name": "velero", "restricted": true}}}"#;
+        same_json::<_, facts::KeystoneToken>(&keystone::parse_token_body(Secret::new("tok"), body).unwrap());
+        let owner = swift::Ownership::Owner { evidence: vec!["x-container-meta-temp-url-key".into()] };
+        same_json::<_, facts::ContainerHead>(&swift::ContainerHead {
+            status: 204,
+            object_count: Some(1),
+            bytes_used: Some(5),
+            temp_url_key: Some(Secret::new("k")),
+            temp_url_key_2: None,
+            read_acl: Some(".r:*".into()),
+            storage_policy: Some("Policy-0".into()),
+            date: Some("2026-11-29T09:59:19Z".parse().unwrap()),
+            ownership: owner,
+        });
+        same_json::<_, facts::AccountHead>(&swift::AccountHead {
+            status: 204,
+            container_count: Some(3),
+            object_count: Some(0),
+            bytes_used: None,
+            temp_url_key: None,
+            temp_url_key_2: Some(Secret::new("k2")),
+            date: None,
+            ownership: swift::Ownership::Unknown,
+        });
+        same_json::<_, facts::SwiftInfo>(&swift::parse_info(r#"{"swift": {"version": "2.38.3"}, "tempurl": {"methods": ["GET"], "allowed_digests": ["sha256"], "deprecated_digests": []}}"#).unwrap());
+        for verdict in [
+            swift::ProbeVerdict::Accepted,
+            swift::ProbeVerdict::AcceptedObjectExists,
+            swift::ProbeVerdict::Rejected,
+            swift::ProbeVerdict::NotJudgedByTempurl,
+            swift::ProbeVerdict::Unexpected { status: 500 },
+        ] {
+            same_json::<_, facts::ProbeOutcome>(&swift::ProbeOutcome {
+                verdict,
+                status: 401,
+                body_excerpt: "401 Unauthorized: Temp URL invalid".into(),
+                swift_date: None,
+                local_date: "2026-11-29T09:59:19.414345634Z".parse().unwrap(),
+            });
+        }
+    }
+
+    #[test]
+    fn problems_are_classified_by_what_failed() {
+        assert_eq!(swift_problem(&SwiftError::InfoDisabled).kind, ProblemKind::InfoDisabled);
+        assert_eq!(swift_problem(&SwiftError::Transport(Failure::Timeout)).kind, ProblemKind::Timeout);
+        assert_eq!(keystone_problem(&KeystoneError::Transport(Failure::Tls("x".into()))).kind, ProblemKind::Tls);
+        let p = expiry_problem(&KeystoneError::Http { status: 403, message: "no".into() });
+        assert_eq!((p.kind, p.message.as_str()), (ProblemKind::Http, "reading the application credential answered HTTP 403"));
+    }
 }

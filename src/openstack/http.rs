@@ -4,6 +4,7 @@
 //! act on, and it carries the URL, which for a temp-URL probe contains the signature. [`Failure`]
 //! walks the error's source chain instead and keeps only host, port and cause.
 
+use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use std::error::Error as StdError;
 use std::fmt;
@@ -250,18 +251,54 @@ pub fn excerpt(body: &str, max: usize) -> String {
     }
 }
 
-/// Reads at most `limit` bytes of a body: enough to classify an answer without downloading a
-/// backup that a probe happened to hit.
-pub async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, Failure> {
-    let mut out = Vec::new();
-    while out.len() < limit {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => out.extend_from_slice(&chunk[..chunk.len().min(limit - out.len())]),
-            Ok(None) => break,
-            Err(e) => return Err(Failure::from_reqwest(&e)),
+/// How much of a document veldr parses (a token with its catalog, `/info`, an error document) it
+/// reads: those are KB to a few hundred KB; a longer answer is not one Keystone or Swift sends.
+pub const DOCUMENT_LIMIT: usize = 4 << 20;
+
+/// An answer from Keystone or Swift: its status, headers and at most the asked part of its body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// When the status and headers arrived (before the body was read).
+    pub received_at: jiff::Timestamp,
+    /// The body read, as text (invalid UTF-8 replaced).
+    pub body: String,
+    /// The body went on past the limit; the rest was not read.
+    pub cut: bool,
+    limit: usize,
+}
+
+impl Answer {
+    /// The body as a whole document to parse: one cut at the limit is refused, not parsed half.
+    pub fn document(&self) -> Result<&str, Failure> {
+        if self.cut {
+            return Err(Failure::BadBody(format!("the answer is longer than the {} bytes veldr reads", self.limit)));
         }
+        Ok(&self.body)
     }
-    Ok(out)
+}
+
+/// Sends a request and reads at most `limit` bytes of the answer's body (so a probe that hits an
+/// object never downloads it, and no answer can exhaust memory). Every Keystone and Swift call
+/// goes through here.
+pub async fn send(request: reqwest::RequestBuilder, limit: usize) -> Result<Answer, Failure> {
+    let mut resp = request.send().await.map_err(|e| Failure::from_reqwest(&e))?;
+    let received_at = jiff::Timestamp::now();
+    let status = resp.status().as_u16();
+    let headers = std::mem::take(resp.headers_mut());
+    let mut body = Vec::new();
+    let mut cut = false;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Failure::from_reqwest(&e))? {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            cut = true;
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
+    Ok(Answer { status, headers, received_at, body, cut, limit })
 }
 
 #[cfg(test)]
@@ -383,6 +420,39 @@ mod tests {
             t.contains("not trusted") && t.contains("OS_CACERT") && t.contains("k.example:5000"),
             "{t}"
         );
+    }
+
+    /// A server that answers every connection with `body`, `times` times.
+    fn serve_body(body: &'static str, times: usize) -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for _ in 0..times {
+                if let Ok((mut s, _)) = l.accept() {
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf);
+                    let _ = write!(s, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn send_reads_at_most_the_limit() {
+        let port = serve_body("0123456789", 3);
+        let c = client(&HttpOptions::default()).unwrap();
+        let url = format!("http://127.0.0.1:{port}/");
+        let a = run(send(c.get(&url), 4)).unwrap();
+        assert_eq!((a.status, a.body.as_str(), a.cut), (200, "0123", true));
+        let err = a.document().unwrap_err();
+        assert!(matches!(&err, Failure::BadBody(m) if m.contains("longer than the 4 bytes")), "{err:?}");
+        let a = run(send(c.get(&url), 10)).unwrap();
+        assert_eq!((a.body.as_str(), a.cut), ("0123456789", false));
+        assert_eq!(a.document().unwrap(), "0123456789");
+        let a = run(send(c.head(&url), DOCUMENT_LIMIT)).unwrap();
+        assert_eq!((a.status, a.body.as_str(), a.cut), (200, "", false));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Keystone's own error message, which SDKs hide. Bodies follow Keystone's API exactly as
 //! gophercloud sends them; application credentials never carry a `scope` (Keystone answers 401).
 
-use super::http::{excerpt, host_port, Failure};
+use super::http::{excerpt, host_port, send, Failure, DOCUMENT_LIMIT};
 use crate::secret::Secret;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -204,59 +204,29 @@ pub struct ApiVersion {
 /// No token is needed; a failure here means the URL is wrong or Keystone is not reachable.
 pub async fn discover(client: &reqwest::Client, auth_url: &str) -> Result<Discovery, KeystoneError> {
     let (root, v3_url) = normalize_auth_url(auth_url)?;
-    let (root_status, versions) = match client
-        .get(format!("{root}/"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-    {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let versions = resp
-                .json::<Value>()
-                .await
+    let (root_status, versions) = match send(client.get(format!("{root}/")).header("Accept", "application/json"), DOCUMENT_LIMIT).await {
+        Ok(answer) => {
+            let versions = serde_json::from_str::<Value>(&answer.body)
                 .ok()
                 .and_then(|v| v.pointer("/versions/values").cloned())
                 .and_then(|v| serde_json::from_value::<Vec<ApiVersion>>(v).ok())
                 .unwrap_or_default();
-            (Some(status), versions)
+            (Some(answer.status), versions)
         }
-        Err(e) => {
-            let f = Failure::from_reqwest(&e);
-            // Nothing listens at all: say so now rather than after a second attempt.
-            if matches!(f, Failure::Unreachable(_) | Failure::Timeout | Failure::Tls(_)) {
-                return Err(KeystoneError::Transport(f));
-            }
-            (None, Vec::new())
-        }
+        // Nothing listens at all: say so now rather than after a second attempt.
+        Err(f @ (Failure::Unreachable(_) | Failure::Timeout | Failure::Tls(_))) => return Err(KeystoneError::Transport(f)),
+        Err(_) => (None, Vec::new()),
     };
-    let resp = client
-        .get(&v3_url)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
-    if status != 200 {
-        return Err(KeystoneError::Http {
-            status,
-            message: error_message(&body),
-        });
+    let answer = send(client.get(&v3_url).header("Accept", "application/json"), DOCUMENT_LIMIT).await.map_err(KeystoneError::Transport)?;
+    if answer.status != 200 {
+        return Err(KeystoneError::Http { status: answer.status, message: error_message(&answer.body) });
     }
-    let v3 = serde_json::from_str::<Value>(&body)
+    let body = answer.document().map_err(KeystoneError::Transport)?;
+    let v3 = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v.get("version").cloned())
         .and_then(|v| serde_json::from_value::<ApiVersion>(v).ok())
-        .ok_or_else(|| {
-            KeystoneError::BadBody(format!(
-                "GET {v3_url} gave no version document: {}",
-                excerpt(&body, 200)
-            ))
-        })?;
+        .ok_or_else(|| KeystoneError::BadBody(format!("GET {v3_url} gave no version document: {}", excerpt(body, 200))))?;
     Ok(Discovery {
         root,
         v3_url,
@@ -464,41 +434,49 @@ pub async fn authenticate(
         }
         (None, _) => unreachable!("only a token has no POST body"),
     };
-    let resp = request
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
-    let status = resp.status().as_u16();
-    let subject = resp
-        .headers()
-        .get("x-subject-token")
-        .and_then(|v| v.to_str().ok())
-        .map(Secret::new);
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| KeystoneError::Transport(Failure::from_reqwest(&e)))?;
-    match status {
+    let answer = send(request.header("Accept", "application/json"), DOCUMENT_LIMIT).await.map_err(KeystoneError::Transport)?;
+    let refused = |body: &str| scrub(error_message(body), method.secret());
+    match answer.status {
         200 | 201 => {
+            let subject = answer.headers.get("x-subject-token").and_then(|v| v.to_str().ok()).map(Secret::new);
             let value = match (subject, method) {
                 (Some(s), _) => s,
                 (None, AuthMethod::Token(t)) => t.clone(),
                 (None, _) => return Err(KeystoneError::BadBody("no X-Subject-Token header in the answer".into())),
             };
-            parse_token_body(value, &body)
+            parse_token_body(value, answer.document().map_err(KeystoneError::Transport)?)
         }
-        401 => Err(KeystoneError::Unauthorized {
-            message: scrub(error_message(&body), method.secret()),
-        }),
-        404 => Err(KeystoneError::NotFound {
-            message: scrub(error_message(&body), method.secret()),
-        }),
-        _ => Err(KeystoneError::Http {
-            status,
-            message: scrub(error_message(&body), method.secret()),
-        }),
+        401 => Err(KeystoneError::Unauthorized { message: refused(&answer.body) }),
+        404 => Err(KeystoneError::NotFound { message: refused(&answer.body) }),
+        status => Err(KeystoneError::Http { status, message: refused(&answer.body) }),
     }
+}
+
+/// `GET <v3>/users/{user}/application_credentials/{id}` with the credential's own token: its
+/// `expires_at` (`None`: it never expires). A token's expiry is capped by it but does not reveal it.
+pub async fn application_credential_expiry(
+    client: &reqwest::Client,
+    v3: &str,
+    token: &Token,
+    credential_id: &str,
+) -> Result<Option<Timestamp>, KeystoneError> {
+    let url = format!("{v3}/users/{}/application_credentials/{credential_id}", token.user.id);
+    let request = client.get(&url).header("Accept", "application/json").header("X-Auth-Token", token.value.expose().unwrap_or(""));
+    let answer = send(request, DOCUMENT_LIMIT).await.map_err(KeystoneError::Transport)?;
+    if answer.status != 200 {
+        return Err(KeystoneError::Http { status: answer.status, message: error_message(&answer.body) });
+    }
+    let body: Value = serde_json::from_str(answer.document().map_err(KeystoneError::Transport)?)
+        .map_err(|e| KeystoneError::BadBody(format!("application credential: {e}")))?;
+    Ok(body.pointer("/application_credential/expires_at").and_then(Value::as_str).and_then(parse_keystone_time))
+}
+
+/// Keystone writes `2026-12-06T08:00:00.000000` (no zone, UTC) or with `Z`.
+fn parse_keystone_time(s: &str) -> Option<Timestamp> {
+    s.parse::<Timestamp>().ok().or_else(|| {
+        let dt: jiff::civil::DateTime = s.trim_end_matches('Z').parse().ok()?;
+        dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
@@ -748,6 +726,14 @@ mod tests {
             "https://k/identity"
         );
         assert!(normalize_auth_url("k:5000").is_err());
+    }
+
+    #[test]
+    fn keystone_times_with_or_without_zone() {
+        for t in ["2026-12-06T08:00:00.000000", "2026-12-06T08:00:00.000000Z", "2026-12-06T08:00:00Z"] {
+            assert_eq!(parse_keystone_time(t).map(|t| t.to_string()).as_deref(), Some("2026-12-06T08:00:00Z"), "{t}");
+        }
+        assert_eq!(parse_keystone_time("soon"), None);
     }
 
     #[test]

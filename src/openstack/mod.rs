@@ -8,10 +8,14 @@
 //!
 //! - [`tempurl`]: pure signing and parsing of Swift temp URLs, mirroring the plugin (gophercloud
 //!   `CreateTempURL`) and Swift's `tempurl` middleware.
-//! - [`http`]: the HTTP client and a classifier that turns transport errors into causes a person
+//! - [`http`]: the HTTP client, [`http::send`] (every call goes through it: status, headers and a
+//!   body read up to a limit), and a classifier that turns transport errors into causes a person
 //!   can act on.
 //! - [`keystone`]: version discovery, authentication, and the catalog lookup gophercloud performs.
 //! - [`swift`]: HEAD account/container, `/info`, and the live temp-URL probe.
+//!
+//! These are the client's answers; what a run keeps of them (and a bundle holds) is
+//! [`crate::facts::openstack`], into which `collect::openstack` converts them.
 //!
 //! Every secret (credential secret, password, token, temp-URL key, signature) is a
 //! [`crate::secret::Secret`]; none reaches an error message, a `Debug` dump or a log line.

@@ -15,7 +15,7 @@
 //! weaker signal from the token's roles, valid only if the cluster keeps the default
 //! `operator_roles`.
 
-use super::http::{excerpt, read_limited, Failure};
+use super::http::{excerpt, send, Answer, Failure, DOCUMENT_LIMIT};
 use super::tempurl::SignedUrl;
 use crate::secret::Secret;
 use jiff::Timestamp;
@@ -167,14 +167,10 @@ fn account_url(endpoint: &str) -> &str {
     endpoint.trim_end_matches('/')
 }
 
-async fn head(client: &reqwest::Client, url: &str, token: &Secret) -> Result<reqwest::Response, SwiftError> {
+async fn head(client: &reqwest::Client, url: &str, token: &Secret) -> Result<Answer, SwiftError> {
     tracing::debug!(target: "veldr::swift", url = %url, "HEAD");
-    client
-        .head(url)
-        .header("X-Auth-Token", token.expose().unwrap_or(""))
-        .send()
-        .await
-        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))
+    let request = client.head(url).header("X-Auth-Token", token.expose().unwrap_or(""));
+    send(request, DOCUMENT_LIMIT).await.map_err(SwiftError::Transport)
 }
 
 fn refusal(status: u16, body: String, what: impl FnOnce() -> String) -> SwiftError {
@@ -189,12 +185,12 @@ fn refusal(status: u16, body: String, what: impl FnOnce() -> String) -> SwiftErr
 
 /// `HEAD <account>`: counts, the account's temp-URL keys (owner only), `Date`.
 pub async fn head_account(client: &reqwest::Client, endpoint: &str, token: &Secret) -> Result<AccountHead, SwiftError> {
-    let resp = head(client, account_url(endpoint), token).await?;
-    let status = resp.status().as_u16();
-    if !resp.status().is_success() {
+    let answer = head(client, account_url(endpoint), token).await?;
+    let status = answer.status;
+    if !(200..300).contains(&status) {
         return Err(refusal(status, String::new(), || "the Swift account".to_string()));
     }
-    let h = resp.headers();
+    let h = &answer.headers;
     Ok(AccountHead {
         status,
         container_count: header_u64(h, "x-account-container-count"),
@@ -219,12 +215,12 @@ pub async fn head_container(
         account_url(endpoint),
         super::tempurl::go_path_escape(container)
     );
-    let resp = head(client, &url, token).await?;
-    let status = resp.status().as_u16();
-    if !resp.status().is_success() {
+    let answer = head(client, &url, token).await?;
+    let status = answer.status;
+    if !(200..300).contains(&status) {
         return Err(refusal(status, String::new(), || format!("container {container:?}")));
     }
-    let h = resp.headers();
+    let h = &answer.headers;
     Ok(ContainerHead {
         status,
         object_count: header_u64(h, "x-container-object-count"),
@@ -311,24 +307,11 @@ pub fn parse_info(body: &str) -> Result<SwiftInfo, SwiftError> {
 pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInfo, SwiftError> {
     let url = format!("{}/info", swift_root.trim_end_matches('/'));
     tracing::debug!(target: "veldr::swift", url = %url, "GET");
-    let resp = client
-        .get(&url)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
-    match status {
-        200 => parse_info(&body),
+    let answer = send(client.get(&url).header("Accept", "application/json"), DOCUMENT_LIMIT).await.map_err(SwiftError::Transport)?;
+    match answer.status {
+        200 => parse_info(answer.document().map_err(SwiftError::Transport)?),
         403 => Err(SwiftError::InfoDisabled),
-        _ => Err(SwiftError::Http {
-            status,
-            body_excerpt: excerpt(&body, 200),
-        }),
+        status => Err(SwiftError::Http { status, body_excerpt: excerpt(&answer.body, 200) }),
     }
 }
 
@@ -386,18 +369,8 @@ pub async fn probe_tempurl(client: &reqwest::Client, signed: &SignedUrl) -> Resu
         ))
     })?;
     tracing::debug!(target: "veldr::swift", url = %signed.url_without_sig, sig = %signed.sig, "GET temp URL");
-    let resp = client
-        .get(&full)
-        .send()
-        .await
-        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
-    let local_date = Timestamp::now();
-    let status = resp.status().as_u16();
-    let swift_date = date_of(resp.headers());
-    let body = read_limited(resp, PROBE_READ_LIMIT)
-        .await
-        .map_err(SwiftError::Transport)?;
-    let body = String::from_utf8_lossy(&body);
+    let answer = send(client.get(&full), PROBE_READ_LIMIT).await.map_err(SwiftError::Transport)?;
+    let (status, body) = (answer.status, answer.body);
     let verdict = classify_probe(status, &body);
     // A 2xx body is object data (a backup may hold Kubernetes Secrets): never keep it.
     let body_excerpt = if (200..300).contains(&status) {
@@ -409,8 +382,8 @@ pub async fn probe_tempurl(client: &reqwest::Client, signed: &SignedUrl) -> Resu
         verdict,
         status,
         body_excerpt,
-        swift_date,
-        local_date,
+        swift_date: date_of(&answer.headers),
+        local_date: answer.received_at,
     })
 }
 

@@ -21,15 +21,19 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// `veldr_up`: whether the run completed (the exporter writes it on its own when a run failed).
+pub fn up_line(up: bool) -> String {
+    format!("# HELP veldr_up Whether the last veldr run completed (1) or could not run (0).\n# TYPE veldr_up gauge\nveldr_up {}\n", u8::from(up))
+}
+
+/// `veldr_build_info{version}`.
+pub fn build_info(version: &str) -> String {
+    format!("# HELP veldr_build_info veldr's version.\n# TYPE veldr_build_info gauge\nveldr_build_info{{version=\"{}\"}} 1\n", escape(version))
+}
+
 /// Renders the metrics. `up` is false when the run itself could not complete.
 pub fn render(report: &Report, up: bool) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "# HELP veldr_up Whether the last veldr run completed (1) or could not run (0).");
-    let _ = writeln!(o, "# TYPE veldr_up gauge");
-    let _ = writeln!(o, "veldr_up {}", u8::from(up));
-    let _ = writeln!(o, "# HELP veldr_build_info veldr's version.");
-    let _ = writeln!(o, "# TYPE veldr_build_info gauge");
-    let _ = writeln!(o, "veldr_build_info{{version=\"{}\"}} 1", escape(&report.veldr));
+    let mut o = up_line(up) + &build_info(&report.veldr);
     let _ = writeln!(o, "# HELP veldr_check_status Status of each check: 0 ok, 1 warn, 2 fail, 3 error, 4 skip.");
     let _ = writeln!(o, "# TYPE veldr_check_status gauge");
     for c in &report.checks {
@@ -47,35 +51,16 @@ pub fn render(report: &Report, up: bool) -> String {
     let _ = writeln!(o, "# TYPE veldr_last_run_timestamp_seconds gauge");
     let _ = writeln!(o, "veldr_last_run_timestamp_seconds {}", report.started_at.as_second());
 
-    // The figures operators graph, taken from the checks' evidence.
-    let evidence = |id: &str| report.checks.iter().find(|c| c.id == id).map(|c| &c.evidence);
-    if let Some(secs) = evidence("keystone.auth").and_then(|e| e.get("credentialExpiresInSeconds")).and_then(|v| v.as_i64()) {
-        let _ = writeln!(o, "# HELP veldr_credential_expiry_seconds Seconds until the application credential expires.");
-        let _ = writeln!(o, "# TYPE veldr_credential_expiry_seconds gauge");
-        let _ = writeln!(o, "veldr_credential_expiry_seconds {secs}");
-    }
-    let skews: Vec<i64> = evidence("swift.clock")
-        .and_then(|e| e.get("bsls"))
-        .and_then(|b| b.as_array())
-        .map(|bs| bs.iter().filter_map(|b| b.pointer("/evidence/skewSeconds").and_then(|v| v.as_i64())).collect())
-        .unwrap_or_default();
-    if let Some(max) = skews.iter().max_by_key(|s| s.abs()) {
-        let _ = writeln!(o, "# HELP veldr_swift_clock_skew_seconds Swift's clock minus this machine's.");
-        let _ = writeln!(o, "# TYPE veldr_swift_clock_skew_seconds gauge");
-        let _ = writeln!(o, "veldr_swift_clock_skew_seconds {max}");
-    }
-    if let Some(schedules) = evidence("backup.recent").and_then(|e| e.get("schedules")).and_then(|s| s.as_array()) {
-        // Paused schedules are not expected to produce backups: they stay out of the alerting figure.
-        let ages: Vec<i64> = schedules
-            .iter()
-            .filter(|s| !s.get("paused").and_then(|p| p.as_bool()).unwrap_or(false))
-            .filter_map(|s| s.get("lastCompletedSecondsAgo").and_then(|v| v.as_i64()))
-            .collect();
-        if let Some(oldest) = ages.iter().max() {
-            // One series: schedule names are object names, which stay out of labels (bounded cardinality).
-            let _ = writeln!(o, "# HELP veldr_oldest_schedule_backup_age_seconds Age of the newest completed backup of the most stale schedule.");
-            let _ = writeln!(o, "# TYPE veldr_oldest_schedule_backup_age_seconds gauge");
-            let _ = writeln!(o, "veldr_oldest_schedule_backup_age_seconds {oldest}");
+    // The figures operators graph: the gauges each check declares (`CheckDef::metrics`), with the
+    // values its judge set. A check that set none (skipped, not applicable) exports nothing.
+    for c in &report.checks {
+        let Some(def) = crate::checks::find(&c.id) else { continue };
+        for m in def.metrics {
+            if let Some(v) = c.metrics.iter().find(|v| v.name == m.name) {
+                let _ = writeln!(o, "# HELP {} {}", m.name, m.help);
+                let _ = writeln!(o, "# TYPE {} gauge", m.name);
+                let _ = writeln!(o, "{} {}", m.name, v.value);
+            }
         }
     }
     o

@@ -1,18 +1,32 @@
 //! The collected facts: everything the judges look at, and exactly what a bundle holds.
 //!
-//! Collect fills a [`Facts`]; judges only read it. Objects are kept as JSON (lossless, tolerant of
-//! odd objects, stable across Kubernetes versions) and read through small typed views where judged.
+//! Collect fills a [`Facts`]; judges only read it. Kubernetes objects are typed: core kinds as
+//! k8s-openapi types, Velero's and the snapshot API's as veldr's own structs holding the fields
+//! veldr judges ([`velero`]). Each object is decoded on its own, so one that does not decode is
+//! kept as [`list::Malformed`] and judged as such, never failing its whole list.
 //! Secret values never enter `Facts` except wrapped in [`Secret`], which serializes as a fingerprint.
+
+pub mod list;
+pub mod openstack;
+pub mod velero;
+
+pub use list::{List, Malformed, Object};
+pub use openstack::*;
+pub use velero::*;
 
 use crate::secret::Secret;
 use jiff::Timestamp;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{Event, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Bumped only when a bundle's shape changes incompatibly; loaders refuse newer bundles.
-pub const BUNDLE_SCHEMA: u32 = 1;
+/// The bundle's shape. 2: typed objects (`{items, malformed}` lists, veldr's own OpenStack facts).
+/// Loaders read 1 and 2 (a 1 bundle's lists are plain arrays of the same objects) and refuse newer.
+pub const BUNDLE_SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,6 +73,8 @@ pub enum ReadErrorKind {
     Server,
     /// The read was not attempted (a read it needs failed first).
     NotAttempted,
+    /// Not read: no selected check needs it (`--only`/`--skip`).
+    NotNeeded,
 }
 
 /// Why a read failed, with what a person can grant or fix.
@@ -75,6 +91,11 @@ pub struct ReadError {
 impl ReadError {
     pub fn new(kind: ReadErrorKind, verb: &str, resource: &str, namespace: Option<&str>, message: impl Into<String>) -> Self {
         ReadError { kind, verb: verb.into(), resource: resource.into(), namespace: namespace.map(str::to_string), message: message.into() }
+    }
+
+    /// A kind that no selected check needs, so it was not read.
+    pub fn not_needed(resource: &str) -> Self {
+        Self::new(ReadErrorKind::NotNeeded, "list", resource, None, "not read: no selected check needs it")
     }
 
     /// A 403 as RBAC answers it: for tests and for reads refused before they are sent.
@@ -120,6 +141,33 @@ pub struct ApiGroup {
     pub versions: Vec<String>,
 }
 
+/// A fact a check needs collected. Checks declare theirs; collect reads only what the selected
+/// checks need (the API server's version and groups are always read: every check needs a cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    Namespace,
+    Deployments,
+    DaemonSets,
+    Pods,
+    Events,
+    BackupStorageLocations,
+    VolumeSnapshotLocations,
+    Schedules,
+    Backups,
+    PodVolumeBackups,
+    BackupRepositories,
+    VolumeSnapshotClasses,
+    CsiDrivers,
+    StorageClasses,
+    PersistentVolumes,
+    PersistentVolumeClaims,
+    /// The velero container's environment: its Deployment, and the secrets and config maps it names.
+    VeleroEnv,
+    HelmReleases,
+    /// Keystone and Swift (token, catalog, container, keys, `/info`, the temp-URL probe).
+    OpenStack,
+}
+
 /// Everything read from the Kubernetes API. Each kind is listed once per run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,25 +175,25 @@ pub struct KubeFacts {
     pub version: Read<ServerVersion>,
     pub api_groups: Read<Vec<ApiGroup>>,
     /// The Velero namespace object (labels carry Pod Security).
-    pub namespace: Read<Option<Value>>,
+    pub namespace: Read<Option<Namespace>>,
     /// All Deployments, cluster-wide (Velero's, the snapshot-controller, the CSI controller).
-    pub deployments: Read<Vec<Value>>,
+    pub deployments: Read<List<Deployment>>,
     /// In the Velero namespace.
-    pub daemonsets: Read<Vec<Value>>,
-    pub pods: Read<Vec<Value>>,
-    pub events: Read<Vec<Value>>,
-    pub backup_storage_locations: Read<Vec<Value>>,
-    pub volume_snapshot_locations: Read<Vec<Value>>,
-    pub schedules: Read<Vec<Value>>,
-    pub backups: Read<Vec<Value>>,
-    pub pod_volume_backups: Read<Vec<Value>>,
-    pub backup_repositories: Read<Vec<Value>>,
+    pub daemonsets: Read<List<DaemonSet>>,
+    pub pods: Read<List<Pod>>,
+    pub events: Read<List<Event>>,
+    pub backup_storage_locations: Read<List<BackupStorageLocation>>,
+    pub volume_snapshot_locations: Read<List<VolumeSnapshotLocation>>,
+    pub schedules: Read<List<Schedule>>,
+    pub backups: Read<List<Backup>>,
+    pub pod_volume_backups: Read<List<PodVolumeBackup>>,
+    pub backup_repositories: Read<List<BackupRepository>>,
     /// Cluster-wide.
-    pub volume_snapshot_classes: Read<Vec<Value>>,
-    pub csi_drivers: Read<Vec<Value>>,
-    pub storage_classes: Read<Vec<Value>>,
-    pub persistent_volumes: Read<Vec<Value>>,
-    pub persistent_volume_claims: Read<Vec<Value>>,
+    pub volume_snapshot_classes: Read<List<VolumeSnapshotClass>>,
+    pub csi_drivers: Read<List<CSIDriver>>,
+    pub storage_classes: Read<List<StorageClass>>,
+    pub persistent_volumes: Read<List<PersistentVolume>>,
+    pub persistent_volume_claims: Read<List<PersistentVolumeClaim>>,
     /// Secrets named by the velero container, by name; metadata only (values never leave collect).
     pub secrets: BTreeMap<String, Read<Option<SecretInfo>>>,
     /// ConfigMaps named by the velero container, by name: their keys only.
@@ -242,126 +290,11 @@ impl ResolvedEnv {
     }
 }
 
-/// Typed views over JSON objects: a malformed object is reported, never a panic.
-pub fn typed<T: DeserializeOwned>(items: &[Value]) -> (Vec<T>, Vec<String>) {
-    let mut ok = Vec::with_capacity(items.len());
-    let mut bad = Vec::new();
-    for item in items {
-        match serde_json::from_value::<T>(item.clone()) {
-            Ok(t) => ok.push(t),
-            Err(e) => bad.push(format!("{}: malformed object ({e})", object_ref(item))),
-        }
-    }
-    (ok, bad)
-}
-
-/// `namespace/name` of a JSON object, for messages.
-pub fn object_ref(item: &Value) -> String {
-    let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>");
-    match item.pointer("/metadata/namespace").and_then(Value::as_str) {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
-}
-
-/// A failed OpenStack call, kept as text so a bundle can carry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
-    /// `unauthorized`, `not-found`, `forbidden`, `unreachable`, `timeout`, `tls`, `http`, `bad-body`,
-    /// `info-disabled`, `bad-url`, `no-region`, `no-service`, `not-attempted`.
-    pub kind: String,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
-        Problem { kind: kind.to_string(), message: message.into() }
-    }
-}
-
-pub type Outcome<T> = Result<T, Problem>;
-
-/// What was learned from Keystone and Swift.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OpenStackFacts {
-    /// Why nothing was asked of OpenStack, when nothing was.
-    pub not_attempted: Option<String>,
-    /// Where the credentials were read from, for messages.
-    pub credentials_from: String,
-    pub auth: Option<AuthFacts>,
-    /// One per OpenStack BSL selected.
-    pub targets: Vec<SwiftTarget>,
-    /// `--insecure` was given: certificates were not verified.
-    pub insecure: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthFacts {
-    pub auth_url: String,
-    pub method: String,
-    pub token: Outcome<crate::openstack::keystone::Token>,
-    /// The application credential's own `expires_at` (`None`: never expires), read with its token.
-    #[serde(default)]
-    pub credential_expires_at: Option<Outcome<Option<jiff::Timestamp>>>,
-    pub elapsed_ms: u64,
-}
-
-/// Which key the plugin signs temp URLs with (it never uses the `-2` keys).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "from", content = "key")]
-pub enum SigningKey {
-    /// `OS_SWIFT_TEMP_URL_KEY`.
-    Env(Secret),
-    /// `X-Container-Meta-Temp-URL-Key`.
-    Container(Secret),
-    /// `X-Account-Meta-Temp-URL-Key`.
-    Account(Secret),
-    /// None: the plugin fails with "Unable to obtain the Temp URL key".
-    None,
-}
-
-impl SigningKey {
-    pub fn secret(&self) -> Option<&Secret> {
-        match self {
-            SigningKey::Env(s) | SigningKey::Container(s) | SigningKey::Account(s) => Some(s),
-            SigningKey::None => None,
-        }
-    }
-    pub fn source(&self) -> &'static str {
-        match self {
-            SigningKey::Env(_) => "OS_SWIFT_TEMP_URL_KEY",
-            SigningKey::Container(_) => "the container's Temp-URL-Key",
-            SigningKey::Account(_) => "the account's Temp-URL-Key",
-            SigningKey::None => "none",
-        }
-    }
-}
-
-/// One BSL's Swift side: endpoint, container, keys, `/info` and the live temp-URL probe.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SwiftTarget {
-    pub bsl: String,
-    pub container: String,
-    pub plugin: crate::plugin::PluginConfig,
-    pub endpoint: Option<Outcome<String>>,
-    pub container_head: Option<Outcome<crate::openstack::swift::ContainerHead>>,
-    pub account_head: Option<Outcome<crate::openstack::swift::AccountHead>>,
-    pub info: Option<Outcome<crate::openstack::swift::SwiftInfo>>,
-    pub signing_key: Option<SigningKey>,
-    /// The probe URL without its signature.
-    pub probe_url: Option<String>,
-    pub probe: Option<Outcome<crate::openstack::swift::ProbeOutcome>>,
-    pub timings_ms: BTreeMap<String, u64>,
-}
-
 impl Facts {
     /// Facts of a cluster where every read succeeded and found nothing: the base for unit tests
     /// of judges, which then set only the fields they are about.
     pub fn empty(namespace: &str) -> Facts {
-        let none = || Ok(Vec::new());
+        
         Facts {
             schema_version: BUNDLE_SCHEMA,
             veldr: env!("CARGO_PKG_VERSION").to_string(),
@@ -374,21 +307,21 @@ impl Facts {
                     ApiGroup { name: "snapshot.storage.k8s.io".into(), versions: vec!["v1".into()] },
                 ]),
                 namespace: Ok(None),
-                deployments: none(),
-                daemonsets: none(),
-                pods: none(),
-                events: none(),
-                backup_storage_locations: none(),
-                volume_snapshot_locations: none(),
-                schedules: none(),
-                backups: none(),
-                pod_volume_backups: none(),
-                backup_repositories: none(),
-                volume_snapshot_classes: none(),
-                csi_drivers: none(),
-                storage_classes: none(),
-                persistent_volumes: none(),
-                persistent_volume_claims: none(),
+                deployments: Ok(List::default()),
+                daemonsets: Ok(List::default()),
+                pods: Ok(List::default()),
+                events: Ok(List::default()),
+                backup_storage_locations: Ok(List::default()),
+                volume_snapshot_locations: Ok(List::default()),
+                schedules: Ok(List::default()),
+                backups: Ok(List::default()),
+                pod_volume_backups: Ok(List::default()),
+                backup_repositories: Ok(List::default()),
+                volume_snapshot_classes: Ok(List::default()),
+                csi_drivers: Ok(List::default()),
+                storage_classes: Ok(List::default()),
+                persistent_volumes: Ok(List::default()),
+                persistent_volume_claims: Ok(List::default()),
                 secrets: BTreeMap::new(),
                 config_maps: BTreeMap::new(),
                 helm_releases: Ok(Vec::new()),

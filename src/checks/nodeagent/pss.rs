@@ -5,79 +5,102 @@
 //! (`velero install` sets enforce/audit/warn=privileged). Refused pods show up as FailedCreate events on
 //! the DaemonSet: `violates PodSecurity "baseline:latest": hostPath volumes ...`.
 
-use super::ctx::{name_of, str_at};
-use super::storage::by_helm;
-use super::Ctx;
-use crate::model::Verdict;
-use serde_json::{json, Value};
+use crate::checks::{CheckDef, Ctx};
+use crate::facts::{Malformed, Object};
+use crate::model::{Status, Verdict};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::Event;
+use serde_json::json;
+
+pub const CHECK: CheckDef = crate::check! {
+    id: "nodeagent.pss", category: NodeAgent, severity: Major,
+    title: "node-agent allowed by Pod Security",
+    depends_on: ["kube.connect"],
+    needs: [DaemonSets, Namespace, Events, Deployments, HelmReleases],
+    judge: judge,
+};
 
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 
-fn is_node_agent(ds: &Value) -> bool {
-    let name = name_of(ds);
-    let label = str_at(ds, "/metadata/labels/name");
-    let runs_agent = ds
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| {
-            let words: Vec<&str> = ["/command", "/args"]
-                .iter()
-                .flat_map(|p| c.pointer(p).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str))
-                .collect();
-            words.windows(2).any(|w| (w[0] == "node-agent" || w[0] == "restic") && w[1] == "server")
-        });
+/// Malformed objects listed in details at most (a namespace full of odd events stays readable).
+const MALFORMED_SHOWN: usize = 3;
+
+fn is_node_agent(ds: &DaemonSet) -> bool {
+    let name = ds.name();
+    let label = ds.label("name");
+    let containers = ds.spec.template.spec.as_ref().map(|p| p.containers.as_slice()).unwrap_or_default();
+    let runs_agent = containers.iter().any(|c| {
+        let words: Vec<&str> = c.command.iter().flatten().chain(c.args.iter().flatten()).map(String::as_str).collect();
+        words.windows(2).any(|w| (w[0] == "node-agent" || w[0] == "restic") && w[1] == "server")
+    });
     name == "node-agent" || name == "restic" || label == Some("node-agent") || label == Some("restic") || runs_agent
 }
 
-fn int(ds: &Value, field: &str) -> i64 {
-    ds.pointer(&format!("/status/{field}")).and_then(Value::as_i64).unwrap_or(0)
+/// `status.desiredNumberScheduled`, `currentNumberScheduled` and `numberReady` (0 when unreported).
+fn counts(ds: &DaemonSet) -> (i64, i64, i64) {
+    ds.status.as_ref().map_or((0, 0, 0), |s| {
+        (s.desired_number_scheduled.into(), s.current_number_scheduled.into(), s.number_ready.into())
+    })
 }
 
-pub fn pss(ctx: &Ctx) -> Verdict {
+/// Up to three distinct FailedCreate (and other warning) events about the DaemonSet, newest first.
+fn warning_events(events: &[Event], daemonset: &str) -> Vec<String> {
+    let mut mine: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.involved_object.kind.as_deref() == Some("DaemonSet") && e.involved_object.name.as_deref() == Some(daemonset))
+        .filter(|e| e.type_.as_deref() == Some("Warning") || e.reason.as_deref() == Some("FailedCreate"))
+        .collect();
+    mine.sort_by_key(|e| std::cmp::Reverse(e.last_timestamp.as_ref().map(|t| t.0).or_else(|| e.event_time.as_ref().map(|t| t.0))));
+    let mut out: Vec<String> = Vec::new();
+    for e in mine {
+        let line = format!("{}: {}", e.reason.as_deref().unwrap_or("Event"), e.message.as_deref().unwrap_or("").trim());
+        if !out.contains(&line) {
+            out.push(line);
+        }
+        if out.len() == 3 {
+            break;
+        }
+    }
+    out
+}
+
+/// Detail lines for objects that did not decode: the first few, then how many more.
+fn malformed_lines(what: &str, malformed: &[Malformed]) -> Vec<String> {
+    let mut lines: Vec<String> = malformed.iter().take(MALFORMED_SHOWN).map(|m| format!("{what}: {}", m.describe())).collect();
+    if malformed.len() > MALFORMED_SHOWN {
+        lines.push(format!("{what}: and {} more malformed object(s)", malformed.len() - MALFORMED_SHOWN));
+    }
+    lines
+}
+
+fn judge(ctx: &Ctx) -> Verdict {
     let daemonsets = crate::need!(&ctx.facts.kube.daemonsets);
     let ns = ctx.namespace().to_string();
     let Some(ds) = daemonsets.iter().find(|d| is_node_agent(d)) else {
+        if !daemonsets.malformed.is_empty() {
+            // node-agent may be the DaemonSet that did not decode: do not call it absent.
+            return Verdict::warn(format!("node-agent not found in {ns}, but {} DaemonSet(s) there could not be decoded", daemonsets.malformed.len()))
+                .details(malformed_lines("not judged", &daemonsets.malformed))
+                .hint(format!("compare with `kubectl -n {ns} get daemonsets -o yaml`: a field of an unexpected type (a hand edit, an admission webhook) makes the object unreadable to veldr as to other clients"));
+        }
         return Verdict::skip(format!(
             "node-agent is not deployed in {ns} (deployNodeAgent: false): file-system backup is off, which is right for a Swift BSL"
         ));
     };
-    let name = name_of(ds).to_string();
-    let helm = by_helm(ctx);
-    let desired = int(ds, "desiredNumberScheduled");
-    let current = int(ds, "currentNumberScheduled");
-    let ready = int(ds, "numberReady");
+    let name = ds.name().to_string();
+    let helm = ctx.by_helm();
+    let (desired, current, ready) = counts(ds);
 
     let (enforce, ns_note) = match &ctx.facts.kube.namespace {
-        Ok(Some(n)) => (str_at(n, &format!("/metadata/labels/{}", ENFORCE.replace('/', "~1"))).map(str::to_string), None),
+        Ok(Some(n)) => (n.label(ENFORCE).map(str::to_string), None),
         Ok(None) => (None, Some(format!("namespace {ns} was not found"))),
         Err(e) => (None, Some(format!("namespace {ns} unreadable: {}", e.explain()))),
     };
     let ns_readable = ns_note.is_none();
 
-    // FailedCreate (and other warning) events about the DaemonSet.
-    let events: Vec<String> = match &ctx.facts.kube.events {
-        Ok(evs) => {
-            let mut mine: Vec<&Value> = evs
-                .iter()
-                .filter(|e| str_at(e, "/involvedObject/kind") == Some("DaemonSet") && str_at(e, "/involvedObject/name") == Some(name.as_str()))
-                .filter(|e| str_at(e, "/type") == Some("Warning") || str_at(e, "/reason") == Some("FailedCreate"))
-                .collect();
-            mine.sort_by_key(|e| std::cmp::Reverse(str_at(e, "/lastTimestamp").or_else(|| str_at(e, "/eventTime")).unwrap_or("").to_string()));
-            let mut out: Vec<String> = Vec::new();
-            for e in mine {
-                let line = format!("{}: {}", str_at(e, "/reason").unwrap_or("Event"), str_at(e, "/message").unwrap_or("").trim());
-                if !out.contains(&line) {
-                    out.push(line);
-                }
-                if out.len() == 3 {
-                    break;
-                }
-            }
-            out
-        }
-        Err(_) => Vec::new(),
+    let (events, events_malformed) = match &ctx.facts.kube.events {
+        Ok(evs) => (warning_events(evs, &name), malformed_lines("events not read", &evs.malformed)),
+        Err(_) => (Vec::new(), Vec::new()),
     };
     let pss_refusal = events.iter().any(|e| e.contains("violates PodSecurity"));
 
@@ -148,44 +171,53 @@ pub fn pss(ctx: &Ctx) -> Verdict {
         _ => Verdict::ok(format!("node-agent runs {ready}/{desired} pods{}", if enforce.as_deref() == Some("privileged") { format!("; namespace {ns} enforces privileged") } else { String::new() }))
             .details(ns_note.clone()),
     };
-    if desired == 0 && v.status == crate::model::Status::Ok {
+    if desired == 0 && v.status == Status::Ok {
         v = Verdict::warn(format!("node-agent {ns}/{name} is scheduled on no node (desired 0)"))
             .detail(format!("DaemonSet {ns}/{name}: desired 0"))
             .hint(format!("check the DaemonSet's nodeSelector/tolerations: `kubectl -n {ns} get daemonset {name} -o yaml`"));
     }
-    v.detail("node-agent serves file-system backup and the data mover, neither of which works with a Swift BSL (see velero.fs-backup)".to_string())
+    // Objects that did not decode cannot change what node-agent's own status says; they are named.
+    v.details(events_malformed)
+        .details(malformed_lines("other DaemonSets not judged", &daemonsets.malformed))
+        .detail("node-agent serves file-system backup and the data mover, neither of which works with a Swift BSL (see velero.fs-backup)".to_string())
         .evidence("nodeAgent", evidence)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Facts;
-    use crate::model::Status;
+    use crate::facts::{Facts, List};
+    use k8s_openapi::api::core::v1::Namespace;
+    use serde_json::Value;
 
-    fn ds(desired: i64, current: i64, ready: i64) -> Value {
+    fn ds_json(desired: i64, current: i64, ready: i64) -> Value {
         json!({"metadata": {"name": "node-agent", "namespace": "velero", "labels": {"name": "node-agent"}},
-            "spec": {"template": {"spec": {"containers": [{"name": "node-agent", "command": ["/velero"], "args": ["node-agent", "server"]}]}}},
-            "status": {"desiredNumberScheduled": desired, "currentNumberScheduled": current, "numberReady": ready}})
+            "spec": {"selector": {"matchLabels": {"name": "node-agent"}},
+                "template": {"spec": {"containers": [{"name": "node-agent", "command": ["/velero"], "args": ["node-agent", "server"]}]}}},
+            "status": {"desiredNumberScheduled": desired, "currentNumberScheduled": current, "numberReady": ready, "numberMisscheduled": 0}})
     }
 
-    fn ns(enforce: Option<&str>) -> Value {
+    fn ds(desired: i64, current: i64, ready: i64) -> DaemonSet {
+        serde_json::from_value(ds_json(desired, current, ready)).unwrap()
+    }
+
+    fn ns(enforce: Option<&str>) -> Namespace {
         let mut n = json!({"metadata": {"name": "velero", "labels": {"kubernetes.io/metadata.name": "velero"}}});
         if let Some(e) = enforce {
             n["metadata"]["labels"][ENFORCE] = json!(e);
         }
-        n
+        serde_json::from_value(n).unwrap()
     }
 
-    fn facts(daemonsets: Vec<Value>, namespace: Value) -> Facts {
+    fn facts(daemonsets: Vec<DaemonSet>, namespace: Namespace) -> Facts {
         let mut f = Facts::empty("velero");
-        f.kube.daemonsets = Ok(daemonsets);
+        f.kube.daemonsets = Ok(daemonsets.into());
         f.kube.namespace = Ok(Some(namespace));
         f
     }
 
     fn run(f: &Facts) -> Verdict {
-        pss(&Ctx::new(f, &[]))
+        judge(&Ctx::new(f, &[]))
     }
 
     fn text(v: &Verdict) -> String {
@@ -208,11 +240,14 @@ mod tests {
     #[test]
     fn baseline_fails_quoting_the_event() {
         let mut f = facts(vec![ds(3, 0, 0)], ns(Some("baseline")));
-        f.kube.events = Ok(vec![json!({
+        let event: Event = serde_json::from_value(json!({
+            "metadata": {"name": "node-agent.1", "namespace": "velero"},
             "involvedObject": {"kind": "DaemonSet", "name": "node-agent", "namespace": "velero"},
             "type": "Warning", "reason": "FailedCreate", "lastTimestamp": "2026-11-29T07:59:00Z",
             "message": "Error creating: pods \"node-agent-abcde\" is forbidden: violates PodSecurity \"baseline:latest\": hostPath volumes (volumes \"host-pods\", \"host-plugins\")"
-        })]);
+        }))
+        .unwrap();
+        f.kube.events = Ok(vec![event].into());
         let v = run(&f);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
@@ -220,6 +255,21 @@ mod tests {
         assert!(t.contains("kubectl label ns velero pod-security.kubernetes.io/enforce=privileged"), "{t}");
         assert!(t.contains("0 of 3"), "{t}");
         assert_eq!(v.evidence["nodeAgent"]["enforce"], "baseline");
+    }
+
+    #[test]
+    fn newest_distinct_events_first() {
+        let ev = |reason: &str, at: &str| -> Event {
+            serde_json::from_value(json!({"metadata": {"name": format!("e-{at}")},
+                "involvedObject": {"kind": "DaemonSet", "name": "node-agent"}, "type": "Warning", "reason": reason,
+                "lastTimestamp": at, "message": format!(" {reason} message ")}))
+            .unwrap()
+        };
+        let other: Event = serde_json::from_value(json!({"metadata": {"name": "x"},
+            "involvedObject": {"kind": "Deployment", "name": "node-agent"}, "type": "Warning", "reason": "Other"}))
+        .unwrap();
+        let events = [ev("Old", "2026-11-29T06:00:00Z"), ev("New", "2026-11-29T07:00:00Z"), ev("New", "2026-11-29T07:00:00Z"), other];
+        assert_eq!(warning_events(&events, "node-agent"), ["New: New message", "Old: Old message"]);
     }
 
     #[test]
@@ -248,10 +298,39 @@ mod tests {
 
     #[test]
     fn detected_by_command_too() {
-        let mut d = ds(2, 2, 2);
+        let mut d = ds_json(2, 2, 2);
         d["metadata"] = json!({"name": "velero-fsb", "namespace": "velero"});
-        let v = run(&facts(vec![d], ns(Some("privileged"))));
+        let v = run(&facts(vec![serde_json::from_value(d).unwrap()], ns(Some("privileged"))));
         assert_eq!(v.status, Status::Ok);
         assert_eq!(v.evidence["nodeAgent"]["daemonSet"], "velero-fsb");
+    }
+
+    #[test]
+    fn a_malformed_daemonset_is_not_taken_for_an_absent_node_agent() {
+        let mut list: List<DaemonSet> = List::default();
+        list.push_json(r#"{"metadata":{"name":"node-agent","namespace":"velero"},"status":{"numberReady":"three"}}"#);
+        let mut f = facts(vec![], ns(Some("privileged")));
+        f.kube.daemonsets = Ok(list);
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        assert!(v.details.iter().any(|d| d.contains("malformed object DaemonSet velero/node-agent")), "{:?}", v.details);
+        assert!(!text(&v).contains("three"));
+    }
+
+    #[test]
+    fn malformed_neighbours_are_named_beside_the_verdict() {
+        let mut list: List<DaemonSet> = vec![ds(3, 3, 3)].into();
+        list.push_json(r#"{"metadata":{"name":"fluentd","namespace":"velero"},"spec":"odd"}"#);
+        let mut events: List<Event> = List::default();
+        for i in 0..5 {
+            events.push_json(&format!(r#"{{"metadata":{{"name":"e{i}","namespace":"velero"}},"count":"many"}}"#));
+        }
+        let mut f = facts(vec![], ns(Some("privileged")));
+        f.kube.daemonsets = Ok(list);
+        f.kube.events = Ok(events);
+        let v = run(&f);
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(v.details.iter().any(|d| d.starts_with("other DaemonSets not judged: malformed object DaemonSet velero/fluentd")), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d == "events not read: and 2 more malformed object(s)"), "{:?}", v.details);
     }
 }

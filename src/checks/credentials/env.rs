@@ -1,27 +1,32 @@
 //! credentials.env: do the `OS_*` variables reach the velero container, complete for the auth
 //! method the plugin will pick? (The classic failure: "Missing input for argument [auth_url]".)
 
-use super::ctx::{is_openstack_bsl, name_of};
-use super::Ctx;
+use crate::checks::{CheckDef, Ctx};
+use crate::facts::{BackupStorageLocation, EnvValue, Object, ReadError, ReadErrorKind};
 use crate::model::{Status, Verdict};
 use crate::plugin::{self, PluginConfig};
 use serde_json::Value;
 
+pub const CHECK: CheckDef = crate::check! {
+    id: "credentials.env", category: Credentials, severity: Critical,
+    title: "OS_* variables reach the plugin",
+    depends_on: ["kube.connect"],
+    needs: [BackupStorageLocations, Deployments, VeleroEnv, HelmReleases],
+    judge: judge,
+};
+
 /// The plugin configuration for every OpenStack BSL selected (one entry per BSL).
-pub fn plugin_configs<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Value, PluginConfig)> {
+fn plugin_configs<'a>(ctx: &Ctx<'a>) -> Vec<(&'a BackupStorageLocation, PluginConfig)> {
     let (Some(env), Ok(bsls)) = (ctx.env(), ctx.facts.kube.backup_storage_locations.as_ref()) else {
         return Vec::new();
     };
-    ctx.selected_bsls(bsls)
-        .into_iter()
-        .filter(|b| is_openstack_bsl(b))
-        .map(|b| (b, plugin::effective(env, b.pointer("/spec/config"))))
-        .collect()
+    ctx.selected_bsls(bsls).into_iter().filter(|b| b.is_openstack()).map(|b| (b, plugin::effective(env, &b.spec.config))).collect()
 }
 
 /// The Helm value to change, when the chart installed Velero and its values show the usual mistake.
 fn helm_hint(ctx: &Ctx) -> Option<String> {
     let release = ctx.helm_release()?;
+    // Raw JSON: Helm user values are whatever the user wrote (podEnvFrom is not even a chart key).
     let values = &release.user_values;
     let secret_name = values
         .pointer("/podEnvFrom/0/secretRef/name")
@@ -45,17 +50,33 @@ fn helm_hint(ctx: &Ctx) -> Option<String> {
     None
 }
 
-pub fn env(ctx: &Ctx) -> Verdict {
+fn judge(ctx: &Ctx) -> Verdict {
     let from_cluster = ctx.facts.credentials_source == "cluster";
     let bsls = crate::need!(&ctx.facts.kube.backup_storage_locations);
-    if !ctx.selected_bsls(bsls).iter().any(|b| is_openstack_bsl(b)) {
+    // A BSL that did not decode may be an OpenStack one: its configuration is not judged.
+    let malformed_bsls: Vec<String> = bsls
+        .malformed
+        .iter()
+        .filter(|m| ctx.bsl_filter.is_empty() || m.name.as_ref().is_some_and(|n| ctx.bsl_filter.contains(n)))
+        .map(|m| format!("not judged: {}", m.describe()))
+        .collect();
+    let malformed_hint = || format!("compare with `kubectl -n {} get backupstoragelocations -o yaml` (see bsl.phase)", ctx.namespace());
+    if !ctx.selected_bsls(bsls).iter().any(|b| b.is_openstack()) {
+        if !malformed_bsls.is_empty() {
+            return Verdict::warn(format!(
+                "no BackupStorageLocation veldr could decode uses the OpenStack plugin; {} could not be decoded",
+                malformed_bsls.len()
+            ))
+            .details(malformed_bsls)
+            .hint(malformed_hint());
+        }
         return Verdict::skip("no BackupStorageLocation uses the OpenStack plugin");
     }
     if from_cluster && ctx.velero_deployment().is_none() {
         if let Err(e) = &ctx.facts.kube.deployments {
-            return super::read_failed(e);
+            return crate::checks::read_failed(e);
         }
-        return Verdict::skip("no Velero Deployment found (see velero.deployment)");
+        return super::without_deployment(ctx, "no Velero Deployment found (see velero.deployment)".into());
     }
     let Some(env) = ctx.env() else {
         return Verdict::skip(format!("credentials come from {}; nothing to resolve from the cluster", ctx.facts.credentials_source));
@@ -72,22 +93,20 @@ pub fn env(ctx: &Ctx) -> Verdict {
     // A variable taken with valueFrom from such an object is unresolved with the read's own
     // explanation: whatever the failure (403, timeout, 5xx), it must not pass for a missing one.
     let k = &ctx.facts.kube;
-    let failed: Vec<&crate::facts::ReadError> =
+    let failed: Vec<&ReadError> =
         k.secrets.values().filter_map(|r| r.as_ref().err()).chain(k.config_maps.values().filter_map(|r| r.as_ref().err())).collect();
     let unreadable: Vec<String> = env
         .vars
         .iter()
         .filter_map(|(k, v)| match &v.value {
-            crate::facts::EnvValue::Unresolved(why) if why.contains("forbidden") || failed.iter().any(|e| e.explain() == *why) => {
-                Some(format!("{k}: {why}"))
-            }
+            EnvValue::Unresolved(why) if why.contains("forbidden") || failed.iter().any(|e| e.explain() == *why) => Some(format!("{k}: {why}")),
             _ => None,
         })
         .chain(env.problems.iter().filter(|p| p.contains("could not be read")).cloned())
         .collect();
     if !unreadable.is_empty() {
-        let hint = match failed.iter().find(|e| e.kind != crate::facts::ReadErrorKind::Forbidden) {
-            Some(e) => super::read_hint(e),
+        let hint = match failed.iter().find(|e| e.kind != ReadErrorKind::Forbidden) {
+            Some(e) => crate::checks::read_hint(e),
             None => format!("grant get on secrets/configmaps in namespace {} (see `veldr explain kube.rbac`)", ctx.namespace()),
         };
         return Verdict::error("veldr could not read the objects the velero container takes its variables from")
@@ -107,7 +126,7 @@ pub fn env(ctx: &Ctx) -> Verdict {
         summary.get_or_insert_with(|| format!("the velero container's environment is broken: {p}"));
     }
     for (bsl, pc) in &configs {
-        let bsl_name = name_of(bsl);
+        let bsl_name = bsl.name();
         if let Some(cloud) = &pc.cloud {
             status = Verdict::worst([status, Status::Warn]);
             details.push(format!("BSL {bsl_name}: authenticates with clouds.yaml entry {cloud:?} inside the pod, which veldr cannot read"));
@@ -154,6 +173,12 @@ pub fn env(ctx: &Ctx) -> Verdict {
             details.push(format!("ignored by the plugin: {i}"));
         }
     }
+    if !malformed_bsls.is_empty() {
+        status = Verdict::worst([status, Status::Warn]);
+        summary.get_or_insert_with(|| format!("{} BackupStorageLocation(s) could not be decoded: their plugin configuration is not judged", malformed_bsls.len()));
+        hint.get_or_insert_with(malformed_hint);
+        details.extend(malformed_bsls);
+    }
     if configs.iter().any(|(_, pc)| pc.tls_skip_verify) {
         details.push("TLS_SKIP_VERIFY=true: the plugin does not verify the certificates of Keystone and Swift".to_string());
     }
@@ -176,21 +201,36 @@ pub fn env(ctx: &Ctx) -> Verdict {
         .details(details)
         .evidence("container", &where_)
         .evidence("variables", &vars)
-        .evidence("plugin", configs.iter().map(|(b, pc)| serde_json::json!({"bsl": name_of(b), "config": pc})).collect::<Vec<_>>())
+        .evidence("plugin", configs.iter().map(|(b, pc)| serde_json::json!({"bsl": b.name(), "config": pc})).collect::<Vec<_>>())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{EnvVar, Facts, ResolvedEnv};
+    use crate::facts::{EnvVar, Facts, List, ResolvedEnv};
+    use k8s_openapi::api::apps::v1::Deployment;
     use serde_json::json;
+
+    fn deployment(annotations: Option<Value>) -> Deployment {
+        let mut d = json!({"metadata": {"name": "velero", "namespace": "velero"},
+            "spec": {"selector": {"matchLabels": {"app": "velero"}},
+                "template": {"spec": {"containers": [{"name": "velero", "image": "velero/velero:v1.17.1", "args": ["server"]}]}}}});
+        if let Some(a) = annotations {
+            d["metadata"]["annotations"] = a;
+        }
+        serde_json::from_value(d).unwrap()
+    }
+
+    fn bsl(name: &str, provider: &str) -> BackupStorageLocation {
+        serde_json::from_value(json!({"metadata": {"name": name, "namespace": "velero"},
+            "spec": {"provider": provider, "objectStorage": {"bucket": "b"}}}))
+        .unwrap()
+    }
 
     fn facts_with(env_pairs: &[(&str, &str)]) -> Facts {
         let mut f = Facts::empty("velero");
-        f.kube.deployments = Ok(vec![json!({"metadata": {"name": "velero", "namespace": "velero"},
-            "spec": {"template": {"spec": {"containers": [{"name": "velero", "image": "velero/velero:v1.17.1", "args": ["server"]}]}}}})]);
-        f.kube.backup_storage_locations = Ok(vec![json!({"metadata": {"name": "default", "namespace": "velero"},
-            "spec": {"provider": "community.openstack.org/openstack", "objectStorage": {"bucket": "b"}}})]);
+        f.kube.deployments = Ok(vec![deployment(None)].into());
+        f.kube.backup_storage_locations = Ok(vec![bsl("default", "community.openstack.org/openstack")].into());
         let mut env = ResolvedEnv { deployment: "velero".into(), container: "velero".into(), ..Default::default() };
         for (k, v) in env_pairs {
             env.vars.insert(k.to_string(), EnvVar { value: crate::velero::env_value(k, v.to_string()), source: "test".into() });
@@ -199,17 +239,35 @@ mod tests {
         f
     }
 
+    fn run(f: &Facts) -> Verdict {
+        judge(&Ctx::new(f, &[]))
+    }
+
+    const COMPLETE: [(&str, &str); 3] = [("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s")];
+
     #[test]
     fn complete_app_credential_passes() {
-        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_REGION_NAME", "R")]);
-        let v = env(&Ctx::new(&f, &[]));
+        let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("OS_REGION_NAME", "R")]);
+        let v = run(&f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert_eq!(v.summary, "OS_* variables reach deployment/velero container velero: application credential (by id), region R");
+    }
+
+    #[test]
+    fn the_bsl_config_region_is_used() {
+        let mut f = facts_with(&COMPLETE);
+        let mut b = bsl("default", "community.openstack.org/openstack");
+        b.spec.config.insert("region".into(), "FromBsl".into());
+        f.kube.backup_storage_locations = Ok(vec![b].into());
+        let v = run(&f);
+        assert!(v.summary.ends_with("region FromBsl"), "{}", v.summary);
+        assert_eq!(v.evidence["plugin"][0]["bsl"], "default");
     }
 
     #[test]
     fn no_variables_is_the_auth_url_failure() {
         let f = facts_with(&[]);
-        let v = env(&Ctx::new(&f, &[]));
+        let v = run(&f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("Missing input for argument [auth_url]"), "{}", v.summary);
         assert!(v.hint.unwrap().contains("set env deployment/velero"));
@@ -218,14 +276,12 @@ mod tests {
     #[test]
     fn helm_podenvfrom_names_the_value_to_change() {
         let mut f = facts_with(&[]);
-        if let Ok(d) = &mut f.kube.deployments {
-            d[0]["metadata"]["annotations"] = json!({"meta.helm.sh/release-name": "velero"});
-        }
+        f.kube.deployments = Ok(vec![deployment(Some(json!({"meta.helm.sh/release-name": "velero"})))].into());
         f.kube.helm_releases = Ok(vec![crate::facts::HelmRelease {
             name: "velero".into(), revision: 2, status: "deployed".into(), chart: "velero".into(), chart_version: "12.0.0".into(),
             app_version: "1.17.1".into(), user_values: json!({"podEnvFrom": [{"secretRef": {"name": "cloud-credentials"}}]}), decode_error: None,
         }]);
-        let v = env(&Ctx::new(&f, &[]));
+        let v = run(&f);
         assert_eq!(v.status, Status::Fail);
         let hint = v.hint.unwrap();
         assert!(hint.contains("podEnvFrom") && hint.contains("credentials.extraSecretRef: cloud-credentials"), "{hint}");
@@ -233,24 +289,23 @@ mod tests {
 
     #[test]
     fn ignored_variables_warn() {
-        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("OS_CACERT", "/x")]);
-        let v = env(&Ctx::new(&f, &[]));
+        let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("OS_CACERT", "/x")]);
+        let v = run(&f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
     }
 
     #[test]
     fn tls_skip_verify_is_reported() {
-        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("TLS_SKIP_VERIFY", "true")]);
-        let v = env(&Ctx::new(&f, &[]));
+        let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("TLS_SKIP_VERIFY", "true")]);
+        let v = run(&f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.details.iter().any(|d| d.contains("TLS_SKIP_VERIFY=true: the plugin does not verify")), "{:?}", v.details);
-        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s"), ("TLS_SKIP_VERIFY", "false")]);
-        assert!(!env(&Ctx::new(&f, &[])).details.iter().any(|d| d.contains("TLS_SKIP_VERIFY")));
+        let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("TLS_SKIP_VERIFY", "false")]);
+        assert!(!run(&f).details.iter().any(|d| d.contains("TLS_SKIP_VERIFY")));
     }
 
     #[test]
     fn a_secret_read_that_timed_out_is_not_a_missing_variable() {
-        use crate::facts::{EnvValue, ReadError, ReadErrorKind};
         let mut f = facts_with(&[]);
         let read = ReadError::new(ReadErrorKind::Timeout, "get", "secrets", Some("velero"), "no answer within 3s");
         f.kube.secrets.insert("cloud-credentials".into(), Err(read.clone()));
@@ -258,7 +313,7 @@ mod tests {
         for k in ["OS_AUTH_URL", "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_SECRET"] {
             env_.vars.insert(k.into(), EnvVar { value: EnvValue::Unresolved(read.explain()), source: format!("env from secret cloud-credentials key {k}") });
         }
-        let v = env(&Ctx::new(&f, &[]));
+        let v = run(&f);
         assert_eq!(v.status, Status::Error, "{v:?}");
         assert!(!v.summary.contains("auth_url"), "{}", v.summary);
         assert!(v.details.iter().any(|d| d.starts_with("OS_AUTH_URL: get secrets in namespace velero timed out")), "{:?}", v.details);
@@ -268,14 +323,51 @@ mod tests {
     #[test]
     fn no_openstack_bsl_skips() {
         let mut f = facts_with(&[]);
-        f.kube.backup_storage_locations = Ok(vec![json!({"metadata": {"name": "aws"}, "spec": {"provider": "aws"}})]);
-        assert_eq!(env(&Ctx::new(&f, &[])).status, Status::Skip);
+        f.kube.backup_storage_locations = Ok(vec![bsl("aws", "aws")].into());
+        assert_eq!(run(&f).status, Status::Skip);
+    }
+
+    #[test]
+    fn a_malformed_bsl_is_named_and_never_passes_for_absent() {
+        let bad = r#"{"metadata":{"name":"swift","namespace":"velero"},"spec":{"provider":"community.openstack.org/openstack","config":"region=R"}}"#;
+        let mut f = facts_with(&[]);
+        let mut list: List<BackupStorageLocation> = vec![bsl("aws", "aws")].into();
+        list.push_json(bad);
+        f.kube.backup_storage_locations = Ok(list);
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        assert!(v.details.iter().any(|d| d.starts_with("not judged: malformed object BackupStorageLocation velero/swift")), "{:?}", v.details);
+        assert!(!format!("{v:?}").contains("region=R"));
+
+        let mut f = facts_with(&COMPLETE);
+        let mut list: List<BackupStorageLocation> = vec![bsl("default", "community.openstack.org/openstack")].into();
+        list.push_json(bad);
+        f.kube.backup_storage_locations = Ok(list);
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        assert!(v.summary.contains("could not be decoded"), "{}", v.summary);
+        // --bsl default leaves the malformed one out.
+        let only = ["default".to_string()];
+        assert_eq!(judge(&Ctx::new(&f, &only)).status, Status::Ok);
+    }
+
+    #[test]
+    fn a_malformed_deployment_is_not_taken_for_an_absent_velero() {
+        let mut f = facts_with(&[]);
+        let mut list: List<Deployment> = List::default();
+        list.push_json(r#"{"metadata":{"name":"velero","namespace":"velero"},"spec":{"replicas":"one"}}"#);
+        f.kube.deployments = Ok(list);
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        assert!(v.details[0].starts_with("malformed object Deployment velero/velero"), "{:?}", v.details);
+        f.kube.deployments = Ok(List::default());
+        assert_eq!(run(&f).status, Status::Skip);
     }
 
     #[test]
     fn evidence_never_carries_the_secret() {
-        let f = facts_with(&[("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "very-secret-value")]);
-        let v = env(&Ctx::new(&f, &[]));
+        let f = facts_with(&[COMPLETE[0], COMPLETE[1], ("OS_APPLICATION_CREDENTIAL_SECRET", "very-secret-value")]);
+        let v = run(&f);
         assert!(!serde_json::to_string(&v).unwrap().contains("very-secret-value"));
     }
 }

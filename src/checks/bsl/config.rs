@@ -1,0 +1,335 @@
+//! bsl.config: every selected BackupStorageLocation is configured the way its plugin reads it
+//! (bucket, keys the OpenStack plugin ignores, region precedence, the Swift-S3 pitfall), and exactly
+//! one is the default.
+
+use crate::checks::findings::{combine, Finding};
+use crate::checks::{CheckDef, Ctx};
+use crate::facts::{BackupStorageLocation, Object};
+use crate::model::{Status, Verdict};
+use serde_json::{json, Value};
+
+pub const CHECK: CheckDef = crate::check! {
+    id: "bsl.config", category: Storage, severity: Major,
+    title: "Backup storage location configuration",
+    depends_on: ["kube.crds"], needs: [BackupStorageLocations, Deployments, HelmReleases, VeleroEnv],
+    judge: judge,
+};
+
+const AWS_PROVIDERS: [&str; 2] = ["aws", "velero.io/aws"];
+
+/// Keys of the BSL `config` map that Velero itself reads, whatever the provider.
+const VELERO_CORE_KEYS: [&str; 1] = ["resticRepoPrefix"];
+
+/// What to use instead of a config key the OpenStack plugin ignores.
+fn instead_of(key: &str) -> &'static str {
+    match key {
+        "bucket" => "spec.objectStorage.bucket",
+        "prefix" => "spec.objectStorage.prefix",
+        "caCert" | "cacert" | "insecureSkipTLSVerify" => "TLS_SKIP_VERIFY on the velero container (the only TLS setting the plugin reads)",
+        "credentialsFile" => "the OS_* variables on the velero container (credentials.extraSecretRef with Helm)",
+        "region" | "cloud" => "",
+        "s3Url" | "s3ForcePathStyle" | "publicUrl" => "nothing: the OpenStack plugin talks Swift's own API (drop the key)",
+        "authUrl" | "auth_url" | "authURL" => "OS_AUTH_URL on the velero container",
+        _ => "nothing (the OpenStack plugin reads only `cloud` and `region`)",
+    }
+}
+
+fn looks_like_swift_s3(bsl: &BackupStorageLocation, os_env: bool) -> Option<String> {
+    let config = &bsl.spec.config;
+    let url = config.get("s3Url")?;
+    let lower = url.to_lowercase();
+    let mentions = |word: &str| config.iter().any(|(k, v)| k.to_lowercase().contains(word) || v.to_lowercase().contains(word));
+    if lower.contains("swift") || lower.contains("openstack") {
+        return Some(format!("s3Url {url} names Swift/OpenStack"));
+    }
+    if mentions("swift") || mentions("openstack") {
+        return Some("the BSL config mentions swift/openstack".into());
+    }
+    let path_style = config.get("s3ForcePathStyle").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if path_style && !lower.contains("amazonaws.com") && os_env {
+        return Some(format!("s3ForcePathStyle with a non-AWS s3Url ({url}) while OS_* variables are set on the velero container"));
+    }
+    None
+}
+
+fn judge(ctx: &Ctx) -> Verdict {
+    let all = crate::need!(&ctx.facts.kube.backup_storage_locations);
+    let ns = ctx.namespace().to_string();
+    let helm = ctx.by_helm();
+    if all.is_empty() && all.malformed.is_empty() {
+        return Verdict::skip(format!("no BackupStorageLocation in {ns} (bsl.phase reports it)"));
+    }
+    let env = ctx.env();
+    let os_env = env.is_some_and(|e| e.vars.keys().any(|k| k.starts_with("OS_")));
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let mut evidence = Vec::new();
+
+    for bsl in ctx.selected_bsls(all) {
+        let name = bsl.name();
+        let provider = bsl.spec.provider.as_str();
+        let bucket = bsl.spec.object_storage.bucket.as_str();
+        let config_keys: Vec<String> = bsl.spec.config.keys().cloned().collect();
+        let mut ignored: Vec<String> = Vec::new();
+        let mut region_conflict = Value::Null;
+
+        if AWS_PROVIDERS.contains(&provider) {
+            if let Some(why) = looks_like_swift_s3(bsl, os_env) {
+                findings.push(
+                    Finding::new(Status::Warn, format!("BSL {name} uses the AWS plugin on what looks like Swift's S3 API"))
+                        .detail(format!("{name}: provider {provider}; {why}"))
+                        .detail("the OpenStack plugin's authors do not test or support Swift's S3 layer; it lacks AWS chunked uploads, so large backup uploads fail".to_string())
+                        .hint(if helm {
+                            "switch to the OpenStack plugin: add the init container lirt/velero-plugin-for-openstack and set `configuration.backupStorageLocation[].provider: community.openstack.org/openstack` with `bucket: <container>` and the OS_* variables through `credentials.extraSecretRef`".to_string()
+                        } else {
+                            "switch to the OpenStack plugin: `velero plugin add lirt/velero-plugin-for-openstack:<version>` and a BSL with provider community.openstack.org/openstack, bucket <container>, OS_* variables on the velero container".to_string()
+                        }),
+                );
+            } else {
+                notes.push(format!("{name}: provider {provider} (not an OpenStack BSL; only the Swift-S3 pitfall is checked)"));
+            }
+        } else if bsl.is_openstack() {
+            if bucket.trim().is_empty() {
+                // objectStorage as written: an empty bucket is shown as absent.
+                let mut storage = serde_json::to_value(&bsl.spec.object_storage).unwrap_or_default();
+                if let Some(m) = storage.as_object_mut().filter(|m| m.get("bucket").and_then(Value::as_str) == Some("")) {
+                    m.remove("bucket");
+                }
+                findings.push(
+                    Finding::new(Status::Fail, format!("BSL {name} has no spec.objectStorage.bucket: the plugin does not know which Swift container to use"))
+                        .detail(format!("{name}: provider {provider}, objectStorage {}", storage))
+                        .hint(if helm { "set `configuration.backupStorageLocation[].bucket: <container>` (a bucket under `config:` is ignored)".to_string() } else { format!("`kubectl -n {ns} patch bsl {name} --type merge -p '{{\"spec\":{{\"objectStorage\":{{\"bucket\":\"<container>\"}}}}}}'`") }),
+                );
+            } else if bucket.contains('/') {
+                findings.push(
+                    Finding::new(Status::Fail, format!("BSL {name}: bucket {bucket:?} contains '/': a Swift container name cannot"))
+                        .detail(format!("{name}: put the path part in spec.objectStorage.prefix"))
+                        .hint(if helm { "split it: `configuration.backupStorageLocation[].bucket: <container>` and `prefix: <path>`" } else { "split it into spec.objectStorage.bucket (the container) and spec.objectStorage.prefix (the path)" }),
+                );
+            }
+            for k in &config_keys {
+                if k == "cloud" || k == "region" || VELERO_CORE_KEYS.contains(&k.as_str()) {
+                    continue;
+                }
+                ignored.push(k.clone());
+            }
+            let mut lines = Vec::new();
+            for k in &ignored {
+                lines.push(format!("{name}: config.{k} is ignored by the OpenStack plugin; use {}", instead_of(k)));
+            }
+            if bsl.spec.credential.is_some() {
+                ignored.push("spec.credential".into());
+                lines.push(format!(
+                    "{name}: spec.credential is ignored by the OpenStack plugin (it reads OS_* variables from the velero container's environment); use {}",
+                    if helm { "`credentials.extraSecretRef`" } else { "envFrom on the velero container" }
+                ));
+            }
+            if !lines.is_empty() {
+                let mut f = Finding::new(Status::Warn, format!("BSL {name} sets {} the OpenStack plugin ignores: {}", if ignored.len() == 1 { "a key" } else { "keys" }, ignored.join(", ")));
+                for l in lines {
+                    f = f.detail(l);
+                }
+                f = f.hint(if helm {
+                    "remove them from `configuration.backupStorageLocation[].config` (and `.credential`); put the bucket/prefix in `bucket`/`prefix`, credentials and TLS_SKIP_VERIFY in the Secret named by `credentials.extraSecretRef`".to_string()
+                } else {
+                    format!("`kubectl -n {ns} edit bsl {name}`: keep only `cloud`/`region` in spec.config; put credentials and TLS_SKIP_VERIFY on the velero container's env")
+                });
+                findings.push(f);
+            }
+            if bsl.spec.object_storage.ca_cert.as_deref().is_some_and(|c| !c.is_empty()) {
+                notes.push(format!("{name}: spec.objectStorage.caCert is used by the velero CLI for downloads, not by the OpenStack plugin (which reads only TLS_SKIP_VERIFY)"));
+            }
+            // Region precedence: OS_SWIFT_REGION_NAME, then OS_REGION_NAME, then config.region.
+            if let Some(cfg_region) = bsl.spec.config.get("region").filter(|r| !r.is_empty()) {
+                let env_region = env.and_then(|e| {
+                    e.plain("OS_SWIFT_REGION_NAME").map(|v| ("OS_SWIFT_REGION_NAME", v)).or_else(|| e.plain("OS_REGION_NAME").map(|v| ("OS_REGION_NAME", v)))
+                });
+                if let Some((var, value)) = env_region {
+                    if value != cfg_region {
+                        region_conflict = json!({"config": cfg_region, "env": var, "envValue": value});
+                        let source = env.and_then(|e| e.get(var)).map(|v| v.source.clone()).unwrap_or_default();
+                        findings.push(
+                            Finding::new(Status::Warn, format!("BSL {name}: config.region {cfg_region:?} conflicts with {var}={value:?} on the velero container; the variable wins"))
+                                .detail(format!("{name}: the plugin takes the Swift region from OS_SWIFT_REGION_NAME, then OS_REGION_NAME, and only then config.region; {var} comes from {source}"))
+                                .hint(format!("make them agree: drop config.region from the BSL (the variable decides) or set {var} to {cfg_region:?}; `veldr doctor --only keystone.catalog` shows which regions have Swift")),
+                        );
+                    }
+                }
+            }
+        } else if provider.is_empty() {
+            findings.push(
+                Finding::new(Status::Fail, format!("BSL {name} has no spec.provider"))
+                    .hint(if helm { "set `configuration.backupStorageLocation[].provider: community.openstack.org/openstack`" } else { "set spec.provider: community.openstack.org/openstack" }),
+            );
+        } else {
+            notes.push(format!("{name}: provider {provider} (not OpenStack; not checked further)"));
+        }
+
+        evidence.push(json!({
+            "name": name,
+            "provider": provider,
+            "bucket": bucket,
+            "prefix": bsl.spec.object_storage.prefix,
+            "default": bsl.spec.default,
+            "configKeys": config_keys,
+            "ignoredKeys": ignored,
+            "regionConflict": region_conflict,
+        }));
+    }
+
+    findings.extend(super::malformed_findings(ctx, all, "configuration"));
+
+    // Defaults are judged over every BSL, not only the selected ones; a malformed one may be the
+    // default, so "none is default" is only said when every BSL could be read.
+    let defaults: Vec<&str> = all.iter().filter(|b| b.spec.default).map(Object::name).collect();
+    let all_read = all.malformed.is_empty();
+    if defaults.len() > 1 {
+        findings.push(
+            Finding::new(Status::Warn, format!("{} BSLs are marked default: {}", defaults.len(), defaults.join(", ")))
+                .detail("backups that name no location go to whichever default Velero resolves; keep exactly one".to_string())
+                .hint(if helm { "set `default: true` on exactly one entry of `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set <name> --default -n {ns}` (it clears the others)") }),
+        );
+    } else if defaults.is_empty() && all.len() > 1 && all_read {
+        let names: Vec<&str> = all.iter().map(Object::name).collect();
+        findings.push(
+            Finding::new(Status::Warn, format!("{} BSLs and none is marked default", all.len()))
+                .detail(format!("BSLs: {}; backups and schedules that name no storageLocation fall back to the server flag --default-backup-storage-location ({})", names.join(", "), ctx.server_flags().get("default-backup-storage-location").cloned().unwrap_or_else(|| "default".into())))
+                .hint(if helm { "set `default: true` on one entry of `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set <name> --default -n {ns}`") }),
+        );
+    } else if defaults.is_empty() && all.len() == 1 && all_read {
+        let only = all[0].name();
+        let flag = ctx.server_flags().get("default-backup-storage-location").cloned().unwrap_or_else(|| "default".into());
+        if only != flag {
+            findings.push(
+                Finding::new(Status::Warn, format!("the only BSL {only} is not marked default and the server's default location is {flag:?}"))
+                    .detail("backups and schedules that name no storageLocation look for a BSL that does not exist and fail validation".to_string())
+                    .hint(if helm { "set `default: true` on it in `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set {only} --default -n {ns}`") }),
+            );
+        }
+    }
+
+    let n = ctx.selected_bsls(all).len();
+    combine(format!("{n} BackupStorageLocation{} coherent (provider, bucket, region)", if n == 1 { " is" } else { "s are" }), findings, notes)
+        .evidence("bsls", evidence)
+        .evidence("defaults", defaults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{bsl, facts_with, text};
+    use super::*;
+    use crate::facts::{EnvValue, EnvVar, Facts, ResolvedEnv};
+
+    fn run(f: &Facts) -> Verdict {
+        judge(&Ctx::new(f, &[]))
+    }
+
+    fn available(name: &str) -> Value {
+        bsl(name, "Available", Some("2026-11-29T07:59:30Z"), None)
+    }
+
+    #[test]
+    fn healthy_bsl_is_ok() {
+        let v = run(&facts_with(vec![available("default")]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert_eq!(v.evidence["bsls"][0]["prefix"], Value::Null);
+        assert_eq!(v.evidence["defaults"], json!(["default"]));
+    }
+
+    #[test]
+    fn no_bsl_skips() {
+        assert_eq!(run(&facts_with(vec![])).status, Status::Skip);
+    }
+
+    #[test]
+    fn aws_plugin_on_swift_s3_warns() {
+        let mut b = available("default");
+        b["spec"]["provider"] = json!("aws");
+        b["spec"]["config"] = json!({"s3Url": "https://swift.example.com", "s3ForcePathStyle": "true", "region": "RegionOne"});
+        let v = run(&facts_with(vec![b.clone()]));
+        assert_eq!(v.status, Status::Warn);
+        assert!(text(&v).contains("chunked"));
+        // A boolean written by hand counts too; the OS_* variables make a plain S3 URL suspicious.
+        b["spec"]["config"] = json!({"s3Url": "https://s3.example.com", "s3ForcePathStyle": true});
+        let mut f = facts_with(vec![b.clone()]);
+        let mut env = ResolvedEnv::default();
+        env.vars.insert("OS_AUTH_URL".into(), EnvVar { value: EnvValue::Plain("https://keystone".into()), source: "env".into() });
+        f.velero_env = Some(env);
+        assert_eq!(run(&f).status, Status::Warn);
+        // A real AWS BSL is left alone.
+        b["spec"]["config"] = json!({"region": "us-east-1"});
+        assert_eq!(run(&facts_with(vec![b])).status, Status::Ok);
+    }
+
+    #[test]
+    fn missing_bucket_fails_and_ignored_keys_warn() {
+        let mut b = available("default");
+        b["spec"]["objectStorage"] = json!({});
+        b["spec"]["config"] = json!({"bucket": "velero-backups", "region": "RegionOne"});
+        let v = run(&facts_with(vec![b]));
+        assert_eq!(v.status, Status::Fail);
+        let t = text(&v);
+        assert!(t.contains("no spec.objectstorage.bucket") && t.contains("config.bucket is ignored"), "{t}");
+        assert!(t.contains("objectstorage {}"), "{t}");
+
+        let mut b = available("default");
+        b["spec"]["config"] = json!({"caCert": "abc", "region": "RegionOne"});
+        b["spec"]["credential"] = json!({"name": "cloud-credentials", "key": "cloud"});
+        let v = run(&facts_with(vec![b]));
+        assert_eq!(v.status, Status::Warn);
+        let t = text(&v);
+        assert!(t.contains("cacert") && t.contains("tls_skip_verify") && t.contains("spec.credential"), "{t}");
+        assert_eq!(v.evidence["bsls"][0]["ignoredKeys"], json!(["caCert", "spec.credential"]));
+    }
+
+    #[test]
+    fn region_conflict_warns_env_wins() {
+        let mut b = available("default");
+        b["spec"]["config"] = json!({"region": "RegionOne"});
+        let mut f = facts_with(vec![b]);
+        let mut env = ResolvedEnv::default();
+        env.vars.insert("OS_REGION_NAME".into(), EnvVar { value: EnvValue::Plain("IAD3".into()), source: "envFrom secret cloud-credentials (key OS_REGION_NAME)".into() });
+        f.velero_env = Some(env.clone());
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn);
+        assert!(text(&v).contains("the variable wins"));
+        assert_eq!(v.evidence["bsls"][0]["regionConflict"], json!({"config": "RegionOne", "env": "OS_REGION_NAME", "envValue": "IAD3"}));
+        // Agreeing values are fine.
+        env.vars.insert("OS_REGION_NAME".into(), EnvVar { value: EnvValue::Plain("RegionOne".into()), source: "env".into() });
+        f.velero_env = Some(env);
+        assert_eq!(run(&f).status, Status::Ok);
+    }
+
+    #[test]
+    fn defaults_are_counted() {
+        let (a, b) = (available("a"), available("b"));
+        let v = run(&facts_with(vec![a.clone(), b.clone()]));
+        assert_eq!(v.status, Status::Warn);
+        assert!(text(&v).contains("marked default"));
+        let mut a2 = a.clone();
+        a2["spec"]["default"] = json!(false);
+        let mut b2 = b.clone();
+        b2["spec"]["default"] = json!(false);
+        let v = run(&facts_with(vec![a2.clone(), b2]));
+        assert_eq!(v.status, Status::Warn);
+        assert!(text(&v).contains("none is marked default"));
+        // One BSL, not default, not named like the server's default → warn.
+        let v = run(&facts_with(vec![a2]));
+        assert_eq!(v.status, Status::Warn);
+    }
+
+    #[test]
+    fn malformed_bsl_is_named_and_not_taken_for_a_missing_default() {
+        let mut a = available("a");
+        a["spec"]["default"] = json!(false);
+        let mut bad = available("b");
+        bad["spec"]["objectStorage"] = json!("velero-backups");
+        let v = run(&facts_with(vec![a, bad]));
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        let t = text(&v);
+        assert!(t.contains("bsl b could not be read") && t.contains("malformed object backupstoragelocation velero/b"), "{t}");
+        assert!(!t.contains("not marked default"), "b may be the default: {t}");
+        let v = run(&facts_with(vec![json!("garbage")]));
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+    }
+}

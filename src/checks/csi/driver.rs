@@ -1,0 +1,242 @@
+//! csi.driver: the CSI snapshot stack is there for the drivers of the cluster's Bound volumes:
+//! their CSIDriver objects, the snapshot API, a ready snapshot-controller and, for vSphere, the
+//! csi-snapshotter sidecar (with a note on vSphere's snapshots-per-volume limit).
+
+use super::{csi_in_use, malformed_lines};
+use crate::checks::findings::{combine, Finding};
+use crate::checks::{CheckDef, Ctx};
+use crate::facts::Object;
+use crate::model::{Status, Verdict};
+use crate::rules::cron::schedule_interval;
+use crate::rules::duration::parse_go_duration;
+use crate::velero::containers;
+use k8s_openapi::api::apps::v1::Deployment;
+use serde_json::{json, Value};
+
+pub const CHECK: CheckDef = crate::check! {
+    id: "csi.driver", category: Snapshots, severity: Major,
+    title: "CSI snapshot stack present",
+    depends_on: ["kube.connect"],
+    needs: [PersistentVolumeClaims, PersistentVolumes, StorageClasses, CsiDrivers, Deployments, Schedules],
+    judge: judge,
+};
+
+const VSPHERE: &str = "csi.vsphere.vmware.com";
+
+fn is_snapshot_controller(d: &Deployment) -> bool {
+    d.label("app.kubernetes.io/name") == Some("snapshot-controller")
+        || d.label("app") == Some("snapshot-controller")
+        || d.name().contains("snapshot-controller")
+        || containers(d).iter().any(|c| c.image.as_deref().is_some_and(|i| i.contains("snapshot-controller")))
+}
+
+fn ready_replicas(d: &Deployment) -> i64 {
+    let status = d.status.as_ref();
+    let r = status.and_then(|s| s.ready_replicas).unwrap_or(0);
+    let a = status.and_then(|s| s.available_replicas).unwrap_or(0);
+    i64::from(r.max(a))
+}
+
+fn replicas(d: &Deployment) -> Option<i32> {
+    d.spec.replicas
+}
+
+fn has_snapshotter(d: &Deployment) -> bool {
+    containers(d).iter().any(|c| c.name == "csi-snapshotter" || c.image.as_deref().is_some_and(|i| i.contains("csi-snapshotter")))
+}
+
+/// How many backups of each active schedule exist at once (ttl / interval), for the vSphere limit.
+fn retained_per_schedule(ctx: &Ctx) -> Vec<(String, f64)> {
+    let flags = ctx.server_flags();
+    let default_ttl = flags.get("default-backup-ttl").and_then(|t| parse_go_duration(t)).unwrap_or(720.0 * 3600.0);
+    let move_default = crate::velero::flag_true(&flags, "default-snapshot-move-data");
+    let Ok(schedules) = &ctx.facts.kube.schedules else { return Vec::new() };
+    schedules
+        .iter()
+        .filter(|s| !s.spec.paused)
+        .filter(|s| s.spec.template.snapshot_volumes != Some(false))
+        .filter(|s| !s.spec.template.snapshot_move_data.unwrap_or(move_default))
+        .filter_map(|s| {
+            let interval = schedule_interval(&s.spec.schedule).ok()?;
+            let ttl = s.spec.template.ttl.as_deref().and_then(parse_go_duration).filter(|t| *t > 0.0).unwrap_or(default_ttl);
+            Some((s.name().to_string(), (ttl / interval).ceil()))
+        })
+        .collect()
+}
+
+fn judge(ctx: &Ctx) -> Verdict {
+    let in_use = match csi_in_use(ctx) {
+        Ok(u) => u,
+        Err(v) => return *v,
+    };
+    let malformed_volumes = in_use.malformed_finding();
+    if in_use.volumes.is_empty() {
+        return match malformed_volumes {
+            Some(f) => combine("", vec![f], in_use.notes),
+            None => Verdict::skip("no Bound PVC is backed by a CSI volume: no CSI snapshot stack is needed").details(in_use.notes),
+        };
+    }
+    let drivers: Vec<String> = in_use.by_driver().keys().map(|d| d.to_string()).collect();
+    let csi_drivers = crate::need!(&ctx.facts.kube.csi_drivers);
+    let deployments = crate::need!(&ctx.facts.kube.deployments);
+    let mut findings: Vec<Finding> = malformed_volumes.into_iter().collect();
+    let mut notes = in_use.notes.clone();
+
+    // Objects that did not decode may be the CSIDriver or the snapshot-controller looked for.
+    let malformed: Vec<String> = malformed_lines(csi_drivers).chain(malformed_lines(deployments)).collect();
+    if !malformed.is_empty() {
+        findings.push(
+            Finding::new(Status::Warn, format!("{} CSIDriver/Deployment object(s) did not decode: the snapshot stack may be judged without them", malformed.len()))
+                .details(malformed)
+                .hint("compare with `kubectl get csidrivers,deployments -A -o yaml`; the object named above holds a field of an unexpected type"),
+        );
+    }
+
+    // The CSIDriver objects.
+    for d in &drivers {
+        if !csi_drivers.iter().any(|c| c.name() == d) {
+            findings.push(
+                Finding::new(Status::Fail, format!("no CSIDriver object {d}: volumes of that driver exist but the driver is not registered"))
+                    .detail(format!("CSIDriver objects: {}", csi_drivers.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")))
+                    .hint(if d == VSPHERE { "install or repair the vSphere CSI driver (kubernetes-sigs/vsphere-csi-driver manifests for your release, namespace vmware-system-csi)".to_string() } else { format!("install or repair the CSI driver {d}") }),
+            );
+        }
+    }
+
+    // The snapshot API.
+    let api_served = match &ctx.facts.kube.api_groups {
+        Ok(groups) => Some(groups.iter().any(|g| g.name == "snapshot.storage.k8s.io" && g.versions.iter().any(|v| v == "v1"))),
+        Err(e) => {
+            notes.push(format!("API groups unreadable: {}", e.explain()));
+            None
+        }
+    };
+    if api_served == Some(false) {
+        findings.push(
+            Finding::new(Status::Fail, "snapshot.storage.k8s.io/v1 is not served: the VolumeSnapshot CRDs are not installed")
+                .hint("install the CRDs from kubernetes-csi/external-snapshotter (client/config/crd) matching your snapshot-controller version"),
+        );
+    }
+
+    // The snapshot-controller.
+    let controllers: Vec<&Deployment> = deployments.iter().filter(|d| is_snapshot_controller(d)).collect();
+    let ready: Vec<&Deployment> = controllers.iter().copied().filter(|d| ready_replicas(d) > 0).collect();
+    let controller_ev: Vec<Value> = controllers
+        .iter()
+        .map(|d| json!({"namespace": d.namespace(), "name": d.name(), "ready": ready_replicas(d), "replicas": replicas(d)}))
+        .collect();
+    if controllers.is_empty() {
+        findings.push(
+            Finding::new(Status::Fail, "no snapshot-controller Deployment: VolumeSnapshots are never turned into snapshots")
+                .detail("looked for Deployments labelled app.kubernetes.io/name=snapshot-controller or app=snapshot-controller, named *snapshot-controller*, or running a snapshot-controller image, in every namespace".to_string())
+                .hint("deploy it: `kubectl apply -k https://github.com/kubernetes-csi/external-snapshotter/deploy/kubernetes/snapshot-controller` (with the CRDs of the same release)"),
+        );
+    } else if ready.is_empty() {
+        let names: Vec<String> = controllers.iter().map(|d| format!("{}/{} ({}/{} ready)", d.namespace().unwrap_or("?"), d.name(), ready_replicas(d), replicas(d).unwrap_or(1))).collect();
+        findings.push(
+            Finding::new(Status::Fail, format!("the snapshot-controller is not ready: {}", names.join(", ")))
+                .hint(format!("`kubectl -n {} describe deployment {}` and its pods' events and logs", controllers[0].namespace().unwrap_or("kube-system"), controllers[0].name())),
+        );
+    } else {
+        notes.push(format!("snapshot-controller: {}", ready.iter().map(|d| format!("{}/{} ({} ready)", d.namespace().unwrap_or("?"), d.name(), ready_replicas(d))).collect::<Vec<_>>().join(", ")));
+    }
+
+    // vSphere: the controller needs its csi-snapshotter sidecar.
+    let mut vsphere_ev = Value::Null;
+    if drivers.iter().any(|d| d == VSPHERE) {
+        let ctl = deployments.iter().find(|d| d.name() == "vsphere-csi-controller");
+        match ctl {
+            Some(c) if !has_snapshotter(c) => findings.push(
+                Finding::new(Status::Fail, "the vsphere-csi-controller has no csi-snapshotter sidecar: snapshots are disabled in the vSphere CSI driver")
+                    .detail(format!("{}/vsphere-csi-controller containers: {}", c.namespace().unwrap_or("?"), containers(c).iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")))
+                    .hint("enable snapshots: set `block-volume-snapshot: \"true\"` in the ConfigMap internal-feature-states.csi.vsphere.vmware.com (namespace vmware-system-csi) and deploy the csi-snapshotter sidecar (vsphere-csi-driver's deploy-csi-snapshot-components.sh)"),
+            ),
+            Some(c) => notes.push(format!("{}/vsphere-csi-controller runs the csi-snapshotter sidecar", c.namespace().unwrap_or("?"))),
+            None => notes.push("vsphere-csi-controller Deployment not visible (managed control plane?): its csi-snapshotter sidecar was not checked".into()),
+        }
+        let retained = retained_per_schedule(ctx);
+        let over: Vec<String> = retained.iter().filter(|(_, n)| *n > 3.0).map(|(s, n)| format!("{s} keeps about {n} backups")).collect();
+        if !over.is_empty() {
+            notes.push(format!(
+                "vSphere limit: each backup keeps one snapshot per volume until it expires; {}; vSphere CSI allows global-max-snapshots-per-block-volume snapshots per volume (default 3, secret vsphere-config-secret, csi-vsphere.conf [Snapshot]); if snapshots fail with \"reaches the configured maximum\", raise it or shorten the ttl",
+                over.join(", ")
+            ));
+        }
+        // Only the vSphere note reads the schedules: one that did not decode is left out of it.
+        if let Ok(s) = &ctx.facts.kube.schedules {
+            notes.extend(malformed_lines(s));
+        }
+        vsphere_ev = json!({
+            "controllerHasSnapshotter": ctl.map(has_snapshotter),
+            "retainedBackupsPerSchedule": retained.iter().map(|(s, n)| json!({"schedule": s, "retained": n})).collect::<Vec<_>>(),
+            "defaultMaxSnapshotsPerVolume": 3,
+        });
+    }
+
+    let ok = format!("CSIDriver{} {}, snapshot CRDs and a ready snapshot-controller are present", if drivers.len() == 1 { "" } else { "s" }, drivers.join(", "));
+    combine(ok, findings, notes)
+        .evidence("drivers", &drivers)
+        .evidence("snapshotApiServed", api_served)
+        .evidence("snapshotControllers", controller_ev)
+        .evidence("vsphere", vsphere_ev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{healthy, healthy_deployments, list, run, text};
+    use super::*;
+
+    #[test]
+    fn healthy_cluster_is_ok() {
+        let v = run(&healthy(), judge);
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(text(&v).contains("global-max-snapshots-per-block-volume"), "the vSphere limit is a detail: {v:?}");
+        assert_eq!(v.evidence["snapshotControllers"][0]["ready"], 2);
+        assert_eq!(v.evidence["snapshotControllers"][0]["replicas"], 1);
+    }
+
+    #[test]
+    fn no_csi_volumes_skip() {
+        let mut f = healthy();
+        f.kube.persistent_volume_claims = Ok(list(vec![]));
+        assert_eq!(run(&f, judge).status, Status::Skip);
+    }
+
+    #[test]
+    fn driver_stack_failures() {
+        let mut f = healthy();
+        f.kube.deployments = Ok(list(vec![]));
+        let v = run(&f, judge);
+        assert_eq!(v.status, Status::Fail);
+        assert!(text(&v).contains("no snapshot-controller"));
+
+        let mut f = healthy();
+        let mut ds = healthy_deployments();
+        ds[0]["status"] = json!({"readyReplicas": 0});
+        ds[1]["spec"]["template"]["spec"]["containers"] = json!([{"name": "vsphere-csi-controller", "image": "x"}]);
+        f.kube.deployments = Ok(list(ds));
+        let v = run(&f, judge);
+        assert_eq!(v.status, Status::Fail);
+        let t = text(&v);
+        assert!(t.contains("not ready") && t.contains("csi-snapshotter"), "{t}");
+
+        let mut f = healthy();
+        f.kube.csi_drivers = Ok(list(vec![]));
+        f.kube.api_groups = Ok(vec![]);
+        let v = run(&f, judge);
+        assert_eq!(v.status, Status::Fail);
+        let t = text(&v);
+        assert!(t.contains("no csidriver object") && t.contains("snapshot.storage.k8s.io/v1 is not served"), "{t}");
+    }
+
+    #[test]
+    fn a_malformed_deployment_is_named() {
+        let mut f = healthy();
+        let mut ds = healthy_deployments();
+        ds.push(json!({"metadata": {"name": "odd", "namespace": "kube-system"}, "spec": {"replicas": "two"}}));
+        f.kube.deployments = Ok(list(ds));
+        let v = run(&f, judge);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        assert!(text(&v).contains("malformed object deployment kube-system/odd"), "{v:?}");
+    }
+}

@@ -1,0 +1,3 @@
+pub mod connect;
+pub mod crds;
+pub mod rbac;

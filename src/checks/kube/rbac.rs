@@ -1,0 +1,132 @@
+//! kube.rbac: every read of this run that the API server refused (403), with the checks it
+//! degrades and the rules to grant. Reads that failed otherwise (timeout, missing CRD) or that were
+//! not made because no selected check needs them (`NotNeeded`) are not RBAC problems.
+
+use crate::checks::{CheckDef, Ctx};
+use crate::facts::{ReadError, ReadErrorKind};
+use crate::model::Verdict;
+
+pub const CHECK: CheckDef = crate::check! {
+    id: "kube.rbac", category: Cluster, severity: Major,
+    title: "veldr may read what it checks",
+    depends_on: ["kube.connect"],
+    // Every Kubernetes read veldr can make, so that `--only kube.rbac` still tries them all.
+    needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
+        Backups, PodVolumeBackups, BackupRepositories, VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes,
+        PersistentVolumeClaims, VeleroEnv, HelmReleases],
+    judge: judge,
+};
+
+/// Which checks degrade when a resource cannot be read.
+fn affected_checks(resource: &str) -> &'static [&'static str] {
+    match resource {
+        "deployments.apps" => &["velero.deployment", "velero.plugin", "velero.features", "velero.fs-backup", "credentials.env", "csi.driver"],
+        "pods" => &["velero.deployment", "credentials.fresh", "nodeagent.pss"],
+        "daemonsets.apps" | "events" => &["nodeagent.pss"],
+        "namespaces" => &["nodeagent.pss"],
+        "secrets" => &["credentials.env", "credentials.fresh", "keystone.auth"],
+        "configmaps" => &["credentials.env"],
+        "backupstoragelocations.velero.io" => &["bsl.phase", "bsl.config", "velero.plugin", "swift.container"],
+        "volumesnapshotlocations.velero.io" => &["vsl.config"],
+        "schedules.velero.io" | "backups.velero.io" => &["backup.recent", "velero.fs-backup"],
+        "podvolumebackups.velero.io" | "backuprepositories.velero.io" => &["velero.fs-backup"],
+        "volumesnapshotclasses.snapshot.storage.k8s.io" | "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class"],
+        "csidrivers.storage.k8s.io" => &["csi.driver"],
+        _ => &[],
+    }
+}
+
+/// Every read that was refused (403) in this run.
+fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
+    let k = &ctx.facts.kube;
+    let lists = [
+        k.deployments.as_ref().err(),
+        k.daemonsets.as_ref().err(),
+        k.pods.as_ref().err(),
+        k.events.as_ref().err(),
+        k.backup_storage_locations.as_ref().err(),
+        k.volume_snapshot_locations.as_ref().err(),
+        k.schedules.as_ref().err(),
+        k.backups.as_ref().err(),
+        k.pod_volume_backups.as_ref().err(),
+        k.backup_repositories.as_ref().err(),
+        k.volume_snapshot_classes.as_ref().err(),
+        k.csi_drivers.as_ref().err(),
+        k.storage_classes.as_ref().err(),
+        k.persistent_volumes.as_ref().err(),
+        k.persistent_volume_claims.as_ref().err(),
+        k.namespace.as_ref().err(),
+        k.api_groups.as_ref().err(),
+        k.helm_releases.as_ref().err(),
+    ];
+    let mut out: Vec<&ReadError> = lists.into_iter().flatten().collect();
+    out.extend(k.secrets.values().filter_map(|r| r.as_ref().err()));
+    out.extend(k.config_maps.values().filter_map(|r| r.as_ref().err()));
+    // Only denials count: a `NotNeeded` read was never asked for, a timeout is not RBAC's doing.
+    out.retain(|e| e.kind == ReadErrorKind::Forbidden);
+    out
+}
+
+fn judge(ctx: &Ctx) -> Verdict {
+    let denied = forbidden_reads(ctx);
+    if denied.is_empty() {
+        return Verdict::ok("every read veldr needs was allowed");
+    }
+    let mut details = Vec::new();
+    let mut rules = Vec::new();
+    for e in &denied {
+        let scope = e.namespace.as_deref().map(|n| format!(" in namespace {n}")).unwrap_or_else(|| " cluster-wide".into());
+        let mut checks: Vec<&str> = affected_checks(&e.resource).to_vec();
+        if e.resource == "secrets" && e.verb == "list" {
+            checks = vec!["credentials.env (Helm values)", "vsl.config (Helm values)"];
+        }
+        details.push(format!("{} {}{scope}: degrades {}", e.verb, e.resource, checks.join(", ")));
+        rules.push(format!("{} {}{scope}", e.verb, e.resource));
+    }
+    Verdict::warn(format!("{} read(s) forbidden; the checks that need them end in error", denied.len()))
+        .details(details)
+        .hint(format!(
+            "grant veldr's identity: {} (deploy/rbac.yaml has the least-privilege rules)",
+            rules.join("; ")
+        ))
+        .evidence("forbidden", &denied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Facts;
+    use crate::model::Status;
+
+    #[test]
+    fn nothing_refused_is_ok() {
+        let f = Facts::empty("velero");
+        assert_eq!(judge(&Ctx::new(&f, &[])).status, Status::Ok);
+    }
+
+    #[test]
+    fn refused_reads_warn_with_the_checks_they_degrade() {
+        let mut f = Facts::empty("velero");
+        f.kube.pods = Err(ReadError::forbidden("list", "pods", Some("velero")));
+        f.kube.secrets.insert("cloud-credentials".into(), Err(ReadError::forbidden("get", "secrets", Some("velero"))));
+        f.kube.helm_releases = Err(ReadError::forbidden("list", "secrets", Some("velero")));
+        let v = judge(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Warn);
+        assert_eq!(v.summary, "3 read(s) forbidden; the checks that need them end in error");
+        assert!(v.details.contains(&"list pods in namespace velero: degrades velero.deployment, credentials.fresh, nodeagent.pss".to_string()), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d == "list secrets in namespace velero: degrades credentials.env (Helm values), vsl.config (Helm values)"), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d.starts_with("get secrets in namespace velero: degrades credentials.env")), "{:?}", v.details);
+        assert!(v.hint.unwrap().contains("list pods in namespace velero"));
+    }
+
+    #[test]
+    fn reads_not_needed_or_failed_otherwise_are_not_denials() {
+        let mut f = Facts::empty("velero");
+        f.kube.pods = Err(ReadError::not_needed("pods"));
+        f.kube.helm_releases = Err(ReadError::not_needed("secrets"));
+        f.kube.backups = Err(ReadError::new(ReadErrorKind::Timeout, "list", "backups.velero.io", Some("velero"), "3s"));
+        f.kube.namespace = Err(ReadError::new(ReadErrorKind::NotServed, "get", "namespaces", None, "HTTP 404"));
+        let v = judge(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+    }
+}

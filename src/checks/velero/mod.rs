@@ -1,0 +1,170 @@
+pub mod deployment;
+pub mod features;
+pub mod fs_backup;
+pub mod plugin;
+
+use crate::checks::Ctx;
+use crate::facts::Malformed;
+use crate::model::{Status, Verdict};
+
+/// Objects a velero.* check read that did not decode: each is named in the details, and a verdict
+/// that found nothing wrong (`ok`, or `skip` for lack of something to judge) becomes `warn`, since
+/// the object veldr could not read may be the broken one.
+fn flag_malformed<'a>(v: Verdict, malformed: impl IntoIterator<Item = &'a Malformed>) -> Verdict {
+    let lines: Vec<String> = malformed.into_iter().map(Malformed::describe).collect();
+    if lines.is_empty() {
+        return v;
+    }
+    let n = lines.len();
+    let mut v = v.details(lines);
+    if matches!(v.status, Status::Ok | Status::Skip) {
+        v.status = Status::Warn;
+        v.summary = format!("{} — but {n} object{} could not be read, so this may miss a problem", v.summary, if n == 1 { "" } else { "s" });
+    }
+    v
+}
+
+/// Listed objects that did not decode and may be in the Velero namespace (their namespace is
+/// that, or could not be read either).
+fn in_namespace<'a>(malformed: &'a [Malformed], ns: &'a str) -> impl Iterator<Item = &'a Malformed> + 'a {
+    malformed.iter().filter(move |m| m.namespace.as_deref().is_none_or(|n| n == ns))
+}
+
+/// BSLs that did not decode and that `--bsl` selects (all when none given).
+fn selected_malformed<'a>(ctx: &'a Ctx, malformed: &'a [Malformed]) -> impl Iterator<Item = &'a Malformed> + 'a {
+    malformed.iter().filter(move |m| ctx.bsl_filter.is_empty() || m.name.as_ref().is_some_and(|n| ctx.bsl_filter.contains(n)))
+}
+
+/// Text from a status or log message on one line, cut at 300 characters (container messages can
+/// hold whole stack traces).
+fn one_line(s: &str) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 300 {
+        format!("{}…", flat.chars().take(300).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+/// The cluster the velero.* checks' tests start from: a Helm-installed Velero v1.17.1 with the
+/// OpenStack plugin v0.8.2 and EnableCSI, one ready pod, a Swift BSL, vSphere CSI volumes with a
+/// labelled class, a daily Schedule and its two latest backups.
+#[cfg(test)]
+mod fixture {
+    use crate::checks::Ctx;
+    use crate::facts::{Facts, List, Object};
+    use crate::model::Verdict;
+    use serde_json::{json, Value};
+
+    /// Objects decoded as collect decodes them (one that does not decode lands in `malformed`).
+    pub fn list<T: Object>(items: Vec<Value>) -> List<T> {
+        serde_json::from_value(Value::Array(items)).expect("a list")
+    }
+
+    pub fn velero_deployment(args: &[&str], inits: Value) -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "velero", "namespace": "velero",
+                "labels": {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "velero", "app.kubernetes.io/name": "velero"},
+                "annotations": {"meta.helm.sh/release-name": "velero"}},
+            "spec": {"replicas": 1,
+                "selector": {"matchLabels": {"app.kubernetes.io/instance": "velero", "app.kubernetes.io/name": "velero"}},
+                "template": {"metadata": {"labels": {"app.kubernetes.io/instance": "velero", "app.kubernetes.io/name": "velero", "name": "velero"}},
+                    "spec": {
+                        "containers": [{"name": "velero", "image": "velero/velero:v1.17.1", "command": ["/velero"], "args": args,
+                            "volumeMounts": [{"name": "plugins", "mountPath": "/plugins"}, {"name": "scratch", "mountPath": "/scratch"}],
+                            "envFrom": [{"secretRef": {"name": "cloud-credentials"}}]}],
+                        "initContainers": inits,
+                        "volumes": [{"name": "plugins", "emptyDir": {}}, {"name": "scratch", "emptyDir": {}}]}}},
+            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+                "conditions": [{"type": "Available", "status": "True"}]}
+        })
+    }
+
+    pub fn plugin_init(image: &str) -> Value {
+        json!([{"name": "velero-plugin-for-openstack", "image": image, "volumeMounts": [{"name": "plugins", "mountPath": "/target"}]}])
+    }
+
+    pub fn healthy_deployment() -> Value {
+        velero_deployment(&["server", "--uploader-type=kopia", "--features=EnableCSI"], plugin_init("lirt/velero-plugin-for-openstack:v0.8.2"))
+    }
+
+    pub fn pod(container_status: Value, ready: bool) -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "velero-7c9d8f5b6d-x2k9p", "namespace": "velero",
+                "labels": {"app.kubernetes.io/instance": "velero", "app.kubernetes.io/name": "velero", "pod-template-hash": "7c9d8f5b6d"}},
+            "spec": {"containers": [{"name": "velero", "image": "velero/velero:v1.17.1"}]},
+            "status": {"phase": if ready { "Running" } else { "Pending" }, "startTime": "2026-11-26T08:00:00Z",
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}, {"type": "PodScheduled", "status": "True"}],
+                "initContainerStatuses": [{"name": "velero-plugin-for-openstack", "restartCount": 0, "ready": true,
+                    "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}],
+                "containerStatuses": [container_status]}
+        })
+    }
+
+    pub fn running() -> Value {
+        json!({"name": "velero", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-26T08:00:05Z"}}})
+    }
+
+    pub fn bsl(name: &str, provider: &str) -> Value {
+        json!({"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+            "metadata": {"name": name, "namespace": "velero"},
+            "spec": {"provider": provider, "default": true, "objectStorage": {"bucket": "velero-backups"}},
+            "status": {"phase": "Available"}})
+    }
+
+    pub fn backup(name: &str, created: &str, phase: &str, spec: Value) -> Value {
+        json!({"metadata": {"name": name, "namespace": "velero", "creationTimestamp": created, "labels": {"velero.io/schedule-name": "daily"}},
+            "spec": spec, "status": {"phase": phase}})
+    }
+
+    pub fn facts() -> Facts {
+        let mut f = Facts::empty("velero");
+        f.kube.deployments = Ok(list(vec![healthy_deployment()]));
+        f.kube.pods = Ok(list(vec![pod(running(), true)]));
+        f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "community.openstack.org/openstack")]));
+        f.kube.persistent_volumes = Ok(list(vec![json!({"metadata": {"name": "pvc-1"}, "spec": {"csi": {"driver": "csi.vsphere.vmware.com", "volumeHandle": "h"}}})]));
+        f.kube.volume_snapshot_classes = Ok(list(vec![json!({"metadata": {"name": "velero-vsphere-snapshot-class",
+            "labels": {"velero.io/csi-volumesnapshot-class": "true"}}, "driver": "csi.vsphere.vmware.com", "deletionPolicy": "Delete"})]));
+        f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "daily", "namespace": "velero"},
+            "spec": {"schedule": "0 2 * * *", "template": {"includedNamespaces": ["shop"], "snapshotVolumes": true}}})]));
+        f.kube.backups = Ok(list(vec![
+            backup("daily-20261129020000", "2026-11-29T02:00:00Z", "Completed", json!({"snapshotVolumes": true, "defaultVolumesToFsBackup": false})),
+            backup("daily-20261128020000", "2026-11-28T02:00:00Z", "Completed", json!({"snapshotVolumes": true})),
+        ]));
+        f
+    }
+
+    pub fn run(f: &Facts, judge: fn(&Ctx) -> Verdict) -> Verdict {
+        judge(&Ctx::new(f, &[]))
+    }
+
+    pub fn text(v: &Verdict) -> String {
+        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_objects_are_named_and_an_ok_becomes_a_warning() {
+        let m = Malformed { kind: "Pod".into(), namespace: Some("velero".into()), name: Some("velero-x".into()), reason: "bad".into() };
+        let v = flag_malformed(Verdict::ok("fine"), [&m]);
+        assert_eq!(v.status, Status::Warn);
+        assert!(v.summary.starts_with("fine — but 1 object could not be read"), "{}", v.summary);
+        assert_eq!(v.details, [m.describe()]);
+        let v = flag_malformed(Verdict::fail("broken"), [&m, &m]);
+        assert_eq!((v.status, v.summary.as_str(), v.details.len()), (Status::Fail, "broken", 2));
+        assert_eq!(flag_malformed(Verdict::ok("fine"), []).status, Status::Ok);
+    }
+
+    #[test]
+    fn long_messages_fold_to_one_line() {
+        assert_eq!(one_line("a\n  b\tc "), "a b c");
+        let long = "x ".repeat(400);
+        assert!(one_line(&long).ends_with('…') && one_line(&long).chars().count() == 301);
+    }
+}

@@ -1,0 +1,345 @@
+//! What was learned from Keystone and Swift, as veldr keeps it: its own types, not the HTTP
+//! client's (`crate::openstack`), so that changing the client cannot silently change a bundle.
+//! `collect::openstack` converts the client's answers into these. Field names are the bundle's
+//! (schema 1 and 2 alike): snake_case inside a token, a head, `/info` or a probe; camelCase around.
+
+use crate::openstack::tempurl::Digest;
+use crate::plugin::PluginConfig;
+use crate::secret::Secret;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Why an OpenStack call gave no usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// 401: the credential or token was refused.
+    Unauthorized,
+    /// 404: the credential, the container or the account does not exist.
+    NotFound,
+    /// 403: the credential's roles open nothing there.
+    Forbidden,
+    /// Nothing answered (refused, DNS, reset).
+    Unreachable,
+    /// No answer within the run's `--timeout`.
+    Timeout,
+    /// The TLS handshake failed (untrusted or expired certificate, plain HTTP port).
+    Tls,
+    /// Any other HTTP status.
+    Http,
+    /// The answer could not be read or is not what the service sends.
+    BadBody,
+    /// Swift hides `/info` (`expose_info = false`).
+    InfoDisabled,
+    /// An auth URL or Swift endpoint that cannot be used as given.
+    BadUrl,
+    /// The catalog has an object store, but not in the plugin's region (or interface).
+    NoRegion,
+    /// The catalog has no object store at all.
+    NoService,
+    /// The call was not made (a call it depends on failed).
+    NotAttempted,
+}
+
+/// A failed OpenStack call: why, and the sentence that says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, message: impl Into<String>) -> Self {
+        Problem { kind, message: message.into() }
+    }
+}
+
+pub type Outcome<T> = Result<T, Problem>;
+
+/// What was learned from Keystone and Swift.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenStackFacts {
+    /// Why nothing was asked of OpenStack, when nothing was.
+    pub not_attempted: Option<String>,
+    /// Where the credentials were read from, for messages.
+    pub credentials_from: String,
+    pub auth: Option<AuthFacts>,
+    /// One per OpenStack BSL selected.
+    pub targets: Vec<SwiftTarget>,
+    /// `--insecure` was given: certificates were not verified.
+    pub insecure: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthFacts {
+    pub auth_url: String,
+    pub method: String,
+    pub token: Outcome<KeystoneToken>,
+    /// The application credential's own `expires_at` (`None`: never expires), read with its token.
+    #[serde(default)]
+    pub credential_expires_at: Option<Outcome<Option<Timestamp>>>,
+    pub elapsed_ms: u64,
+}
+
+/// A Keystone token and what its body says; the token itself only as a fingerprint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeystoneToken {
+    pub value: Secret,
+    pub expires_at: Timestamp,
+    pub issued_at: Option<Timestamp>,
+    pub methods: Vec<String>,
+    pub roles: Vec<String>,
+    pub project: Option<ProjectInfo>,
+    pub user: UserInfo,
+    pub catalog: Vec<CatalogEntry>,
+    pub application_credential: Option<AppCredentialInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    pub id: String,
+    pub name: String,
+    pub domain: Option<DomainInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainInfo {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub name: String,
+    pub domain: Option<DomainInfo>,
+}
+
+/// One service of the token's catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    #[serde(rename = "type")]
+    pub service_type: String,
+    pub name: String,
+    pub endpoints: Vec<CatalogEndpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEndpoint {
+    pub interface: String,
+    pub region: Option<String>,
+    pub region_id: Option<String>,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppCredentialInfo {
+    pub id: String,
+    pub name: String,
+    /// A restricted credential cannot create other credentials or trusts (Keystone's default).
+    pub restricted: bool,
+    /// The credential carries access rules: it can only call the APIs they list.
+    pub access_rules: bool,
+}
+
+/// Which key the plugin signs temp URLs with (it never uses the `-2` keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "key")]
+pub enum SigningKey {
+    /// `OS_SWIFT_TEMP_URL_KEY`.
+    Env(Secret),
+    /// `X-Container-Meta-Temp-URL-Key`.
+    Container(Secret),
+    /// `X-Account-Meta-Temp-URL-Key`.
+    Account(Secret),
+    /// None: the plugin fails with "Unable to obtain the Temp URL key".
+    None,
+}
+
+impl SigningKey {
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            SigningKey::Env(s) | SigningKey::Container(s) | SigningKey::Account(s) => Some(s),
+            SigningKey::None => None,
+        }
+    }
+    pub fn source(&self) -> &'static str {
+        match self {
+            SigningKey::Env(_) => "OS_SWIFT_TEMP_URL_KEY",
+            SigningKey::Container(_) => "the container's Temp-URL-Key",
+            SigningKey::Account(_) => "the account's Temp-URL-Key",
+            SigningKey::None => "none",
+        }
+    }
+}
+
+/// One BSL's Swift side: endpoint, container, keys, `/info` and the live temp-URL probe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwiftTarget {
+    pub bsl: String,
+    pub container: String,
+    pub plugin: PluginConfig,
+    pub endpoint: Option<Outcome<String>>,
+    pub container_head: Option<Outcome<ContainerHead>>,
+    pub account_head: Option<Outcome<AccountHead>>,
+    pub info: Option<Outcome<SwiftInfo>>,
+    pub signing_key: Option<SigningKey>,
+    /// The probe URL without its signature.
+    pub probe_url: Option<String>,
+    pub probe: Option<Outcome<ProbeOutcome>>,
+    /// Milliseconds each call took: `container`, `account`, `info`, `probe`.
+    pub timings_ms: BTreeMap<String, u64>,
+}
+
+/// Whether veldr's credential is the Swift owner, as far as an answer shows: the proxy shows its
+/// owner-only headers (temp-URL keys, ACLs) to the owner alone, so seeing one proves ownership
+/// and seeing none proves nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Ownership {
+    /// Owner-only headers were present (their names, lower case).
+    Owner { evidence: Vec<String> },
+    /// None was present: either not the owner, or the owner of something with none set.
+    Unknown,
+}
+
+impl Ownership {
+    pub fn is_owner(&self) -> bool {
+        matches!(self, Ownership::Owner { .. })
+    }
+}
+
+/// `HEAD` of the Swift account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountHead {
+    pub status: u16,
+    pub container_count: Option<u64>,
+    pub object_count: Option<u64>,
+    pub bytes_used: Option<u64>,
+    pub temp_url_key: Option<Secret>,
+    pub temp_url_key_2: Option<Secret>,
+    /// Swift's `Date` header.
+    pub date: Option<Timestamp>,
+    pub ownership: Ownership,
+}
+
+/// `HEAD` of the BSL's container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerHead {
+    pub status: u16,
+    pub object_count: Option<u64>,
+    pub bytes_used: Option<u64>,
+    pub temp_url_key: Option<Secret>,
+    pub temp_url_key_2: Option<Secret>,
+    /// `X-Container-Read`, when shown (owner only).
+    pub read_acl: Option<String>,
+    pub storage_policy: Option<String>,
+    pub date: Option<Timestamp>,
+    pub ownership: Ownership,
+}
+
+/// What Swift's `/info` says about the capabilities that matter here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwiftInfo {
+    pub version: Option<String>,
+    /// `None`: no `tempurl` section, the middleware is not in the pipeline.
+    pub tempurl: Option<TempUrlInfo>,
+    /// Names of all capability sections (middlewares), for the record.
+    pub sections: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TempUrlInfo {
+    pub methods: Vec<String>,
+    /// Allowed digests; `["sha1"]` when the section lists none (Swift before digests were
+    /// configurable supported only SHA-1).
+    pub allowed_digests: Vec<String>,
+    /// Whether `allowed_digests` was listed or inferred.
+    pub allowed_digests_listed: bool,
+    /// Allowed but deprecated.
+    pub deprecated_digests: Vec<String>,
+}
+
+impl TempUrlInfo {
+    pub fn allows(&self, digest: Digest) -> bool {
+        self.allowed_digests.iter().any(|d| d == digest.name())
+    }
+    pub fn deprecates(&self, digest: Digest) -> bool {
+        self.deprecated_digests.iter().any(|d| d == digest.name())
+    }
+}
+
+/// How Swift judged a URL signed as the plugin signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProbeVerdict {
+    /// 404: the signature was accepted and the probe object does not exist.
+    Accepted,
+    /// 200: accepted, and the object exists.
+    AcceptedObjectExists,
+    /// 401 `Temp URL invalid`: tempurl judged and refused it.
+    Rejected,
+    /// 401/403 without that text: tempurl did not judge it.
+    NotJudgedByTempurl,
+    Unexpected { status: u16 },
+}
+
+/// The temp-URL probe's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeOutcome {
+    pub verdict: ProbeVerdict,
+    pub status: u16,
+    /// Start of the body of a refusal; empty for a 2xx (object data is never kept).
+    pub body_excerpt: String,
+    /// Swift's `Date` header.
+    pub swift_date: Option<Timestamp>,
+    /// Local time when the answer arrived, to compare with `swift_date`.
+    pub local_date: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_kinds_keep_their_bundle_names() {
+        for (kind, name) in [
+            (ProblemKind::Unauthorized, "unauthorized"),
+            (ProblemKind::NotFound, "not-found"),
+            (ProblemKind::Forbidden, "forbidden"),
+            (ProblemKind::Unreachable, "unreachable"),
+            (ProblemKind::Timeout, "timeout"),
+            (ProblemKind::Tls, "tls"),
+            (ProblemKind::Http, "http"),
+            (ProblemKind::BadBody, "bad-body"),
+            (ProblemKind::InfoDisabled, "info-disabled"),
+            (ProblemKind::BadUrl, "bad-url"),
+            (ProblemKind::NoRegion, "no-region"),
+            (ProblemKind::NoService, "no-service"),
+            (ProblemKind::NotAttempted, "not-attempted"),
+        ] {
+            let json = serde_json::to_value(Problem::new(kind, "m")).unwrap();
+            assert_eq!(json, serde_json::json!({"kind": name, "message": "m"}));
+            assert_eq!(serde_json::from_value::<Problem>(json).unwrap().kind, kind);
+        }
+    }
+
+    #[test]
+    fn a_token_keeps_its_bundle_shape_and_never_its_value() {
+        let json = r#"{"value":"sha256:7c907c92","expires_at":"2026-11-29T10:59:19Z","issued_at":null,
+            "methods":["application_credential"],"roles":["member"],"project":{"id":"p","name":"veldr","domain":null},
+            "user":{"id":"u","name":"velero-user","domain":{"id":"default","name":"Default"}},
+            "catalog":[{"type":"object-store","name":"swift","endpoints":[{"interface":"public","region":"R","region_id":"R","url":"http://s/v1/AUTH_p"}]}],
+            "application_credential":{"id":"ac","name":"velero","restricted":true,"access_rules":false}}"#;
+        let t: KeystoneToken = serde_json::from_str(json).unwrap();
+        assert_eq!(t.catalog[0].endpoints[0].region_id.as_deref(), Some("R"));
+        let back: serde_json::Value = serde_json::to_value(&t).unwrap();
+        assert_eq!(back, serde_json::from_str::<serde_json::Value>(json).unwrap());
+        let secret = KeystoneToken { value: Secret::new("gAAAAAtokenvalue"), ..t };
+        assert!(!serde_json::to_string(&secret).unwrap().contains("gAAAAAtokenvalue"));
+    }
+}

@@ -1,0 +1,353 @@
+//! Velero's and the snapshot API's objects, as veldr keeps them: the fields veldr judges, with
+//! Kubernetes' JSON names (so a bundle reads like `kubectl get -o json`). Unknown fields are
+//! dropped at decode time; that is what keeps memory proportional to what is judged.
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+
+/// Velero's `config` maps are `map[string]string`; manifests written by hand sometimes hold
+/// `true` or `3` there, which the API server stores as given. They are read as their text.
+fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(d)?;
+    Ok(raw
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            serde_json::Value::Null => None,
+            other => Some((k, other.to_string())),
+        })
+        .collect())
+}
+
+/// `null` reads as the default (Go's omitempty writes absent, hand-written YAML writes `~`).
+fn or_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupStorageLocation {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: BslSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: BslStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BslSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub provider: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub object_storage: ObjectStorage,
+    #[serde(default, deserialize_with = "string_map", skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<SecretKeyRef>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_frequency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStorage {
+    #[serde(default, deserialize_with = "or_default")]
+    pub bucket: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Only whether one is set matters to the judges; the PEM itself is public data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SecretKeyRef {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BslStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_validation_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced_time: Option<Timestamp>,
+}
+
+impl BackupStorageLocation {
+    /// The OpenStack plugin's object store (Swift), by its current and its legacy provider name.
+    /// (`openstack-cinder`/`-manila` are the plugin's volume snapshotters, never a BSL's store.)
+    pub fn is_openstack(&self) -> bool {
+        matches!(self.spec.provider.as_str(), "community.openstack.org/openstack" | "openstack")
+    }
+}
+
+/// The BSLs `--bsl` selects (all of them when it names none); collect and the judges both use it.
+pub fn select_bsls<'a>(all: &'a [BackupStorageLocation], filter: &[String]) -> Vec<&'a BackupStorageLocation> {
+    use super::list::Object;
+    all.iter().filter(|b| filter.is_empty() || filter.iter().any(|f| f == b.name())).collect()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSnapshotLocation {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: VslSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VslSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub provider: String,
+    #[serde(default, deserialize_with = "string_map", skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+}
+
+/// The part of a Backup's spec veldr judges; a Schedule's `template` has the same shape.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSpec {
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub included_namespaces: Vec<String>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub excluded_namespaces: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<LabelSelector>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub or_label_selectors: Vec<LabelSelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_volumes: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_move_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_volumes_to_fs_backup: Option<bool>,
+    /// The pre-1.10 name of `defaultVolumesToFsBackup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_volumes_to_restic: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_location: Option<String>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub volume_snapshot_locations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi_snapshot_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_operation_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Schedule {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: ScheduleSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: ScheduleStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub schedule: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub paused: bool,
+    #[serde(default, deserialize_with = "or_default")]
+    pub template: BackupSpec,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_backup: Option<Timestamp>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub validation_errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backup {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: BackupSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: BackupStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timestamp: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub validation_errors: Vec<String>,
+}
+
+impl Backup {
+    /// The Schedule that made this backup (label `velero.io/schedule-name`).
+    pub fn schedule(&self) -> Option<&str> {
+        use super::list::Object;
+        self.label("velero.io/schedule-name")
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeBackup {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: PodVolumeSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_storage_location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploader_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_identifier: Option<String>,
+}
+
+/// `status.phase` + `status.message`, the shape several Velero kinds share.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhaseStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timestamp: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRepository {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: BackupRepositorySpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRepositorySpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_storage_location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_type: Option<String>,
+}
+
+/// `snapshot.storage.k8s.io/v1` VolumeSnapshotClass: its fields sit at the top level (no `spec`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSnapshotClass {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub driver: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<String>,
+}
+
+crate::impl_object! {
+    BackupStorageLocation => "BackupStorageLocation",
+    VolumeSnapshotLocation => "VolumeSnapshotLocation",
+    Schedule => "Schedule",
+    Backup => "Backup",
+    PodVolumeBackup => "PodVolumeBackup",
+    BackupRepository => "BackupRepository",
+    VolumeSnapshotClass => "VolumeSnapshotClass",
+    k8s_openapi::api::apps::v1::Deployment => "Deployment",
+    k8s_openapi::api::apps::v1::DaemonSet => "DaemonSet",
+    k8s_openapi::api::core::v1::Pod => "Pod",
+    k8s_openapi::api::core::v1::Event => "Event",
+    k8s_openapi::api::core::v1::Namespace => "Namespace",
+    k8s_openapi::api::core::v1::PersistentVolume => "PersistentVolume",
+    k8s_openapi::api::core::v1::PersistentVolumeClaim => "PersistentVolumeClaim",
+    k8s_openapi::api::storage::v1::CSIDriver => "CSIDriver",
+    k8s_openapi::api::storage::v1::StorageClass => "StorageClass",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_written_config_values_read_as_text() {
+        let b: BackupStorageLocation = serde_json::from_str(
+            r#"{"metadata":{"name":"default"},"spec":{"provider":"community.openstack.org/openstack",
+                "objectStorage":{"bucket":"b"},"config":{"s3ForcePathStyle":true,"region":null,"x":3}},"status":null}"#,
+        )
+        .unwrap();
+        assert_eq!(b.spec.config.get("s3ForcePathStyle").map(String::as_str), Some("true"));
+        assert_eq!(b.spec.config.get("x").map(String::as_str), Some("3"));
+        assert!(!b.spec.config.contains_key("region"));
+        assert!(b.is_openstack());
+    }
+
+    #[test]
+    fn a_schedule_template_is_a_backup_spec() {
+        let s: Schedule = serde_json::from_str(
+            r#"{"metadata":{"name":"daily"},"spec":{"schedule":"0 1 * * *","template":{"ttl":"240h0m0s","snapshotVolumes":false,
+                "includedNamespaces":["shop"],"labelSelector":{"matchLabels":{"app":"db"}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.spec.template.ttl.as_deref(), Some("240h0m0s"));
+        assert_eq!(s.spec.template.snapshot_volumes, Some(false));
+        assert_eq!(s.spec.template.included_namespaces, ["shop"]);
+        assert!(s.spec.template.label_selector.is_some());
+    }
+}
