@@ -25,11 +25,12 @@ fn auth_facts<'a>(ctx: &Ctx<'a>) -> Result<&'a AuthFacts, Verdict> {
     openstack(ctx)?.auth.as_ref().ok_or_else(|| Verdict::skip("no Keystone request was made"))
 }
 
-/// A failed call: `error` when veldr could not get an answer in time, `fail` otherwise.
+/// A failed call: `error` when veldr could not get an answer in time (which stalls Velero too, and
+/// says so), `fail` otherwise.
 fn problem_verdict(what: &str, p: &Problem) -> Verdict {
     let status = if p.kind == "timeout" { Status::Error } else { Status::Fail };
     let v = if status == Status::Error { Verdict::error(format!("{what}: {}", p.message)) } else { Verdict::fail(format!("{what}: {}", p.message)) };
-    v.evidence("problem", p)
+    crate::unanswered::explain(v, p).evidence("problem", p)
 }
 
 /// Combines per-BSL verdicts into one: the worst status leads, every line is kept.
