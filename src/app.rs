@@ -149,13 +149,15 @@ pub async fn with_progress<F: std::future::Future>(enabled: bool, fut: F) -> F::
     out
 }
 
-/// `--wait`: re-runs the failed checks (and what they depend on) until they pass or the time is up,
-/// with progress on stderr. Velero revalidates a BSL every minute; Swift key changes take up to 60 s.
+/// `--wait`: re-runs the checks that did not pass (and what they depend on) until they pass or the time
+/// is up, with progress on stderr. Velero revalidates a BSL every minute; Swift key changes take up to
+/// 60 s. A check that ended `error` has not passed either (exit 3): a Swift that did not answer in time
+/// may answer on the next try.
 async fn wait_for_fixes(args: &DoctorArgs, mut report: Report, started: Instant) -> Result<Report, Unrunnable> {
     use crate::model::Status;
     let deadline = Instant::now() + args.wait;
     loop {
-        let failed: Vec<String> = report.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id.clone()).collect();
+        let failed: Vec<String> = report.checks.iter().filter(|c| matches!(c.status, Status::Fail | Status::Error)).map(|c| c.id.clone()).collect();
         if failed.is_empty() || Instant::now() >= deadline {
             return Ok(report);
         }

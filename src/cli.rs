@@ -88,13 +88,14 @@ pub struct DoctorArgs {
     /// Skip these checks or categories (repeatable).
     #[arg(long, value_name = "ID|CATEGORY")]
     pub skip: Vec<String>,
-    /// Exit 1 on any fail (default), or also on any warn.
+    /// Exit 1 on any fail (default: checks that could not be evaluated alone exit 3); `warn`: also on any
+    /// warn or error; `error`: also on any error.
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
     /// Deadline for all reads of a run (e.g. 30s, 2m).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// After a failure, re-run the failed checks until they pass or this much time passes.
+    /// After a failure or an error, re-run those checks until they pass or this much time passes.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub wait: Duration,
     /// Where the OpenStack credentials come from: cluster, env or cloud:NAME.

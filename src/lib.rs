@@ -22,4 +22,5 @@ pub mod rules;
 pub mod secret;
 pub mod serve;
 pub mod tempurl_cmd;
+pub mod unanswered;
 pub mod velero;

@@ -4,9 +4,14 @@
 //! and swaps the rendered metrics into shared state. `/metrics` and `/healthz` answer from that state
 //! only: a scrape never waits for a run and never starts one.
 //!
-//! A run that could not complete (no configuration, the API server unreadable, or the run exceeded
+//! A run that could not complete (no configuration, the API server unreadable, or the run hung past
 //! `--timeout`) sets `veldr_up 0` and keeps the last good report's figures, with
 //! `veldr_last_success_timestamp_seconds` saying how old they are.
+//!
+//! A run that completed but could not evaluate some checks (exit 3 for `veldr doctor`: a Keystone or
+//! Swift that did not answer within `--timeout`, a read RBAC refused) is not a passed run: its figures
+//! are served as they are, those checks at 3 (error) and counted in `veldr_checks{status="error"}`,
+//! rather than hidden behind an older run's `ok`; `/healthz` and stderr name them.
 
 use crate::app::{self, Unrunnable};
 use crate::cli::ServeArgs;
@@ -147,6 +152,9 @@ async fn run_periodically(doctor: crate::cli::DoctorArgs, every: Duration, state
         s.runs += 1;
         match outcome {
             Ok(report) => {
+                if let Some(incomplete) = report.incomplete_line() {
+                    eprintln!("veldr: run {incomplete}");
+                }
                 s.last_good = Some((report, jiff::Timestamp::now()));
                 s.last_error = None;
             }
@@ -160,7 +168,8 @@ async fn run_periodically(doctor: crate::cli::DoctorArgs, every: Duration, state
 }
 
 /// One doctor run. `Err` when it could not complete: no configuration, the API server unreadable,
-/// or reads still pending at `--timeout`.
+/// or the run still going 5 s past `--timeout`. Reads that timed out inside the run are checks at
+/// `error` in a completed run: served as such, not as the previous run's figures.
 async fn run_once(doctor: crate::cli::DoctorArgs) -> Result<Report, String> {
     let started = Instant::now();
     // The collector bounds every read by --timeout; this bounds the run as a whole, whatever hangs.
@@ -172,9 +181,6 @@ async fn run_once(doctor: crate::cli::DoctorArgs) -> Result<Report, String> {
     };
     if let Err(e) = &facts.kube.version {
         return Err(format!("cannot talk to the API server: {}", e.message));
-    }
-    if doctor.from_bundle.is_none() && started.elapsed() >= doctor.timeout {
-        return Err(format!("the run exceeded --timeout {}: some reads did not answer in time", human(doctor.timeout)));
     }
     Ok(app::build_report(&doctor, &facts, &io, started))
 }
@@ -222,7 +228,11 @@ fn answer<B>(state: &Shared, req: &Request<B>) -> Response<Full<Bytes>> {
             let s = lock(state);
             let text = match &s.last_error {
                 _ if s.runs == 0 => "ok: first run in progress\n".to_string(),
-                None => "ok: last run completed\n".to_string(),
+                None => match s.last_good.as_ref().and_then(|(r, _)| r.incomplete_line()) {
+                    // Not a passed run: say which checks veldr could not see.
+                    Some(incomplete) => format!("ok: last run completed, {incomplete}\n"),
+                    None => "ok: last run completed\n".to_string(),
+                },
                 Some(e) => format!("ok: serving; last run failed: {e}\n"),
             };
             reply(StatusCode::OK, "text/plain; charset=utf-8", Bytes::from(text))
@@ -272,6 +282,24 @@ mod tests {
     fn a_failed_first_run_is_down() {
         let s = State { runs: 1, last_error: Some("x".into()), ..Default::default() };
         assert!(exposition(&s).contains("veldr_up 0\n"));
+    }
+
+    /// An incomplete run is served as it is, not as a pass: its errors counted, /healthz naming them.
+    #[test]
+    fn an_incomplete_run_is_served_with_its_errors_counted() {
+        use crate::model::Status;
+        use crate::report::testing::{check, report_of};
+        let late = "container velero: Swift did not answer within the run's --timeout (5s)";
+        let report = report_of(vec![check("keystone.auth", Status::Ok, "a token"), check("swift.container", Status::Error, late)]);
+        let state: Shared = Arc::new(Mutex::new(State { last_good: Some((report, jiff::Timestamp::now())), runs: 1, ..Default::default() }));
+        let text = exposition(&lock(&state));
+        for line in ["veldr_up 1\n", "veldr_checks{status=\"error\"} 1\n", "veldr_checks{status=\"ok\"} 1\n", "veldr_checks{status=\"fail\"} 0\n"] {
+            assert!(text.contains(line), "{line:?} not in {text}");
+        }
+        let health = answer(&state, &Request::get("/healthz").body(()).unwrap());
+        let body = futures::executor::block_on(http_body_util::BodyExt::collect(health.into_body())).unwrap().to_bytes();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.starts_with("ok: last run completed, incomplete: swift.container not evaluated (Swift did not answer"), "{body}");
     }
 
     #[test]

@@ -153,6 +153,27 @@ fn wait_rechecks_failures_until_the_deadline_with_progress_on_stderr() {
 }
 
 #[test]
+fn wait_rechecks_errors_too_and_an_incomplete_run_exits_3() {
+    // RBAC refuses one read: csi.snapshot-class cannot be evaluated (error), nothing fails.
+    let cluster = serve("rbac-denied", None);
+    cluster.server.clear_requests();
+    let out = run(&cluster, &["--skip", "openstack", "--wait", "2s"]);
+    assert_eq!(out.status.code(), Some(3), "no fail, an error: incomplete");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("waiting for") && stderr.contains("csi.snapshot-class"), "an error is not a pass: {stderr}");
+    let classes = cluster.server.requests().iter().filter(|r| r.path.ends_with("/volumesnapshotclasses")).count();
+    assert!(classes >= 2, "the erroring check was re-run: {classes} read(s)");
+    let table = String::from_utf8_lossy(&out.stdout);
+    let summary = table.lines().find(|l| l.contains(" ok, ") && l.contains(" skipped")).expect("the summary line");
+    assert!(summary.contains("1 error") && summary.contains("incomplete: csi.snapshot-class not evaluated ("), "{summary}");
+    // --fail-on error makes it a failure; --fail-on warn counts errors too.
+    for (fail_on, code) in [("error", 1), ("warn", 1), ("fail", 3)] {
+        let out = run(&cluster, &["-o", "json", "--skip", "openstack", "--fail-on", fail_on]);
+        assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
+    }
+}
+
+#[test]
 fn kubeconfig_comes_from_the_environment_as_kubectl_finds_it() {
     let cluster = serve("healthy", None);
     // KUBECONFIG may be a list, as kubectl allows: a missing first entry is skipped.

@@ -186,7 +186,7 @@ fn the_plugins_tls_skip_verify_is_reported() {
     let env = text_of(&r, "credentials.env");
     assert_eq!(status_of(&r, "credentials.env"), "ok", "{env}");
     assert!(env.contains("TLS_SKIP_VERIFY=true: the plugin does not verify"), "{env}");
-    assert_eq!(out.status.code(), Some(0), "errors alone exit 0");
+    assert_eq!(out.status.code(), Some(3), "errors alone: the run is incomplete (exit 3)");
 
     // With --insecure veldr sees what the plugin sees: everything passes, the report still says it.
     let out = doctor(&cluster, &["--insecure"], None);

@@ -1,6 +1,7 @@
 //! `-o nagios`: the Nagios/Icinga plugin convention. First line `VELDR STATE - …`
-//! (under 80 characters before `|`) with perfdata, then one line per problem.
-//! Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (errors and no fail).
+//! (under 80 characters before `|`, except an UNKNOWN's, which names the checks that could not be
+//! evaluated and why) with perfdata, then one line per problem.
+//! Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (errors and no fail: the run is incomplete).
 
 use super::Report;
 use crate::model::Status;
@@ -28,7 +29,12 @@ pub fn render(report: &Report) -> String {
         parts.push(format!("{} failed", s.fail));
     }
     if s.error > 0 {
-        parts.push(format!("{} error", s.error));
+        // UNKNOWN: the line is the whole story (which checks, and why), past the 80 characters if need be.
+        // CRITICAL: the failure leads; the incomplete part stays short.
+        match report.incomplete_line() {
+            Some(line) if s.fail == 0 => parts.push(line),
+            _ => parts.push(format!("incomplete ({} not evaluated)", s.error)),
+        }
     }
     if s.warn > 0 {
         parts.push(format!("{} warning{}", s.warn, if s.warn == 1 { "" } else { "s" }));

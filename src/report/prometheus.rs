@@ -1,7 +1,7 @@
 //! `-o prometheus`: the text exposition format, for node_exporter's textfile collector or `veldr serve`.
 //!
 //! Labels are bounded (check id and category only: no object names, no secrets).
-//! `veldr_check_status`: 0 ok, 1 warn, 2 fail, 3 error, 4 skip.
+//! `veldr_check_status`: 0 ok, 1 warn, 2 fail, 3 error, 4 skip; `veldr_checks{status}`: how many of each.
 
 use super::Report;
 use crate::model::Status;
@@ -43,6 +43,14 @@ pub fn render(report: &Report, up: bool) -> String {
     let _ = writeln!(o, "# TYPE veldr_check_duration_seconds gauge");
     for c in &report.checks {
         let _ = writeln!(o, "veldr_check_duration_seconds{{check=\"{}\"}} {}", escape(&c.id), c.duration_ms as f64 / 1000.0);
+    }
+    // Counts by status, all five always present: `veldr_checks{status="error"} > 0` is "veldr could not
+    // see" (RBAC, a Keystone or Swift that did not answer), apart from "Velero is broken" (fail).
+    let _ = writeln!(o, "# HELP veldr_checks Checks of the run by status; error: could not be evaluated (the run is incomplete).");
+    let _ = writeln!(o, "# TYPE veldr_checks gauge");
+    let s = &report.summary;
+    for (status, n) in [("ok", s.ok), ("warn", s.warn), ("fail", s.fail), ("error", s.error), ("skip", s.skip)] {
+        let _ = writeln!(o, "veldr_checks{{status=\"{status}\"}} {n}");
     }
     let _ = writeln!(o, "# HELP veldr_run_duration_seconds Wall time of the last run.");
     let _ = writeln!(o, "# TYPE veldr_run_duration_seconds gauge");

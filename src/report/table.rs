@@ -78,7 +78,12 @@ pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
     );
     let _ = writeln!(out, "{table}");
     let s = &report.summary;
-    let line = format!("{} ok, {} warn, {} fail, {} error, {} skipped", s.ok, s.warn, s.fail, s.error, s.skip);
+    let mut line = format!("{} ok, {} warn, {} fail, {} error, {} skipped", s.ok, s.warn, s.fail, s.error, s.skip);
+    // An incomplete run must not read as a clean one: say so, and which checks veldr could not judge.
+    if let Some(incomplete) = report.incomplete_line() {
+        line.push_str(" — ");
+        line.push_str(&incomplete);
+    }
     let _ = writeln!(out, "{}", paint(&line, s.status, colour_on));
 
     let problems: Vec<&CheckResult> = report.checks.iter().filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Error)).collect();

@@ -23,5 +23,6 @@ pub(crate) fn openstack<'a>(ctx: &Ctx<'a>) -> Result<&'a OpenStackFacts, String>
 pub(crate) fn problem_verdict(what: &str, p: &Problem) -> Verdict {
     let summary = format!("{what}: {}", p.message);
     let v = if p.kind == ProblemKind::Timeout { Verdict::error(summary) } else { Verdict::fail(summary) };
-    v.evidence("problem", p)
+    // A Keystone or Swift that never answers stalls Velero's plugin too: say what Velero will do.
+    crate::unanswered::explain(v, p).evidence("problem", p)
 }
