@@ -21,4 +21,5 @@ pub mod report;
 pub mod secret;
 pub mod serve;
 pub mod tempurl_cmd;
+pub mod term;
 pub mod velero;
