@@ -158,3 +158,39 @@ fn markdown_of_warnings_and_errors_and_with_output_file() {
     let heads: Vec<&String> = b.iter().filter_map(|x| if let Block::Heading(4, h) = x { Some(h) } else { None }).collect();
     assert_eq!(heads, ["? error `csi.snapshot-class`", "▲ warn `kube.rbac`"], "error before warn");
 }
+
+#[test]
+fn indented_details_are_nested_items_not_code() {
+    let (md, report, _) = markdown(&repo().join("examples/swift-key-mismatch.bundle.json"), &[]);
+    let details = check(&report, "swift.tempurl-key")["details"].as_array().unwrap().clone();
+    assert!(details.iter().any(|d| d.as_str().unwrap().starts_with("  ")), "the example has indented details: {details:?}");
+    // (list depth, text) of every item; an indented detail must not become a code block.
+    let mut depth = 0;
+    let mut items: Vec<(usize, String)> = Vec::new();
+    for event in Parser::new_ext(&md, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::List(_)) => depth += 1,
+            Event::End(TagEnd::List(_)) => depth -= 1,
+            Event::Start(Tag::Item) => items.push((depth, String::new())),
+            Event::Text(t) if depth > 0 => items.last_mut().unwrap().1.push_str(&t),
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)) => panic!("an indented code block:\n{md}"),
+            _ => {}
+        }
+    }
+    for d in details.iter().map(|d| d.as_str().unwrap()) {
+        let want = if d.starts_with("  ") { 2 } else { 1 };
+        assert!(items.iter().any(|(depth, text)| *depth == want && text.starts_with(d.trim_start())), "{d:?} at depth {want}: {items:?}");
+    }
+}
+
+#[test]
+fn the_readme_sample_is_what_veldr_prints() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("````markdown\n").expect("the README's Markdown sample") + "````markdown\n".len();
+    let sample = &readme[start..start + readme[start..].find("\n…\n````").unwrap()];
+    let (md, _, _) = markdown(&repo().join("examples/swift-key-mismatch.bundle.json"), &[]);
+    // The summary line carries the run's time and duration.
+    let stable = |s: &str| s.lines().map(|l| if l.starts_with("**") { l.split(" · veldr").next().unwrap().to_string() } else { l.to_string() }).collect::<Vec<_>>();
+    let printed = stable(&md);
+    assert_eq!(stable(sample), printed[..sample.lines().count()], "README.md's -o markdown sample is out of date");
+}

@@ -66,9 +66,14 @@ fn what_to_do(o: &mut String, c: &CheckResult) {
     let _ = writeln!(o, "#### {} {}\n", glyph(c.status), code(&c.id));
     let _ = writeln!(o, "{}\n", inline(&c.summary, false));
     let mut blocks = Vec::new();
-    for d in &c.details {
-        let p = parts(d);
-        let _ = writeln!(o, "- {}", inline(p.prose, false));
+    // An indented detail belongs to the one above it: a nested item (left as it is, four spaces would
+    // turn it into a code block).
+    let mut level = 0;
+    for (i, d) in c.details.iter().enumerate() {
+        let p = parts(d.trim_start());
+        let indent = (d.len() - d.trim_start().len()) / 2;
+        level = if i == 0 { 0 } else { indent.min(level + 1) };
+        let _ = writeln!(o, "{}- {}", "  ".repeat(level), inline(p.prose, false));
         blocks.extend(block(&p));
     }
     if !c.details.is_empty() {
