@@ -16,6 +16,9 @@ REQS=(
   python-swiftclient==4.11.0
   gunicorn==27.0.1
   prometheus-client==0.21.1
+  # tests/junit.rs: the JUnit schema validation and an independent JUnit reader.
+  lxml==6.1.3
+  junitparser==5.0.3
 )
 STAMP="$VENV/.veldr-lab-stamp"
 

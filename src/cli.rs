@@ -42,6 +42,10 @@ pub enum Output {
     Json,
     Prometheus,
     Nagios,
+    /// GitHub-flavoured Markdown, for tickets and pull requests.
+    Markdown,
+    /// JUnit XML: one testsuite per category, one testcase per check, for CI pipelines.
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

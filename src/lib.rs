@@ -22,5 +22,6 @@ pub mod rules;
 pub mod secret;
 pub mod serve;
 pub mod tempurl_cmd;
+pub mod term;
 pub mod unanswered;
 pub mod velero;

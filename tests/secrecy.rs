@@ -1,5 +1,6 @@
 //! No secret reaches any output: for lab scenarios (real credential secrets, tokens, temp-URL keys),
-//! every output format, `-v` logs and the saved bundle are searched for every secret value.
+//! every output format (the table also wrapped at a narrow width), `-v` logs and the saved bundle are
+//! searched for every secret value.
 //! The scanner itself is tested by planting a leak.
 
 mod common;
@@ -44,7 +45,7 @@ fn no_output_bundle_or_log_carries_a_secret() {
         let cluster = serve(scenario, Some(&lab));
         let dir = tempfile::tempdir().unwrap();
         let bundle = dir.path().join("bundle.json");
-        for output in ["table", "json", "prometheus", "nagios"] {
+        for output in ["table", "json", "prometheus", "nagios", "markdown", "junit"] {
             let mut args = vec!["-o", output, "-vv", "--color", "always"];
             if output == "json" {
                 args.extend(["--save-bundle", bundle.to_str().unwrap()]);
@@ -53,6 +54,11 @@ fn no_output_bundle_or_log_carries_a_secret() {
             found.extend(leaks(&String::from_utf8_lossy(&out.stdout), &secrets, &format!("{scenario} -o {output} stdout")));
             found.extend(leaks(&String::from_utf8_lossy(&out.stderr), &secrets, &format!("{scenario} -o {output} -vv stderr")));
         }
+        // The table laid out for a narrow terminal: a long value may be cut inside its cell, so the
+        // text is searched with the line breaks, padding and borders between the pieces taken out.
+        let narrow = veldr().arg("doctor").arg("--kubeconfig").arg(&cluster.kubeconfig).env("COLUMNS", "60").output().unwrap();
+        let joined: String = String::from_utf8_lossy(&narrow.stdout).chars().filter(|c| !c.is_whitespace() && !"│┆".contains(*c)).collect();
+        found.extend(leaks(&joined, &secrets, &format!("{scenario} -o table at 60 columns")));
         let text = std::fs::read_to_string(&bundle).expect("bundle written");
         found.extend(leaks(&text, &secrets, &format!("{scenario} bundle")));
         // The bundle replays to the same verdicts, offline.

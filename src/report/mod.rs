@@ -1,9 +1,13 @@
-//! Reports: the judged results rendered for people (table), machines (JSON), Prometheus and Nagios.
+//! Reports: the judged results rendered for people (table), machines (JSON), Prometheus and Nagios,
+//! tickets and pull requests (Markdown), CI pipelines (JUnit XML).
 
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod nagios;
 pub mod prometheus;
 pub mod table;
+mod wrap;
 
 use crate::facts::Target;
 use crate::model::{CheckResult, Status};

@@ -1,11 +1,12 @@
 //! `-o table`: one row per check grouped by category, then what is wrong and how to fix it.
 
+use super::wrap::fill;
 use super::Report;
 use crate::model::{CheckResult, Status};
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table};
 use std::fmt::Write;
 
-fn glyph(s: Status) -> &'static str {
+pub(super) fn glyph(s: Status) -> &'static str {
     match s {
         Status::Ok => "✔ ok",
         Status::Warn => "▲ warn",
@@ -39,16 +40,31 @@ fn paint(text: &str, s: Status, colour_on: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// `width`: the terminal's columns; every line fits them (the result column wraps inside its cell, the
+/// status and id columns never break). `None` (a pipe, a file): no line is wrapped.
 pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
     let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    table.load_style(presets::UTF8_FULL_CONDENSED);
     if !colour_on {
         table.force_no_tty();
     } else {
         table.enforce_styling();
     }
-    table.set_width(width.unwrap_or(120));
     table.set_header(vec!["", "check", "result"]);
+    match width {
+        Some(w) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic).set_width(w);
+            for i in 0..2 {
+                if let Some(column) = table.column_mut(i) {
+                    column.set_constraint(ColumnConstraint::ContentWidth);
+                }
+            }
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    let room = width.map(usize::from);
     let mut category = None;
     for c in &report.checks {
         if category != Some(c.category) {
@@ -68,14 +84,10 @@ pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
 
     let mut out = String::new();
     let t = &report.target;
-    let _ = writeln!(
-        out,
-        "veldr {} · context {} · namespace {} · {} ms",
-        report.veldr,
-        t.context.as_deref().unwrap_or("-"),
-        t.namespace,
-        report.duration_ms
-    );
+    let head = format!("veldr {} · context {} · namespace {} · {} ms", report.veldr, t.context.as_deref().unwrap_or("-"), t.namespace, report.duration_ms);
+    for l in fill(&head, "", "  ", room) {
+        let _ = writeln!(out, "{l}");
+    }
     let _ = writeln!(out, "{table}");
     let s = &report.summary;
     let mut line = format!("{} ok, {} warn, {} fail, {} error, {} skipped", s.ok, s.warn, s.fail, s.error, s.skip);
@@ -90,12 +102,18 @@ pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
     if !problems.is_empty() {
         let _ = writeln!(out, "\nWhat to do:");
         for c in problems {
-            let _ = writeln!(out, "\n{} {} — {}", paint(glyph(c.status), c.status, colour_on), c.id, c.summary);
-            for d in &c.details {
-                let _ = writeln!(out, "    {d}");
+            // Laid out plain (escape codes have no width), then the glyph at the start is painted.
+            let mut lines = fill(&format!("{} {} — {}", glyph(c.status), c.id, c.summary), "", "  ", room);
+            let first = lines.remove(0);
+            match first.strip_prefix(glyph(c.status)) {
+                Some(after) => writeln!(out, "\n{}{after}", paint(glyph(c.status), c.status, colour_on)),
+                None => writeln!(out, "\n{first}"),
             }
-            if let Some(h) = &c.hint {
-                let _ = writeln!(out, "  fix: {h}");
+            .ok();
+            lines.extend(c.details.iter().flat_map(|d| fill(d, "    ", "      ", room)));
+            lines.extend(c.hint.iter().flat_map(|h| fill(h, "  fix: ", "       ", room)));
+            for l in lines {
+                let _ = writeln!(out, "{l}");
             }
             let _ = writeln!(out, "  runbook: {}", c.runbook);
         }
