@@ -4,20 +4,27 @@
 //! Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (errors and no fail: the run is incomplete).
 
 use super::Report;
-use crate::model::Status;
+use crate::model::{Severity, Status};
 use std::fmt::Write;
 
+/// The check's severity drives the state: a failing `minor` check (hygiene that will bite later,
+/// like clock skew) pages as WARNING, a failing `critical` or `major` one as CRITICAL.
 pub fn exit_code(report: &Report) -> i32 {
     let s = &report.summary;
-    if s.fail > 0 {
+    let severe_fail = report.checks.iter().any(|c| c.status == Status::Fail && severity(&c.id) != Severity::Minor);
+    if severe_fail {
         2
     } else if s.error > 0 {
         3
-    } else if s.warn > 0 {
+    } else if s.warn > 0 || s.fail > 0 {
         1
     } else {
         0
     }
+}
+
+fn severity(id: &str) -> Severity {
+    crate::checks::find(id).map_or(Severity::Critical, |c| c.severity)
 }
 
 pub fn render(report: &Report) -> String {
@@ -60,4 +67,21 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(o, "{} {}: {}", c.status.as_str().to_uppercase(), c.id, c.summary);
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::{check, report_of};
+
+    #[test]
+    fn a_failing_minor_check_warns_and_a_failing_critical_one_is_critical() {
+        let minor = report_of(vec![check("swift.clock", Status::Fail, "Swift's clock is 10 min ahead"), check("kube.connect", Status::Ok, "ok")]);
+        assert_eq!(exit_code(&minor), 1, "swift.clock is minor");
+        assert!(render(&minor).starts_with("VELDR WARNING - 1 failed"), "{}", render(&minor));
+        let critical = report_of(vec![check("swift.clock", Status::Fail, "skew"), check("swift.container", Status::Fail, "missing")]);
+        assert_eq!(exit_code(&critical), 2);
+        let incomplete = report_of(vec![check("swift.clock", Status::Fail, "skew"), check("swift.tempurl", Status::Error, "timeout")]);
+        assert_eq!(exit_code(&incomplete), 3, "a blind spot outranks a minor failure");
+    }
 }

@@ -37,7 +37,15 @@ pub fn render(report: &Report, up: bool) -> String {
     let _ = writeln!(o, "# HELP veldr_check_status Status of each check: 0 ok, 1 warn, 2 fail, 3 error, 4 skip.");
     let _ = writeln!(o, "# TYPE veldr_check_status gauge");
     for c in &report.checks {
-        let _ = writeln!(o, "veldr_check_status{{check=\"{}\",category=\"{}\"}} {}", escape(&c.id), c.category, status_value(c.status));
+        // `severity` lets alert rules page on critical checks and ticket the rest.
+        let severity = crate::checks::find(&c.id).map_or("critical", |d| d.severity.as_str());
+        let _ = writeln!(
+            o,
+            "veldr_check_status{{check=\"{}\",category=\"{}\",severity=\"{severity}\"}} {}",
+            escape(&c.id),
+            c.category,
+            status_value(c.status)
+        );
     }
     let _ = writeln!(o, "# HELP veldr_check_duration_seconds Time spent on each check, its reads included.");
     let _ = writeln!(o, "# TYPE veldr_check_duration_seconds gauge");
