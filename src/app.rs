@@ -21,7 +21,7 @@ impl DoctorArgs {
     pub fn collect_options(&self) -> CollectOptions {
         CollectOptions {
             target: KubeTarget { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() },
-            namespace: self.namespace.clone(),
+            namespace: crate::namespace::from_process(self.namespace.as_deref()),
             timeout: self.timeout,
             credentials: self.credentials.clone(),
             needs: self.selection().needs(),

@@ -75,9 +75,10 @@ pub struct DoctorArgs {
     /// The kubeconfig context to use.
     #[arg(long)]
     pub context: Option<String>,
-    /// The namespace Velero runs in.
-    #[arg(short = 'n', long, default_value = "velero")]
-    pub namespace: String,
+    /// The namespace Velero runs in (default: $VELERO_NAMESPACE, the velero client config's namespace,
+    /// the namespace of the only Velero server Deployment, else velero).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
     /// Only these BackupStorageLocations (repeatable).
     #[arg(long = "bsl", value_name = "NAME")]
     pub bsl: Vec<String>,
@@ -155,8 +156,9 @@ pub struct ClusterArgs {
     pub kubeconfig: Option<PathBuf>,
     #[arg(long)]
     pub context: Option<String>,
-    #[arg(short = 'n', long, default_value = "velero")]
-    pub namespace: String,
+    /// The namespace Velero runs in (resolved as for `veldr doctor`).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 }

@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod helm;
 pub mod logging;
 pub mod model;
+pub mod namespace;
 pub mod openstack;
 pub mod plugin;
 pub mod report;

@@ -26,6 +26,11 @@ fn is_velero_server_container(c: &Container) -> bool {
         || (image.contains("velero/velero:") && (first_arg == Some("server") || runs_velero))
 }
 
+/// Whether a Deployment runs `velero server` (how veldr finds Velero in a namespace it does not know).
+pub fn runs_velero_server(deployment: &Deployment) -> bool {
+    containers(deployment).iter().any(is_velero_server_container)
+}
+
 /// The containers of a Deployment's pod template.
 pub fn containers(deployment: &Deployment) -> &[Container] {
     deployment.spec.template.spec.as_ref().map(|p| p.containers.as_slice()).unwrap_or_default()

@@ -311,6 +311,14 @@ pub struct Referenced {
     pub config_maps: BTreeSet<String>,
 }
 
+/// The Deployment list read before the rest (to find Velero's namespace) and how long it took.
+pub type Prelisted = (Read<List<Deployment>>, u64);
+
+/// Every Deployment in the cluster (they are listed cluster-wide in any case).
+pub async fn list_deployments(client: &Client, deadline: Deadline) -> Read<List<Deployment>> {
+    list_all(client, &DEPLOYMENTS, "", deadline).await
+}
+
 /// Lists `kind` when a selected check needs it; otherwise records that it was not read.
 async fn list_if<T: Object>(plan: &Plan<'_>, need: Need, kind: &Kind) -> Read<List<T>> {
     if plan.needs.contains(&need) {
@@ -346,6 +354,7 @@ pub async fn collect(
     namespace: &str,
     needs: &BTreeSet<Need>,
     deadline: Deadline,
+    prelisted: Option<Prelisted>,
     referenced: impl Fn(&[Deployment]) -> Referenced,
 ) -> (KubeFacts, Sensitive, super::IoTimes) {
     let plan = Plan { client, namespace, needs, deadline, times: Default::default() };
@@ -379,7 +388,11 @@ pub async fn collect(
     // Deployments first among equals: the secrets they name are read as soon as they arrive.
     let want_env = needs.contains(&Need::VeleroEnv);
     let deployments_then_refs = async {
-        let deployments: Read<List<Deployment>> = if want_env || needs.contains(&Need::Deployments) {
+        let deployments: Read<List<Deployment>> = if let Some((list, ms)) = prelisted {
+            // Already read to find the namespace: kept (whatever the needs), not listed again.
+            plan.times.lock().unwrap_or_else(|e| e.into_inner()).insert(Need::Deployments, ms);
+            list
+        } else if want_env || needs.contains(&Need::Deployments) {
             plan.timed(Need::Deployments, list_all(client, &DEPLOYMENTS, namespace, deadline)).await
         } else {
             Err(ReadError::not_needed(&DEPLOYMENTS.resource_name()))

@@ -86,7 +86,8 @@ impl std::fmt::Display for CredentialsSource {
 #[derive(Debug, Clone)]
 pub struct CollectOptions {
     pub target: KubeTarget,
-    pub namespace: String,
+    /// `None`: not said by -n, VELERO_NAMESPACE or the velero client config; found from the Deployments.
+    pub namespace: Option<crate::namespace::Resolved>,
     pub timeout: Duration,
     pub credentials: CredentialsSource,
     /// What the selected checks need (see `engine::Selection::needs`).
@@ -123,9 +124,10 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let started = jiff::Timestamp::now();
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
-    let ns = opts.namespace.clone();
+    let (chosen, prelisted) = choose_namespace(&client, opts.namespace.as_ref(), deadline).await;
+    let ns = chosen.namespace.clone();
     let needs = closure(&opts.needs);
-    let (kube_facts, sensitive, mut io) = kube::collect(&client, &ns, &needs, deadline, |deployments| referenced(deployments, &ns)).await;
+    let (kube_facts, sensitive, mut io) = kube::collect(&client, &ns, &needs, deadline, prelisted, |deployments| referenced(deployments, &ns)).await;
 
     let velero_env = match &opts.credentials {
         CredentialsSource::Cluster => resolve_cluster_env(&kube_facts, &sensitive, &ns),
@@ -138,7 +140,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         schema_version: BUNDLE_SCHEMA,
         veldr: env!("CARGO_PKG_VERSION").to_string(),
         collected_at: started,
-        target: Target { context, server: Some(server), namespace: ns },
+        target: Target { context, server: Some(server), namespace: ns, namespace_source: Some(chosen.source) },
         kube: kube_facts,
         velero_env,
         credentials_source: opts.credentials.to_string(),
@@ -166,6 +168,26 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         facts.openstack = Some(os);
     }
     Ok((facts, io))
+}
+
+/// The namespace to read: the one already resolved, else the one the cluster-wide Deployment list
+/// points at. That list is read first then (every namespaced read depends on the answer) and handed
+/// on, so Deployments are still listed once.
+async fn choose_namespace(
+    client: &::kube::Client,
+    known: Option<&crate::namespace::Resolved>,
+    deadline: Deadline,
+) -> (crate::namespace::Resolved, Option<kube::Prelisted>) {
+    if let Some(r) = known {
+        return (r.clone(), None);
+    }
+    let t0 = std::time::Instant::now();
+    let deployments = kube::list_deployments(client, deadline).await;
+    let chosen = match &deployments {
+        Ok(list) => crate::namespace::from_deployments(list),
+        Err(_) => crate::namespace::unlisted(),
+    };
+    (chosen, Some((deployments, t0.elapsed().as_millis() as u64)))
 }
 
 /// The secrets and config maps the Velero container names.

@@ -49,6 +49,9 @@ pub struct Target {
     pub context: Option<String>,
     pub server: Option<String>,
     pub namespace: String,
+    /// Why this namespace: "from -n", "from VELERO_NAMESPACE", the only Velero Deployment, ...
+    #[serde(rename = "namespaceSource", default, skip_serializing_if = "Option::is_none")]
+    pub namespace_source: Option<String>,
 }
 
 /// One read from the API server: what came back, or why nothing did.
@@ -299,7 +302,7 @@ impl Facts {
             schema_version: BUNDLE_SCHEMA,
             veldr: env!("CARGO_PKG_VERSION").to_string(),
             collected_at: "2026-11-29T08:00:00Z".parse().expect("valid timestamp"),
-            target: Target { context: Some("test".into()), server: Some("https://127.0.0.1:6443".into()), namespace: namespace.into() },
+            target: Target { context: Some("test".into()), server: Some("https://127.0.0.1:6443".into()), namespace: namespace.into(), namespace_source: None },
             kube: KubeFacts {
                 version: Ok(ServerVersion { git_version: "v1.31.4".into(), major: "1".into(), minor: "31".into(), platform: "linux/amd64".into() }),
                 api_groups: Ok(vec![

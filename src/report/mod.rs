@@ -189,7 +189,7 @@ pub(crate) mod testing {
             veldr: "0.0.0".into(),
             started_at: jiff::Timestamp::UNIX_EPOCH,
             duration_ms: 5000,
-            target: Target { context: Some("prod".into()), server: None, namespace: "velero".into() },
+            target: Target { context: Some("prod".into()), server: None, namespace: "velero".into(), namespace_source: None },
             summary: Summary::of(&checks),
             checks,
         }

@@ -84,7 +84,9 @@ pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
 
     let mut out = String::new();
     let t = &report.target;
-    let head = format!("veldr {} · context {} · namespace {} · {} ms", report.veldr, t.context.as_deref().unwrap_or("-"), t.namespace, report.duration_ms);
+    // The namespace comes with why it was chosen (-n, VELERO_NAMESPACE, ...): a wrong guess shows at once.
+    let why = t.namespace_source.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+    let head = format!("veldr {} · context {} · namespace {}{why} · {} ms", report.veldr, t.context.as_deref().unwrap_or("-"), t.namespace, report.duration_ms);
     for l in fill(&head, "", "  ", room) {
         let _ = writeln!(out, "{l}");
     }

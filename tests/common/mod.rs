@@ -197,7 +197,7 @@ pub fn veldr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_veldr"));
     // The operator's own environment must not leak into what is diagnosed.
     for (k, _) in std::env::vars() {
-        if k.starts_with("OS_") || k == "KUBECONFIG" || k == "NO_COLOR" {
+        if k.starts_with("OS_") || k == "KUBECONFIG" || k == "NO_COLOR" || k == "VELERO_NAMESPACE" {
             c.env_remove(k);
         }
     }

@@ -52,6 +52,58 @@ fn looks_like_swift_s3(bsl: &BackupStorageLocation, os_env: bool) -> Option<Stri
     None
 }
 
+/// The server's default location: `--default-backup-storage-location` when set, else Velero's
+/// built-in `default`; the second value says which, for messages.
+fn server_default(ctx: &Ctx) -> (String, &'static str) {
+    match ctx.server_flags().get("default-backup-storage-location") {
+        Some(v) if !v.is_empty() => (v.clone(), "set by --default-backup-storage-location"),
+        _ => ("default".into(), "Velero's built-in value; the server sets no --default-backup-storage-location"),
+    }
+}
+
+/// The BSL a newer Velero keeps as the default when several are marked: its BSL controller
+/// (ensureSingleDefaultBSL) keeps the most recently created one and clears `default` on the others.
+fn newest<'b>(all: &'b [BackupStorageLocation], names: &[&str]) -> &'b str {
+    all.iter()
+        .filter(|b| names.contains(&b.name()))
+        .max_by_key(|b| b.meta().creation_timestamp.as_ref().map(|t| t.0))
+        .map(Object::name)
+        .unwrap_or_default()
+}
+
+/// Exactly one default BSL: `spec.default: true` on one, or none marked and the server's default
+/// location (flag or `default`) names one that exists. Backups and Schedules that name no
+/// storageLocation go to it; without one they end `FailedValidation`.
+fn default_finding(ctx: &Ctx, all: &[BackupStorageLocation], defaults: &[&str], all_read: bool, notes: &mut Vec<String>) -> Option<Finding> {
+    let ns = ctx.namespace();
+    let helm = ctx.by_helm();
+    if defaults.len() > 1 {
+        let kept = newest(all, defaults);
+        return Some(
+            Finding::new(Status::Warn, format!("{} BSLs are marked default: {}; keep exactly one", defaults.len(), defaults.join(", ")))
+                .detail(format!("newer Velero servers keep only the most recently created one ({kept}) and clear spec.default on the others; older servers send backups that name no location to the first one listed"))
+                .detail("either way, backups and schedules without --storage-location may land in a location you did not choose".to_string())
+                .hint(if helm { "set `default: true` on exactly one entry of `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set <name> --default -n {ns}` (it clears the others)") }),
+        );
+    }
+    if !defaults.is_empty() || !all_read {
+        return None;
+    }
+    let (flag, why) = server_default(ctx);
+    let names: Vec<&str> = all.iter().map(Object::name).collect();
+    if names.contains(&flag.as_str()) {
+        // Velero uses it for backups that name no location (and its BSL controller marks it default).
+        notes.push(format!("no BSL is marked default; the server's default location {flag:?} ({why}) exists and is used"));
+        return None;
+    }
+    Some(
+        Finding::new(Status::Fail, format!("no default BSL: none of {} is marked default and the server's default location {flag:?} does not exist", names.join(", ")))
+            .detail(format!("the server's default location is {flag:?} ({why})"))
+            .detail(format!("`velero backup create` without --storage-location and Schedules without spec.template.storageLocation end FailedValidation: \"an existing backup storage location wasn't specified at backup creation time and the server default '{flag}' doesn't exist\""))
+            .hint(if helm { "set `default: true` on one entry of `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set <name> --default -n {ns}` (or name an existing BSL in the server's --default-backup-storage-location)") }),
+    )
+}
+
 fn judge(ctx: &Ctx) -> Verdict {
     let all = crate::need!(&ctx.facts.kube.backup_storage_locations);
     let ns = ctx.namespace().to_string();
@@ -180,33 +232,9 @@ fn judge(ctx: &Ctx) -> Verdict {
     findings.extend(super::malformed_findings(ctx, all, "configuration"));
 
     // Defaults are judged over every BSL, not only the selected ones; a malformed one may be the
-    // default, so "none is default" is only said when every BSL could be read.
+    // default, so "no default" is only said when every BSL could be read.
     let defaults: Vec<&str> = all.iter().filter(|b| b.spec.default).map(Object::name).collect();
-    let all_read = all.malformed.is_empty();
-    if defaults.len() > 1 {
-        findings.push(
-            Finding::new(Status::Warn, format!("{} BSLs are marked default: {}", defaults.len(), defaults.join(", ")))
-                .detail("backups that name no location go to whichever default Velero resolves; keep exactly one".to_string())
-                .hint(if helm { "set `default: true` on exactly one entry of `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set <name> --default -n {ns}` (it clears the others)") }),
-        );
-    } else if defaults.is_empty() && all.len() > 1 && all_read {
-        let names: Vec<&str> = all.iter().map(Object::name).collect();
-        findings.push(
-            Finding::new(Status::Warn, format!("{} BSLs and none is marked default", all.len()))
-                .detail(format!("BSLs: {}; backups and schedules that name no storageLocation fall back to the server flag --default-backup-storage-location ({})", names.join(", "), ctx.server_flags().get("default-backup-storage-location").cloned().unwrap_or_else(|| "default".into())))
-                .hint(if helm { "set `default: true` on one entry of `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set <name> --default -n {ns}`") }),
-        );
-    } else if defaults.is_empty() && all.len() == 1 && all_read {
-        let only = all[0].name();
-        let flag = ctx.server_flags().get("default-backup-storage-location").cloned().unwrap_or_else(|| "default".into());
-        if only != flag {
-            findings.push(
-                Finding::new(Status::Warn, format!("the only BSL {only} is not marked default and the server's default location is {flag:?}"))
-                    .detail("backups and schedules that name no storageLocation look for a BSL that does not exist and fail validation".to_string())
-                    .hint(if helm { "set `default: true` on it in `configuration.backupStorageLocation`".to_string() } else { format!("`velero backup-location set {only} --default -n {ns}`") }),
-            );
-        }
-    }
+    findings.extend(default_finding(ctx, all, &defaults, all.malformed.is_empty(), &mut notes));
 
     let n = ctx.selected_bsls(all).len();
     combine(format!("{n} BackupStorageLocation{} coherent (provider, bucket, region)", if n == 1 { " is" } else { "s are" }), findings, notes)
@@ -300,22 +328,58 @@ mod tests {
         assert_eq!(run(&f).status, Status::Ok);
     }
 
+    fn not_default(name: &str) -> Value {
+        let mut b = available(name);
+        b["spec"]["default"] = json!(false);
+        b
+    }
+
+    /// Facts with a Velero Deployment whose server args are `args` (for the default-location flag).
+    fn with_server_args(bsls: Vec<Value>, args: &[&str]) -> Facts {
+        let mut f = facts_with(bsls);
+        f.kube.deployments = Ok(crate::checks::velero::fixture::list(vec![crate::checks::velero::fixture::velero_deployment(args, json!([]))]));
+        f
+    }
+
     #[test]
-    fn defaults_are_counted() {
-        let (a, b) = (available("a"), available("b"));
-        let v = run(&facts_with(vec![a.clone(), b.clone()]));
-        assert_eq!(v.status, Status::Warn);
-        assert!(text(&v).contains("marked default"));
-        let mut a2 = a.clone();
-        a2["spec"]["default"] = json!(false);
-        let mut b2 = b.clone();
-        b2["spec"]["default"] = json!(false);
-        let v = run(&facts_with(vec![a2.clone(), b2]));
-        assert_eq!(v.status, Status::Warn);
-        assert!(text(&v).contains("none is marked default"));
-        // One BSL, not default, not named like the server's default → warn.
-        let v = run(&facts_with(vec![a2]));
-        assert_eq!(v.status, Status::Warn);
+    fn several_defaults_warn_and_name_the_one_velero_keeps() {
+        let (mut a, mut b) = (available("a"), available("b"));
+        a["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+        b["metadata"]["creationTimestamp"] = json!("2026-02-01T00:00:00Z");
+        let v = run(&facts_with(vec![a, b]));
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        let t = text(&v);
+        assert!(t.contains("2 bsls are marked default: a, b"), "{t}");
+        assert!(t.contains("most recently created one (b)"), "{t}");
+        assert_eq!(v.evidence["defaults"], json!(["a", "b"]));
+    }
+
+    #[test]
+    fn no_default_and_no_server_default_location_fails() {
+        // Neither is named `default` (Velero's built-in server default) and the server sets no flag.
+        let v = run(&with_server_args(vec![not_default("a"), not_default("b")], &["server"]));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        let t = text(&v);
+        assert!(t.contains("no default bsl") && t.contains("\"default\" does not exist"), "{t}");
+        assert!(t.contains("failedvalidation") && t.contains("built-in"), "{t}");
+        // A single BSL not marked default and not named like the server's default fails the same way.
+        let v = run(&facts_with(vec![not_default("a")]));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        // A flag naming a BSL that does not exist is no better.
+        let v = run(&with_server_args(vec![not_default("a")], &["server", "--default-backup-storage-location=gone"]));
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(text(&v).contains("\"gone\" does not exist"), "{}", text(&v));
+    }
+
+    #[test]
+    fn no_default_but_the_server_default_exists_is_ok() {
+        // The flag names an existing BSL: Velero uses it.
+        let v = run(&with_server_args(vec![not_default("a"), not_default("b")], &["server", "--default-backup-storage-location", "b"]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(text(&v).contains("\"b\" (set by --default-backup-storage-location) exists"), "{}", text(&v));
+        // Without the flag, a BSL named `default` is the server's default.
+        let v = run(&facts_with(vec![not_default("default"), not_default("b")]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
     #[test]

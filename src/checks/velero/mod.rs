@@ -50,7 +50,7 @@ fn one_line(s: &str) -> String {
 /// OpenStack plugin v0.8.2 and EnableCSI, one ready pod, a Swift BSL, vSphere CSI volumes with a
 /// labelled class, a daily Schedule and its two latest backups.
 #[cfg(test)]
-mod fixture {
+pub(crate) mod fixture {
     use crate::checks::Ctx;
     use crate::facts::{Facts, List, Object};
     use crate::model::Verdict;
