@@ -16,6 +16,8 @@ REQS=(
   python-swiftclient==4.11.0
   gunicorn==27.0.1
   prometheus-client==0.21.1
+  # not the lab's: tests/schema.rs validates reports with it (Draft 2020-12), independently of veldr
+  jsonschema==4.26.0
 )
 STAMP="$VENV/.veldr-lab-stamp"
 

@@ -1,20 +1,24 @@
 //! Reports: the judged results rendered for people (table), machines (JSON), Prometheus and Nagios.
 
+pub mod fleet;
 pub mod json;
 pub mod nagios;
 pub mod prometheus;
+pub mod schema;
 pub mod table;
 
 use crate::facts::Target;
 use crate::model::{CheckResult, Status};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The JSON report of CONTRACT.md, schema version 1. Fields are only ever added.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    #[schemars(extend("const" = 1))]
     pub schema_version: u32,
     pub veldr: String,
     pub started_at: jiff::Timestamp,
@@ -24,7 +28,7 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Summary {
     pub status: Status,
     pub ok: usize,
