@@ -70,9 +70,12 @@ pub struct DoctorArgs {
     /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long)]
-    pub context: Option<String>,
+    /// The kubeconfig context to use; repeat it for a fleet (one run per context, concurrently).
+    #[arg(id = "context", long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// A fleet of every context of the kubeconfig.
+    #[arg(long, conflicts_with_all = ["context", "from_bundle"])]
+    pub all_contexts: bool,
     /// The namespace Velero runs in.
     #[arg(short = 'n', long, default_value = "velero")]
     pub namespace: String,
