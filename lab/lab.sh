@@ -19,6 +19,8 @@ REQS=(
   # tests/junit.rs: the JUnit schema validation and an independent JUnit reader.
   lxml==6.1.3
   junitparser==5.0.3
+  # not the lab's: tests/schema.rs validates reports with it (Draft 2020-12), independently of veldr
+  jsonschema==4.26.0
 )
 STAMP="$VENV/.veldr-lab-stamp"
 

@@ -20,7 +20,7 @@ impl DoctorArgs {
 
     pub fn collect_options(&self) -> CollectOptions {
         CollectOptions {
-            target: KubeTarget { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() },
+            target: KubeTarget { kubeconfig: self.kubeconfig.clone(), context: self.contexts.first().cloned() },
             namespace: crate::namespace::from_process(self.namespace.as_deref()),
             timeout: self.timeout,
             credentials: self.credentials.clone(),
@@ -98,6 +98,9 @@ pub async fn doctor(args: DoctorArgs) -> Result<i32, Unrunnable> {
     args.selection().validate().map_err(|e| Unrunnable(e.to_string()))?;
     if args.insecure {
         eprintln!("veldr: warning: --insecure: TLS certificates of Keystone and Swift are NOT verified in this run");
+    }
+    if let Some(contexts) = crate::fleet::contexts(&args)? {
+        return crate::fleet::doctor(args, contexts).await;
     }
     let started = Instant::now();
     let (facts, io) = with_progress(args.verbose == 0, gather(&args)).await?;

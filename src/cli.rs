@@ -32,6 +32,8 @@ pub enum Command {
     Tempurl(TempurlArgs),
     /// Run the doctor periodically and serve the latest result as Prometheus metrics.
     Serve(ServeArgs),
+    /// Print the JSON Schema (draft 2020-12) of `doctor -o json` (also schema/report.v1.json).
+    Schema,
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -72,9 +74,12 @@ pub struct DoctorArgs {
     /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long)]
-    pub context: Option<String>,
+    /// The kubeconfig context to use; repeat it for a fleet (one run per context, concurrently).
+    #[arg(id = "context", long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// A fleet of every context of the kubeconfig.
+    #[arg(long, conflicts_with_all = ["context", "from_bundle"])]
+    pub all_contexts: bool,
     /// The namespace Velero runs in (default: $VELERO_NAMESPACE, the velero client config's namespace,
     /// the namespace of the only Velero server Deployment, else velero).
     #[arg(short = 'n', long)]
@@ -193,6 +198,24 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// The name usage and help show: `kubectl veldr` when the binary runs as the kubectl plugin
+/// `kubectl-veldr` (kubectl execs the plugin under that file name), else `veldr`.
+pub fn bin_name(argv0: Option<&std::ffi::OsStr>) -> &'static str {
+    let file = argv0.and_then(|a| std::path::Path::new(a).file_stem()).map(|s| s.to_string_lossy().into_owned());
+    match file.as_deref() {
+        Some("kubectl-veldr") => "kubectl veldr",
+        _ => "veldr",
+    }
+}
+
+/// Parses the process's arguments; errors and `--help` exit as clap does (2 for usage errors).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let name = bin_name(std::env::args_os().next().as_deref());
+    let matches = Cli::command().bin_name(name).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +233,14 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn kubectl_plugin_name() {
+        use std::ffi::OsStr;
+        assert_eq!(bin_name(Some(OsStr::new("/usr/local/bin/kubectl-veldr"))), "kubectl veldr");
+        assert_eq!(bin_name(Some(OsStr::new("kubectl-veldr.exe"))), "kubectl veldr");
+        assert_eq!(bin_name(Some(OsStr::new("/usr/bin/veldr"))), "veldr");
+        assert_eq!(bin_name(None), "veldr");
     }
 }

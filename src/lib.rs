@@ -11,6 +11,7 @@ pub mod cli;
 pub mod collect;
 pub mod engine;
 pub mod facts;
+pub mod fleet;
 pub mod fsutil;
 pub mod helm;
 pub mod logging;

@@ -1,11 +1,12 @@
 //! The binary's edge: parse flags, run, map errors to exit codes (CONTRACT.md).
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use veldr::cli::{Cli, Command};
 
 fn main() {
     // Exit 2 for bad flags, as the contract says (clap's own exit code for usage errors is 2 too).
-    let cli = Cli::parse();
+    // Also run as the kubectl plugin `kubectl-veldr`: usage then says `kubectl veldr`.
+    let cli = veldr::cli::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let code = match run(cli) {
         Ok(code) => code,
@@ -25,6 +26,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Explain { id, output } => {
             print!("{}", veldr::app::explain(&id, output)?);
+            Ok(0)
+        }
+        Command::Schema => {
+            print!("{}", veldr::report::schema::render());
             Ok(0)
         }
         Command::Completions { shell } => {

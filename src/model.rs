@@ -1,10 +1,11 @@
 //! The vocabulary shared by checks and reports: statuses, categories, and one check's result.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How a check ended. The names are part of the public contract.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -34,7 +35,7 @@ impl fmt::Display for Status {
 }
 
 /// The group a check belongs to; `--only`/`--skip` accept these names too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     Cluster,
@@ -202,7 +203,7 @@ pub fn rank(s: Status) -> u8 {
 }
 
 /// One check's row in a report: the JSON `checks[]` element of the contract.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
     pub id: String,

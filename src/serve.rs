@@ -53,6 +53,10 @@ pub async fn serve(args: ServeArgs) -> Result<i32, Unrunnable> {
     // The report lives in memory and on /metrics only.
     doctor.output_file = None;
     doctor.wait = Duration::ZERO;
+    // One exporter per cluster, each scraped by Prometheus: a fleet is Prometheus' job (README, fleet).
+    if doctor.contexts.len() > 1 || doctor.all_contexts {
+        return Err(Unrunnable("veldr serve watches one cluster: run one per cluster (one --context each) and let Prometheus scrape them".into()));
+    }
 
     // Signals first, so a SIGTERM right after start is already a clean stop.
     let stop = stop_signal().map_err(|e| Unrunnable(format!("cannot install signal handlers: {e}")))?;

@@ -87,7 +87,7 @@ pub async fn client(target: &KubeTarget, read_timeout: Duration) -> Result<(Clie
 
 /// `$KUBECONFIG` as kubectl reads it (a `:`-separated list, missing files skipped, merged in order),
 /// else `~/.kube/config`.
-fn kubeconfig_from_env() -> Option<Kubeconfig> {
+pub fn kubeconfig_from_env() -> Option<Kubeconfig> {
     match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         Some(list) => std::env::split_paths(&list)
             .filter(|p| p.exists())

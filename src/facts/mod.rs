@@ -44,7 +44,7 @@ pub struct Facts {
     pub openstack: Option<OpenStackFacts>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Target {
     pub context: Option<String>,
     pub server: Option<String>,

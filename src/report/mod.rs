@@ -1,25 +1,29 @@
 //! Reports: the judged results rendered for people (table), machines (JSON), Prometheus and Nagios,
 //! tickets and pull requests (Markdown), CI pipelines (JUnit XML).
 
+pub mod fleet;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod nagios;
 pub mod prometheus;
+pub mod schema;
 pub mod table;
 mod wrap;
 
 use crate::facts::Target;
 use crate::model::{CheckResult, Status};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The JSON report of CONTRACT.md, schema version 1. Fields are only ever added.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    #[schemars(extend("const" = 1))]
     pub schema_version: u32,
     pub veldr: String,
     pub started_at: jiff::Timestamp,
@@ -29,7 +33,7 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Summary {
     pub status: Status,
     pub ok: usize,
