@@ -102,7 +102,7 @@ fn prometheus_labels_every_series_with_its_context_and_nagios_names_the_worst() 
     for l in text.lines().filter(|l| !l.starts_with('#')) {
         assert!(l.contains("{context=\"a\"") || l.contains("{context=\"b\""), "unlabelled: {l}");
     }
-    assert!(text.contains("veldr_check_status{context=\"b\",check=\"velero.deployment\",category=\"velero\"} 2"), "{text}");
+    assert!(text.contains("veldr_check_status{context=\"b\",check=\"velero.deployment\",category=\"velero\",severity=\"critical\"} 2"), "{text}");
 
     let out = doctor(&f, &["--context", "a", "--context", "b", "-o", "nagios"]);
     assert_eq!(out.status.code(), Some(2));

@@ -174,7 +174,7 @@ fn metrics_are_served_while_a_slow_run_is_in_progress() {
     let done = s.metrics_until(Duration::from_secs(20), "check statuses", |b| b.contains("veldr_check_status"));
     assert_well_formed(&done);
     assert_eq!(sample(&done, "veldr_up"), Some(1.0), "{done}");
-    assert_eq!(sample(&done, r#"veldr_check_status{check="velero.deployment",category="velero"}"#), Some(0.0), "{done}");
+    assert_eq!(sample(&done, r#"veldr_check_status{check="velero.deployment",category="velero",severity="critical"}"#), Some(0.0), "{done}");
     assert!(sample(&done, "veldr_last_success_timestamp_seconds").is_some(), "{done}");
     assert!(sample(&done, "veldr_run_duration_seconds").unwrap() >= 2.9, "{done}");
 
@@ -191,7 +191,7 @@ fn metrics_are_served_while_a_slow_run_is_in_progress() {
     assert!(mid.took < Duration::from_millis(1000), "the scrape waited {:?} for the run", mid.took);
     assert_eq!(in_flight(&cluster), 1, "the run was no longer in progress during the scrape; retry on a less loaded machine");
     assert_eq!(sample(&mid.body, "veldr_up"), Some(1.0), "{}", mid.body);
-    assert_eq!(sample(&mid.body, r#"veldr_check_status{check="velero.deployment",category="velero"}"#), Some(0.0));
+    assert_eq!(sample(&mid.body, r#"veldr_check_status{check="velero.deployment",category="velero",severity="critical"}"#), Some(0.0));
     for _ in 0..5 {
         assert_eq!(s.get("/metrics").status, 200);
     }
@@ -218,8 +218,8 @@ fn a_run_that_times_out_keeps_the_last_good_figures_with_up_0() {
     let down = s.metrics_until(Duration::from_secs(20), "veldr_up 0", |b| sample(b, "veldr_up") == Some(0.0));
     assert_well_formed(&down);
     // The figures are the last good run's, not zeros or errors, and say when that was.
-    assert_eq!(sample(&down, r#"veldr_check_status{check="velero.deployment",category="velero"}"#), Some(0.0), "{down}");
-    assert_eq!(sample(&down, r#"veldr_check_status{check="kube.connect",category="cluster"}"#), Some(0.0), "{down}");
+    assert_eq!(sample(&down, r#"veldr_check_status{check="velero.deployment",category="velero",severity="critical"}"#), Some(0.0), "{down}");
+    assert_eq!(sample(&down, r#"veldr_check_status{check="kube.connect",category="cluster",severity="critical"}"#), Some(0.0), "{down}");
     assert_eq!(sample(&down, "veldr_last_success_timestamp_seconds"), Some(success), "{down}");
     assert!(s.stderr().contains("veldr: run failed:"), "{}", s.stderr());
     let health = s.get("/healthz");
@@ -249,7 +249,7 @@ fn every_check_failing_is_served_and_sigterm_stops_cleanly() {
     let m = s.metrics_until(Duration::from_secs(20), "check statuses", |b| b.contains("veldr_check_status"));
     assert_well_formed(&m);
     assert_eq!(sample(&m, "veldr_up"), Some(1.0), "{m}");
-    assert_eq!(sample(&m, r#"veldr_check_status{check="credentials.env",category="credentials"}"#), Some(2.0), "{m}");
+    assert_eq!(sample(&m, r#"veldr_check_status{check="credentials.env",category="credentials",severity="critical"}"#), Some(2.0), "{m}");
     s.signal("TERM");
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "stderr:\n{}", s.stderr());
     assert!(s.stderr().contains("SIGTERM"), "{}", s.stderr());
