@@ -9,15 +9,17 @@
 pub mod list;
 pub mod openstack;
 pub mod velero;
+pub mod volumes;
 
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
 pub use velero::*;
+pub use volumes::{PersistentVolume, PersistentVolumeClaim};
 
 use crate::secret::Secret;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{Event, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

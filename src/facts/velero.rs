@@ -315,8 +315,6 @@ crate::impl_object! {
     k8s_openapi::api::core::v1::Pod => "Pod",
     k8s_openapi::api::core::v1::Event => "Event",
     k8s_openapi::api::core::v1::Namespace => "Namespace",
-    k8s_openapi::api::core::v1::PersistentVolume => "PersistentVolume",
-    k8s_openapi::api::core::v1::PersistentVolumeClaim => "PersistentVolumeClaim",
     k8s_openapi::api::storage::v1::CSIDriver => "CSIDriver",
     k8s_openapi::api::storage::v1::StorageClass => "StorageClass",
 }

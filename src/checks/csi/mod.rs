@@ -8,7 +8,7 @@ use crate::checks::findings::Finding;
 use crate::checks::{read_failed, Ctx};
 use crate::facts::{List, Object};
 use crate::model::{Status, Verdict};
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use crate::facts::{PersistentVolume, PersistentVolumeClaim};
 use std::collections::BTreeMap;
 
 /// One Bound PVC whose volume Velero would snapshot through CSI.
