@@ -148,7 +148,7 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
     let (token, auth_ms) = timed(&opts.deadline, "Keystone", keystone::authenticate(&client, &auth_url, &method), keystone_problem).await;
     tracing::debug!(target: "veldr::collect", auth_url = %auth_url, method = %method.describe(), ok = token.is_ok(), ms = auth_ms, "keystone auth");
     let Ok(tok) = token.clone() else {
-        out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.map(Into::into), credential_expires_at: None, elapsed_ms: auth_ms });
+        out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at: None, elapsed_ms: auth_ms });
         out.targets = configs.into_iter().map(|(b, pc)| empty_target(b, pc)).collect();
         return out;
     };
@@ -175,7 +175,7 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
         join_all(targets).await
     };
     let (credential_expires_at, targets) = futures::join!(expiry, swift_side);
-    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token: token.map(Into::into), credential_expires_at, elapsed_ms: auth_ms });
+    out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at, elapsed_ms: auth_ms });
     out.targets = targets;
     out
 }
@@ -274,9 +274,9 @@ async fn probe_target(
     } else {
         SigningKey::None
     };
-    t.container_head = Some(container.map(Into::into));
-    t.account_head = Some(account.map(Into::into));
-    t.info = Some(info.map(Into::into));
+    t.container_head = Some(container);
+    t.account_head = Some(account);
+    t.info = Some(info);
 
     let digest = t.plugin.digest();
     if let (Some(secret), Some(digest)) = (key.secret(), digest) {
@@ -286,7 +286,7 @@ async fn probe_target(
                 t.probe_url = Some(signed.url_without_sig.clone());
                 let (probe, p_ms) = timed(deadline, "Swift temp URL", swift::probe_tempurl(client, &signed), swift_problem).await;
                 t.timings_ms.insert("probe".into(), p_ms);
-                t.probe = Some(probe.map(Into::into));
+                t.probe = Some(probe);
             }
             Err(e) => t.probe = Some(Err(Problem::new(ProblemKind::BadUrl, e.to_string()))),
         }
@@ -295,169 +295,9 @@ async fn probe_target(
     t
 }
 
-// The client's answers become veldr's facts here, field by field: a change to the client then
-// fails to compile instead of silently changing what a bundle holds.
-
-impl From<keystone::Token> for facts::KeystoneToken {
-    fn from(t: keystone::Token) -> Self {
-        let domain = |d: Option<keystone::DomainInfo>| d.map(|d| facts::DomainInfo { id: d.id, name: d.name });
-        facts::KeystoneToken {
-            value: t.value,
-            expires_at: t.expires_at,
-            issued_at: t.issued_at,
-            methods: t.methods,
-            roles: t.roles,
-            project: t.project.map(|p| facts::ProjectInfo { id: p.id, name: p.name, domain: domain(p.domain) }),
-            user: facts::UserInfo { id: t.user.id, name: t.user.name, domain: domain(t.user.domain) },
-            catalog: t.catalog.into_iter().map(Into::into).collect(),
-            application_credential: t.application_credential.map(|a| facts::AppCredentialInfo {
-                id: a.id,
-                name: a.name,
-                restricted: a.restricted,
-                access_rules: a.access_rules,
-            }),
-        }
-    }
-}
-
-impl From<keystone::CatalogEntry> for facts::CatalogEntry {
-    fn from(c: keystone::CatalogEntry) -> Self {
-        let endpoints = c.endpoints.into_iter();
-        facts::CatalogEntry {
-            service_type: c.service_type,
-            name: c.name,
-            endpoints: endpoints.map(|e| facts::CatalogEndpoint { interface: e.interface, region: e.region, region_id: e.region_id, url: e.url }).collect(),
-        }
-    }
-}
-
-impl From<swift::Ownership> for facts::Ownership {
-    fn from(o: swift::Ownership) -> Self {
-        match o {
-            swift::Ownership::Owner { evidence } => facts::Ownership::Owner { evidence },
-            swift::Ownership::Unknown => facts::Ownership::Unknown,
-        }
-    }
-}
-
-impl From<swift::AccountHead> for facts::AccountHead {
-    fn from(a: swift::AccountHead) -> Self {
-        facts::AccountHead {
-            status: a.status,
-            container_count: a.container_count,
-            object_count: a.object_count,
-            bytes_used: a.bytes_used,
-            temp_url_key: a.temp_url_key,
-            temp_url_key_2: a.temp_url_key_2,
-            date: a.date,
-            ownership: a.ownership.into(),
-        }
-    }
-}
-
-impl From<swift::ContainerHead> for facts::ContainerHead {
-    fn from(c: swift::ContainerHead) -> Self {
-        facts::ContainerHead {
-            status: c.status,
-            object_count: c.object_count,
-            bytes_used: c.bytes_used,
-            temp_url_key: c.temp_url_key,
-            temp_url_key_2: c.temp_url_key_2,
-            read_acl: c.read_acl,
-            storage_policy: c.storage_policy,
-            date: c.date,
-            ownership: c.ownership.into(),
-        }
-    }
-}
-
-impl From<swift::SwiftInfo> for facts::SwiftInfo {
-    fn from(i: swift::SwiftInfo) -> Self {
-        facts::SwiftInfo {
-            version: i.version,
-            tempurl: i.tempurl.map(|t| facts::TempUrlInfo {
-                methods: t.methods,
-                allowed_digests: t.allowed_digests,
-                allowed_digests_listed: t.allowed_digests_listed,
-                deprecated_digests: t.deprecated_digests,
-            }),
-            sections: i.sections,
-        }
-    }
-}
-
-impl From<swift::ProbeOutcome> for facts::ProbeOutcome {
-    fn from(p: swift::ProbeOutcome) -> Self {
-        let verdict = match p.verdict {
-            swift::ProbeVerdict::Accepted => facts::ProbeVerdict::Accepted,
-            swift::ProbeVerdict::AcceptedObjectExists => facts::ProbeVerdict::AcceptedObjectExists,
-            swift::ProbeVerdict::Rejected => facts::ProbeVerdict::Rejected,
-            swift::ProbeVerdict::NotJudgedByTempurl => facts::ProbeVerdict::NotJudgedByTempurl,
-            swift::ProbeVerdict::Unexpected { status } => facts::ProbeVerdict::Unexpected { status },
-        };
-        facts::ProbeOutcome { verdict, status: p.status, body_excerpt: p.body_excerpt, swift_date: p.swift_date, local_date: p.local_date }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
-    use serde::Serialize;
-
-    /// The fact serializes exactly as the client's answer did (bundles of schema 1 hold those).
-    fn same_json<C: Serialize + Clone + Into<F>, F: Serialize>(client: &C) {
-        let fact: F = client.clone().into();
-        assert_eq!(serde_json::to_value(&fact).unwrap(), serde_json::to_value(client).unwrap());
-    }
-
-    #[test]
-    fn facts_keep_the_bundle_shape_of_the_client_answers() {
-        let body = r#"{"token": {"methods": ["application_credential"], "expires_at": "2026-11-29T09:00:00.000000Z",
-            "user": {"id": "u1", "name": "velero-user", "domain": {"id": "default", "name": "Default"}},
-            "project": {"id": "p1", "name": "veldr"}, "roles": [{"id": "r1", "name": "member"}],
-            "catalog": [{"type": "object-store", "name": "swift", "endpoints": [{"interface": "public", "region": "R", "region_id": "R", "url": "http://s/v1/AUTH_p1"}]}],
-            "application_credential": {"id": "ac1", "name": "velero", "restricted": true}}}"#;
-        same_json::<_, facts::KeystoneToken>(&keystone::parse_token_body(Secret::new("tok"), body).unwrap());
-        let owner = swift::Ownership::Owner { evidence: vec!["x-container-meta-temp-url-key".into()] };
-        same_json::<_, facts::ContainerHead>(&swift::ContainerHead {
-            status: 204,
-            object_count: Some(1),
-            bytes_used: Some(5),
-            temp_url_key: Some(Secret::new("k")),
-            temp_url_key_2: None,
-            read_acl: Some(".r:*".into()),
-            storage_policy: Some("Policy-0".into()),
-            date: Some("2026-11-29T09:59:19Z".parse().unwrap()),
-            ownership: owner,
-        });
-        same_json::<_, facts::AccountHead>(&swift::AccountHead {
-            status: 204,
-            container_count: Some(3),
-            object_count: Some(0),
-            bytes_used: None,
-            temp_url_key: None,
-            temp_url_key_2: Some(Secret::new("k2")),
-            date: None,
-            ownership: swift::Ownership::Unknown,
-        });
-        same_json::<_, facts::SwiftInfo>(&swift::parse_info(r#"{"swift": {"version": "2.38.3"}, "tempurl": {"methods": ["GET"], "allowed_digests": ["sha256"], "deprecated_digests": []}}"#).unwrap());
-        for verdict in [
-            swift::ProbeVerdict::Accepted,
-            swift::ProbeVerdict::AcceptedObjectExists,
-            swift::ProbeVerdict::Rejected,
-            swift::ProbeVerdict::NotJudgedByTempurl,
-            swift::ProbeVerdict::Unexpected { status: 500 },
-        ] {
-            same_json::<_, facts::ProbeOutcome>(&swift::ProbeOutcome {
-                verdict,
-                status: 401,
-                body_excerpt: "401 Unauthorized: Temp URL invalid".into(),
-                swift_date: None,
-                local_date: "2026-11-29T09:59:19.414345634Z".parse().unwrap(),
-            });
-        }
-    }
 
     #[test]
     fn problems_are_classified_by_what_failed() {

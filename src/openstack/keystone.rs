@@ -11,6 +11,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use thiserror::Error;
+// The answers are veldr's facts: their shape is the bundle's, defined once in `facts::openstack`.
+pub use crate::facts::openstack::{AppCredentialInfo, CatalogEndpoint as Endpoint, CatalogEntry, DomainInfo, KeystoneToken as Token, ProjectInfo, UserInfo};
 
 /// How to obtain a token.
 #[derive(Clone, Debug)]
@@ -236,66 +238,12 @@ pub async fn discover(client: &reqwest::Client, auth_url: &str) -> Result<Discov
     })
 }
 
-/// A Keystone token and what its body says. Serializes for bundles with the token value as a
-/// fingerprint only.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Token {
-    pub value: Secret,
-    pub expires_at: Timestamp,
-    pub issued_at: Option<Timestamp>,
-    pub methods: Vec<String>,
-    pub roles: Vec<String>,
-    pub project: Option<ProjectInfo>,
-    pub user: UserInfo,
-    pub catalog: Vec<CatalogEntry>,
-    pub application_credential: Option<AppCredentialInfo>,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProjectInfo {
-    pub id: String,
-    pub name: String,
-    pub domain: Option<DomainInfo>,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DomainInfo {
-    pub id: String,
-    pub name: String,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserInfo {
-    pub id: String,
-    pub name: String,
-    pub domain: Option<DomainInfo>,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogEntry {
-    #[serde(rename = "type")]
-    pub service_type: String,
-    pub name: String,
-    pub endpoints: Vec<Endpoint>,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub interface: String,
-    pub region: Option<String>,
-    pub region_id: Option<String>,
-    pub url: String,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppCredentialInfo {
-    pub id: String,
-    pub name: String,
-    /// A restricted credential cannot create other credentials or trusts (Keystone's default).
-    pub restricted: bool,
-    /// The credential carries access rules: it can only call the APIs they list.
-    pub access_rules: bool,
-}
 
 // Wire shapes of the token body. Everything optional that Keystone may omit.
 #[derive(Deserialize)]

@@ -20,9 +20,10 @@ use super::tempurl::SignedUrl;
 use crate::secret::Secret;
 use jiff::Timestamp;
 use reqwest::header::HeaderMap;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
+// The answers are veldr's facts: their shape is the bundle's, defined once in `facts::openstack`.
+pub use crate::facts::openstack::{AccountHead, ContainerHead, Ownership, ProbeOutcome, ProbeVerdict, SwiftInfo, TempUrlInfo};
 
 /// keystoneauth's default `operator_roles`.
 pub const DEFAULT_OPERATOR_ROLES: [&str; 2] = ["admin", "swiftoperator"];
@@ -77,15 +78,6 @@ fn detail(body: &str) -> String {
     }
 }
 
-/// Whether the caller is the Swift owner, as far as an answer shows. See the module docs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Ownership {
-    /// Owner-only headers were present (their names, lower case).
-    Owner { evidence: Vec<String> },
-    /// None was present: either not the owner, or the owner of something with none set.
-    Unknown,
-}
 
 impl Ownership {
     fn from_headers(headers: &HeaderMap) -> Ownership {
@@ -101,9 +93,6 @@ impl Ownership {
         }
     }
 
-    pub fn is_owner(&self) -> bool {
-        matches!(self, Ownership::Owner { .. })
-    }
 }
 
 /// Whether the token's roles make it the Swift owner under the given `operator_roles`
@@ -114,32 +103,7 @@ pub fn roles_suggest_owner(roles: &[String], operator_roles: &[&str]) -> bool {
         .any(|r| operator_roles.iter().any(|o| o.eq_ignore_ascii_case(r)))
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AccountHead {
-    pub status: u16,
-    pub container_count: Option<u64>,
-    pub object_count: Option<u64>,
-    pub bytes_used: Option<u64>,
-    pub temp_url_key: Option<Secret>,
-    pub temp_url_key_2: Option<Secret>,
-    /// Swift's `Date` header, for clock comparisons.
-    pub date: Option<Timestamp>,
-    pub ownership: Ownership,
-}
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ContainerHead {
-    pub status: u16,
-    pub object_count: Option<u64>,
-    pub bytes_used: Option<u64>,
-    pub temp_url_key: Option<Secret>,
-    pub temp_url_key_2: Option<Secret>,
-    /// `X-Container-Read`, when shown (owner only).
-    pub read_acl: Option<String>,
-    pub storage_policy: Option<String>,
-    pub date: Option<Timestamp>,
-    pub ownership: Ownership,
-}
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
@@ -244,36 +208,8 @@ pub fn swift_root(endpoint: &str) -> Result<String, SwiftError> {
         .ok_or_else(|| SwiftError::NoV1Prefix(endpoint.to_string()))
 }
 
-/// The cluster's capabilities that matter here.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SwiftInfo {
-    pub version: Option<String>,
-    /// `None`: no `tempurl` section, the middleware is not in the pipeline.
-    pub tempurl: Option<TempUrlInfo>,
-    /// Names of all capability sections (middlewares), for the record.
-    pub sections: Vec<String>,
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TempUrlInfo {
-    pub methods: Vec<String>,
-    /// Allowed digests; `["sha1"]` when the section does not list any (Swift before digests were
-    /// configurable supported only SHA-1).
-    pub allowed_digests: Vec<String>,
-    /// Whether `allowed_digests` was listed or inferred.
-    pub allowed_digests_listed: bool,
-    /// Allowed but deprecated (Swift lists `sha1` here while it is allowed).
-    pub deprecated_digests: Vec<String>,
-}
 
-impl TempUrlInfo {
-    pub fn allows(&self, digest: super::tempurl::Digest) -> bool {
-        self.allowed_digests.iter().any(|d| d == digest.name())
-    }
-    pub fn deprecates(&self, digest: super::tempurl::Digest) -> bool {
-        self.deprecated_digests.iter().any(|d| d == digest.name())
-    }
-}
 
 /// Parses a `/info` document.
 pub fn parse_info(body: &str) -> Result<SwiftInfo, SwiftError> {
@@ -315,36 +251,7 @@ pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInf
     }
 }
 
-/// How Swift judged a signed URL.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ProbeVerdict {
-    /// 404: the signature was accepted and the (probe) object does not exist.
-    Accepted,
-    /// 200: accepted, and the object exists (its body was not read beyond a few KB).
-    AcceptedObjectExists,
-    /// 401 `Temp URL invalid`: tempurl judged and refused it (wrong key, digest not allowed,
-    /// expired, wrong method, no key set).
-    Rejected,
-    /// 401/403 without that text: tempurl did not judge it (not in the pipeline, placed after the
-    /// auth filter, or authtoken without `delay_auth_decision`).
-    NotJudgedByTempurl,
-    Unexpected {
-        status: u16,
-    },
-}
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeOutcome {
-    pub verdict: ProbeVerdict,
-    pub status: u16,
-    /// Start of the body of a refusal; empty for a 2xx (object data is never kept).
-    pub body_excerpt: String,
-    /// Swift's `Date` header.
-    pub swift_date: Option<Timestamp>,
-    /// Local time when the answer arrived, to compare with `swift_date`.
-    pub local_date: Timestamp,
-}
 
 /// Probe body size: enough for Swift's error text, never a whole backup.
 const PROBE_READ_LIMIT: usize = 4096;
