@@ -2,7 +2,7 @@
 //! their CSIDriver objects, the snapshot API, a ready snapshot-controller and, for vSphere, the
 //! csi-snapshotter sidecar (with a note on vSphere's snapshots-per-volume limit).
 
-use super::{csi_in_use, malformed_lines};
+use super::{volumes_or_verdict, malformed_lines};
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::Object;
@@ -65,17 +65,10 @@ fn retained_per_schedule(ctx: &Ctx) -> Vec<(String, f64)> {
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
-    let in_use = match csi_in_use(ctx) {
-        Ok(u) => u,
-        Err(v) => return *v,
+    let (in_use, malformed_volumes) = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: no CSI snapshot stack is needed") {
+        Ok(found) => found,
+        Err(v) => return v,
     };
-    let malformed_volumes = in_use.malformed_finding();
-    if in_use.volumes.is_empty() {
-        return match malformed_volumes {
-            Some(f) => combine("", vec![f], in_use.notes),
-            None => Verdict::skip("no Bound PVC is backed by a CSI volume: no CSI snapshot stack is needed").details(in_use.notes),
-        };
-    }
     let drivers: Vec<String> = in_use.by_driver().keys().map(|d| d.to_string()).collect();
     let csi_drivers = crate::need!(&ctx.facts.kube.csi_drivers);
     let deployments = crate::need!(&ctx.facts.kube.deployments);

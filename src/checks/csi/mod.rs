@@ -50,6 +50,21 @@ fn malformed_lines<T>(list: &List<T>) -> impl Iterator<Item = String> + '_ {
     list.malformed.iter().map(|m| m.describe())
 }
 
+/// The CSI volumes and the warning about objects that did not decode; or the check's verdict when
+/// there is nothing to judge: the PVCs could not be read, or no CSI volume is in use (`none`: the
+/// skip's summary; a warning instead when undecodable objects may hide one).
+fn volumes_or_verdict<'a>(ctx: &Ctx<'a>, none: &str) -> Result<(InUse<'a>, Option<Finding>), Verdict> {
+    let in_use = csi_in_use(ctx).map_err(|v| *v)?;
+    let malformed = in_use.malformed_finding();
+    if in_use.volumes.is_empty() {
+        return Err(match malformed {
+            Some(f) => crate::checks::findings::combine("", vec![f], in_use.notes),
+            None => Verdict::skip(none).details(in_use.notes),
+        });
+    }
+    Ok((in_use, malformed))
+}
+
 /// The CSI volumes, or the verdict (boxed: it is large) when the PVCs cannot be read.
 fn csi_in_use<'a>(ctx: &Ctx<'a>) -> Result<InUse<'a>, Box<Verdict>> {
     let k = &ctx.facts.kube;

@@ -9,7 +9,7 @@
 //! An annotation naming a missing class or a class of another driver is only logged at debug
 //! level by Velero, which then falls back to the next rule.
 
-use super::{csi_in_use, malformed_lines};
+use super::{volumes_or_verdict, malformed_lines};
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{read_failed, CheckDef, Ctx};
 use crate::facts::{Object, ReadErrorKind, Schedule, VolumeSnapshotClass};
@@ -103,17 +103,10 @@ fn class_fix(driver: &str, helm: bool) -> String {
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
-    let in_use = match csi_in_use(ctx) {
-        Ok(u) => u,
-        Err(v) => return *v,
+    let (in_use, malformed_volumes) = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: there is nothing for Velero to snapshot through CSI") {
+        Ok(found) => found,
+        Err(v) => return v,
     };
-    let malformed_volumes = in_use.malformed_finding();
-    if in_use.volumes.is_empty() {
-        return match malformed_volumes {
-            Some(f) => combine("", vec![f], in_use.notes),
-            None => Verdict::skip("no Bound PVC is backed by a CSI volume: there is nothing for Velero to snapshot through CSI").details(in_use.notes),
-        };
-    }
     let drivers = in_use.by_driver();
     let classes_read = match &ctx.facts.kube.volume_snapshot_classes {
         Ok(c) => c,
