@@ -33,24 +33,39 @@ pub trait Object: DeserializeOwned + Serialize {
             None => self.name().to_string(),
         }
     }
-    /// Drops what no check reads and what would bloat memory and bundles.
+    /// Drops what no check reads and what would bloat memory and bundles: bookkeeping that every
+    /// object carries (a kind with thousands of objects pays for each string and map).
     fn trim(&mut self) {
         let meta = self.meta_mut();
         meta.managed_fields = None;
+        meta.uid = None;
+        meta.resource_version = None;
+        meta.generation = None;
+        meta.self_link = None;
+        meta.finalizers = None;
         if let Some(ann) = meta.annotations.as_mut() {
-            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+            ann.retain(|k, _| k != "kubectl.kubernetes.io/last-applied-configuration" && Self::keeps_annotation(k));
+            if ann.is_empty() {
+                meta.annotations = None;
+            }
         }
+    }
+    /// Which annotations are kept (all by default). Kinds with thousands of objects whose
+    /// annotations no check reads drop them; a check that comes to need one widens this.
+    fn keeps_annotation(_key: &str) -> bool {
+        true
     }
 }
 
 /// Implements [`Object`] for types that keep their metadata in a `metadata` field.
 #[macro_export]
 macro_rules! impl_object {
-    ($($ty:ty => $kind:literal),* $(,)?) => {
+    ($($ty:ty => $kind:literal $(, keeps_annotation: $keep:expr)?);* $(;)?) => {
         $(impl $crate::facts::list::Object for $ty {
             const KIND: &'static str = $kind;
             fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { &self.metadata }
             fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { &mut self.metadata }
+            $(fn keeps_annotation(key: &str) -> bool { ($keep)(key) })?
         })*
     };
 }

@@ -303,20 +303,21 @@ pub struct VolumeSnapshotClass {
 }
 
 crate::impl_object! {
-    BackupStorageLocation => "BackupStorageLocation",
-    VolumeSnapshotLocation => "VolumeSnapshotLocation",
-    Schedule => "Schedule",
-    Backup => "Backup",
-    PodVolumeBackup => "PodVolumeBackup",
-    BackupRepository => "BackupRepository",
-    VolumeSnapshotClass => "VolumeSnapshotClass",
-    k8s_openapi::api::apps::v1::Deployment => "Deployment",
-    k8s_openapi::api::apps::v1::DaemonSet => "DaemonSet",
-    k8s_openapi::api::core::v1::Pod => "Pod",
-    k8s_openapi::api::core::v1::Event => "Event",
-    k8s_openapi::api::core::v1::Namespace => "Namespace",
-    k8s_openapi::api::storage::v1::CSIDriver => "CSIDriver",
-    k8s_openapi::api::storage::v1::StorageClass => "StorageClass",
+    BackupStorageLocation => "BackupStorageLocation";
+    VolumeSnapshotLocation => "VolumeSnapshotLocation";
+    Schedule => "Schedule";
+    // Backups are the kind that grows with time; no check reads their annotations.
+    Backup => "Backup", keeps_annotation: |_: &str| false;
+    PodVolumeBackup => "PodVolumeBackup";
+    BackupRepository => "BackupRepository";
+    VolumeSnapshotClass => "VolumeSnapshotClass";
+    k8s_openapi::api::apps::v1::Deployment => "Deployment";
+    k8s_openapi::api::apps::v1::DaemonSet => "DaemonSet";
+    k8s_openapi::api::core::v1::Pod => "Pod";
+    k8s_openapi::api::core::v1::Event => "Event";
+    k8s_openapi::api::core::v1::Namespace => "Namespace";
+    k8s_openapi::api::storage::v1::CSIDriver => "CSIDriver";
+    k8s_openapi::api::storage::v1::StorageClass => "StorageClass";
 }
 
 #[cfg(test)]

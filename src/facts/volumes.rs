@@ -67,9 +67,10 @@ pub struct PersistentVolumeClaimStatus {
     pub phase: Option<String>,
 }
 
+// Thousands of each, with annotations the provisioner writes: only Velero's own are read (on claims).
 crate::impl_object! {
-    PersistentVolume => "PersistentVolume",
-    PersistentVolumeClaim => "PersistentVolumeClaim",
+    PersistentVolume => "PersistentVolume", keeps_annotation: |_: &str| false;
+    PersistentVolumeClaim => "PersistentVolumeClaim", keeps_annotation: |k: &str| k.starts_with("velero.io/");
 }
 
 #[cfg(test)]
@@ -87,5 +88,18 @@ mod tests {
         assert!(serde_json::from_str::<PersistentVolume>(r#"{"spec":{"csi":"csi.vsphere.vmware.com"}}"#).is_err());
         assert!(serde_json::from_str::<PersistentVolumeClaim>(r#"{"spec":{"volumeName":3}}"#).is_err());
         assert!(std::mem::size_of::<PersistentVolume>() < 1024, "kept small on purpose");
+    }
+
+    #[test]
+    fn only_velero_annotations_of_a_claim_are_kept() {
+        let mut list: crate::facts::List<PersistentVolumeClaim> = Default::default();
+        list.push_json(r#"{"metadata":{"name":"data","uid":"u","resourceVersion":"7","annotations":{"pv.kubernetes.io/bind-completed":"yes",
+            "velero.io/csi-volumesnapshot-class":"vsphere"}}}"#);
+        let meta = &list[0].metadata;
+        assert_eq!(meta.annotations.as_ref().map(|a| a.keys().cloned().collect::<Vec<_>>()), Some(vec!["velero.io/csi-volumesnapshot-class".to_string()]));
+        assert!(meta.uid.is_none() && meta.resource_version.is_none(), "bookkeeping no check reads is dropped");
+        let mut pvs: crate::facts::List<PersistentVolume> = Default::default();
+        pvs.push_json(r#"{"metadata":{"name":"pv","annotations":{"pv.kubernetes.io/provisioned-by":"csi.vsphere.vmware.com"}}}"#);
+        assert!(pvs[0].metadata.annotations.is_none());
     }
 }
