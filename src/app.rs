@@ -20,9 +20,9 @@ impl DoctorArgs {
 
     pub fn collect_options(&self) -> CollectOptions {
         CollectOptions {
-            target: KubeTarget { kubeconfig: self.kubeconfig.clone(), context: self.contexts.first().cloned() },
-            namespace: crate::namespace::from_process(self.namespace.as_deref()),
-            timeout: self.timeout,
+            target: KubeTarget { kubeconfig: self.cluster.kubeconfig.clone(), context: self.contexts.first().cloned() },
+            namespace: crate::namespace::from_process(self.cluster.namespace.as_deref()),
+            timeout: self.cluster.timeout,
             credentials: self.credentials.clone(),
             needs: self.selection().needs(),
             bsl_filter: self.bsl.clone(),

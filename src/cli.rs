@@ -71,19 +71,15 @@ pub enum ColorMode {
 
 #[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
-    /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
+    /// `--kubeconfig`, `-n`, `--timeout`: what every command that reads the cluster takes.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// The kubeconfig context to use; repeat it for a fleet (one run per context, concurrently).
     #[arg(id = "context", long = "context", value_name = "NAME")]
     pub contexts: Vec<String>,
     /// A fleet of every context of the kubeconfig.
     #[arg(long, conflicts_with_all = ["context", "from_bundle"])]
     pub all_contexts: bool,
-    /// The namespace Velero runs in (default: $VELERO_NAMESPACE, the velero client config's namespace,
-    /// the namespace of the only Velero server Deployment, else velero).
-    #[arg(short = 'n', long)]
-    pub namespace: Option<String>,
     /// Only these BackupStorageLocations (repeatable).
     #[arg(long = "bsl", value_name = "NAME")]
     pub bsl: Vec<String>,
@@ -102,9 +98,6 @@ pub struct DoctorArgs {
     /// warn or error; `error`: also on any error.
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
-    /// Deadline for all reads of a run (e.g. 30s, 2m).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub timeout: Duration,
     /// After a failure or an error, re-run those checks until they pass or this much time passes.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub wait: Duration,
@@ -145,6 +138,9 @@ pub struct TempurlArgs {
     pub key_from: KeyFrom,
     /// A full object URL, or CONTAINER/OBJECT resolved against the plugin's endpoint.
     pub target: String,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -157,13 +153,14 @@ pub enum KeyFrom {
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
+    /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    #[arg(long)]
-    pub context: Option<String>,
-    /// The namespace Velero runs in (resolved as for `veldr doctor`).
+    /// The namespace Velero runs in (default: $VELERO_NAMESPACE, the velero client config's namespace,
+    /// the namespace of the only Velero server Deployment, else velero).
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
+    /// Deadline for all reads of a run (e.g. 30s, 2m).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
 }

@@ -22,7 +22,7 @@ pub const CONCURRENCY: usize = 8;
 pub fn contexts(args: &DoctorArgs) -> Result<Option<Vec<String>>, Unrunnable> {
     let mut list = args.contexts.clone();
     if args.all_contexts {
-        let kc = match &args.kubeconfig {
+        let kc = match &args.cluster.kubeconfig {
             Some(path) => kube::config::Kubeconfig::read_from(path).map_err(|e| Unrunnable(format!("cannot read kubeconfig {}: {e}", path.display())))?,
             None => crate::collect::kube::kubeconfig_from_env().ok_or_else(|| Unrunnable("--all-contexts: no kubeconfig found ($KUBECONFIG, ~/.kube/config)".into()))?,
         };
@@ -95,7 +95,7 @@ fn unconfigurable(args: &DoctorArgs, context: &str, reason: &str, started: Insta
         started_at: jiff::Timestamp::now(),
         duration_ms: started.elapsed().as_millis() as u64,
         target: {
-            let ns = crate::namespace::from_process(args.namespace.as_deref());
+            let ns = crate::namespace::from_process(args.cluster.namespace.as_deref());
             crate::facts::Target {
                 context: Some(context.to_string()),
                 server: None,

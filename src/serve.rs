@@ -177,11 +177,11 @@ async fn run_periodically(doctor: crate::cli::DoctorArgs, every: Duration, state
 async fn run_once(doctor: crate::cli::DoctorArgs) -> Result<Report, String> {
     let started = Instant::now();
     // The collector bounds every read by --timeout; this bounds the run as a whole, whatever hangs.
-    let hard = doctor.timeout + Duration::from_secs(5);
+    let hard = doctor.cluster.timeout + Duration::from_secs(5);
     let (facts, io) = match tokio::time::timeout(hard, app::gather(&doctor)).await {
         Ok(Ok(got)) => got,
         Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err(format!("the run did not finish within --timeout {}", human(doctor.timeout))),
+        Err(_) => return Err(format!("the run did not finish within --timeout {}", human(doctor.cluster.timeout))),
     };
     if let Err(e) = &facts.kube.version {
         return Err(format!("cannot talk to the API server: {}", e.message));

@@ -19,7 +19,7 @@ struct Signer {
 
 async fn from_cluster(args: &TempurlArgs) -> Result<Signer, Unrunnable> {
     let opts = CollectOptions {
-        target: KubeTarget { kubeconfig: args.cluster.kubeconfig.clone(), context: args.cluster.context.clone() },
+        target: KubeTarget { kubeconfig: args.cluster.kubeconfig.clone(), context: args.context.clone() },
         namespace: crate::namespace::from_process(args.cluster.namespace.as_deref()),
         timeout: args.cluster.timeout,
         credentials: CredentialsSource::Cluster,
