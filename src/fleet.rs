@@ -136,15 +136,12 @@ pub async fn doctor(args: DoctorArgs, contexts: Vec<String>) -> Result<i32, Unru
 
 /// Exit code over all clusters: the single-cluster code of each, and 1 (a failure) wins over any other.
 pub fn exit_code(args: &DoctorArgs, reports: &[Report]) -> i32 {
-    let codes: Vec<i32> = reports.iter().map(|r| app::exit_code(args, r)).collect();
     if args.output == Output::Nagios {
+        let codes: Vec<i32> = reports.iter().map(report::nagios::exit_code).collect();
         return nagios_worst(&codes);
     }
-    if codes.contains(&1) {
-        1
-    } else {
-        codes.into_iter().max().unwrap_or(0)
-    }
+    // The contract's rule for one cluster, taken over all of them (1 over 3 over 0).
+    report::exit_code(reports.iter().map(|r| &r.summary), args.fail_on)
 }
 
 /// Nagios' order of badness as veldr uses it for one cluster: CRITICAL, then UNKNOWN, then WARNING.
