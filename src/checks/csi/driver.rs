@@ -67,7 +67,7 @@ fn retained_per_schedule(ctx: &Ctx) -> Vec<(String, f64)> {
 fn judge(ctx: &Ctx) -> Verdict {
     let (in_use, malformed_volumes) = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: no CSI snapshot stack is needed") {
         Ok(found) => found,
-        Err(v) => return v,
+        Err(v) => return *v,
     };
     let drivers: Vec<String> = in_use.by_driver().keys().map(|d| d.to_string()).collect();
     let csi_drivers = crate::need!(&ctx.facts.kube.csi_drivers);

@@ -53,14 +53,15 @@ fn malformed_lines<T>(list: &List<T>) -> impl Iterator<Item = String> + '_ {
 /// The CSI volumes and the warning about objects that did not decode; or the check's verdict when
 /// there is nothing to judge: the PVCs could not be read, or no CSI volume is in use (`none`: the
 /// skip's summary; a warning instead when undecodable objects may hide one).
-fn volumes_or_verdict<'a>(ctx: &Ctx<'a>, none: &str) -> Result<(InUse<'a>, Option<Finding>), Verdict> {
-    let in_use = csi_in_use(ctx).map_err(|v| *v)?;
+/// (The verdict is boxed: it is large.)
+fn volumes_or_verdict<'a>(ctx: &Ctx<'a>, none: &str) -> Result<(InUse<'a>, Option<Finding>), Box<Verdict>> {
+    let in_use = csi_in_use(ctx)?;
     let malformed = in_use.malformed_finding();
     if in_use.volumes.is_empty() {
-        return Err(match malformed {
+        return Err(Box::new(match malformed {
             Some(f) => crate::checks::findings::combine("", vec![f], in_use.notes),
             None => Verdict::skip(none).details(in_use.notes),
-        });
+        }));
     }
     Ok((in_use, malformed))
 }

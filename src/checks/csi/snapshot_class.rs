@@ -105,7 +105,7 @@ fn class_fix(driver: &str, helm: bool) -> String {
 fn judge(ctx: &Ctx) -> Verdict {
     let (in_use, malformed_volumes) = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: there is nothing for Velero to snapshot through CSI") {
         Ok(found) => found,
-        Err(v) => return v,
+        Err(v) => return *v,
     };
     let drivers = in_use.by_driver();
     let classes_read = match &ctx.facts.kube.volume_snapshot_classes {
