@@ -1,7 +1,7 @@
 //! Judging: runs every registered check over the facts, in registry order, applying dependencies
 //! and the `--only`/`--skip` selection. Pure: the same facts give the same results.
 
-use crate::checks::{Ctx, REGISTRY};
+use crate::checks::{Ctx, Timing, REGISTRY};
 use crate::collect::IoTimes;
 use crate::facts::{Facts, Need};
 use crate::model::{Category, CheckResult, Status, Verdict};
@@ -90,7 +90,12 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
         };
         statuses.insert(def.id, verdict.status);
         let judge_ms = started.elapsed().as_millis() as u64;
-        let io_ms = def.needs.iter().filter_map(|n| io.by_need.get(n)).copied().max().unwrap_or(io.api_server_ms);
+        let by_needs = || def.needs.iter().filter_map(|n| io.by_need.get(n)).copied().max().unwrap_or(io.api_server_ms);
+        let io_ms = match def.timed_by {
+            Timing::Needs => by_needs(),
+            Timing::Kube => io.kube_ms,
+            Timing::OpenStack(read) => io.openstack.get(&read).copied().unwrap_or_else(by_needs),
+        };
         out.push(CheckResult {
             id: def.id.to_string(),
             category: def.category,
@@ -107,4 +112,30 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::OpenStackRead;
+
+    #[test]
+    fn a_check_is_timed_by_the_read_it_is_about() {
+        let facts = Facts::empty("velero");
+        let mut io = IoTimes { api_server_ms: 1_000, kube_ms: 2_000, ..Default::default() };
+        io.by_need.insert(Need::OpenStack, 9_000);
+        io.by_need.insert(Need::Backups, 4_000);
+        io.openstack.insert(OpenStackRead::Token, 3_000);
+        io.openstack.insert(OpenStackRead::Probe, 5_000);
+        let results = judge(&facts, &Selection::default(), &[], &io);
+        // Judging takes far less than a second: the thousands say which read was counted.
+        let secs = |id: &str| results.iter().find(|c| c.id == id).unwrap().duration_ms / 1_000;
+        assert_eq!(secs("kube.connect"), 2, "the Kubernetes phase");
+        assert_eq!(secs("keystone.auth"), 3, "the token");
+        assert_eq!(secs("swift.tempurl"), 5, "the probe");
+        assert_eq!(secs("swift.container"), 9, "no container read timed: the OpenStack phase");
+        assert_eq!(secs("backup.recent"), 4, "the slowest of its needs");
+        let unselected = judge(&facts, &Selection { only: vec!["kube.connect".into()], skip: vec![] }, &[], &io);
+        assert_eq!(unselected.iter().find(|c| c.id == "backup.recent").unwrap().duration_ms, 0, "not run, not timed");
+    }
 }

@@ -20,7 +20,7 @@ pub mod vsl;
 
 pub use ctx::Ctx;
 
-use crate::facts::{Need, ReadError};
+use crate::facts::{Need, OpenStackRead, ReadError};
 use crate::model::{Category, MetricDef, Severity, Verdict};
 
 /// A judge: a pure function from the collected facts to a verdict.
@@ -37,9 +37,22 @@ pub struct CheckDef {
     pub needs: &'static [Need],
     /// The gauges this check exports to Prometheus (values set by the judge with `Verdict::metric`).
     pub metrics: &'static [MetricDef],
+    /// Which read's time its `durationMs` includes (besides judging).
+    pub timed_by: Timing,
     pub judge: Judge,
     /// The runbook page (`checks/<id>.md`), embedded at build time.
     pub page: &'static str,
+}
+
+/// Which read a check's `durationMs` includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// The slowest of the facts it `needs` (they are read concurrently).
+    Needs,
+    /// The whole Kubernetes phase (reaching the API server is what the check is about).
+    Kube,
+    /// One OpenStack read, the one the check is about.
+    OpenStack(OpenStackRead),
 }
 
 /// Declares a check in its own file:
@@ -51,11 +64,13 @@ pub struct CheckDef {
 ///     depends_on: [], needs: [], judge: judge,
 /// };
 /// ```
-/// `metrics: [ … ]` may follow `needs`. The runbook page `checks/<id>.md` is embedded.
+/// `metrics: [ … ]` and then `timed_by: Kube` (see [`Timing`]; default `Needs`) may follow `needs`.
+/// The runbook page `checks/<id>.md` is embedded.
 #[macro_export]
 macro_rules! check {
     (id: $id:literal, category: $cat:ident, severity: $sev:ident, title: $title:literal,
-     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?], $(metrics: [$($metric:expr),* $(,)?],)? judge: $judge:path $(,)?) => {
+     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?], $(metrics: [$($metric:expr),* $(,)?],)?
+     $(timed_by: $timing:expr,)? judge: $judge:path $(,)?) => {
         $crate::checks::CheckDef {
             id: $id,
             category: $crate::model::Category::$cat,
@@ -64,10 +79,19 @@ macro_rules! check {
             depends_on: &[$($dep),*],
             needs: &[$($crate::facts::Need::$need),*],
             metrics: &[$($($metric),*)?],
+            timed_by: $crate::check!(@timing $($timing)?),
             judge: $judge,
             page: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/", $id, ".md")),
         }
     };
+    (@timing) => { $crate::checks::Timing::Needs };
+    (@timing $timing:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::checks::Timing::*;
+        #[allow(unused_imports)]
+        use $crate::facts::OpenStackRead::*;
+        $timing
+    }};
 }
 
 /// Every check, in report order. Ids are stable public names (CONTRACT.md).

@@ -484,7 +484,7 @@ pub async fn collect(
         helm_releases: helm,
     };
     let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
-    (facts, sensitive, super::IoTimes { api_server_ms, by_need })
+    (facts, sensitive, super::IoTimes { api_server_ms, by_need, ..Default::default() })
 }
 
 /// Values read in this run for env resolution only. Never serialized, never logged.

@@ -41,7 +41,7 @@ pub mod progress {
     }
 }
 
-use crate::facts::{Facts, Need, ResolvedEnv, Target, BUNDLE_SCHEMA};
+use crate::facts::{Facts, Need, OpenStackRead, ResolvedEnv, Target, BUNDLE_SCHEMA};
 use crate::velero;
 use self::kube::{Deadline, KubeTarget, Referenced, Sensitive};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -103,6 +103,24 @@ pub struct IoTimes {
     /// The API server's version and groups (every check needs a cluster).
     pub api_server_ms: u64,
     pub by_need: BTreeMap<Need, u64>,
+    /// The whole Kubernetes phase.
+    pub kube_ms: u64,
+    /// Each OpenStack read (the Swift ones: the slowest over the BSLs).
+    pub openstack: BTreeMap<OpenStackRead, u64>,
+}
+
+impl IoTimes {
+    /// The OpenStack reads' times, from what the facts recorded of them.
+    fn record_openstack(&mut self, os: &crate::facts::OpenStackFacts) {
+        if let Some(a) = &os.auth {
+            self.openstack.insert(OpenStackRead::Token, a.elapsed_ms);
+        }
+        for read in OpenStackRead::SWIFT {
+            if let Some(ms) = os.targets.iter().filter_map(|t| t.timings_ms.get(read.key())).max() {
+                self.openstack.insert(read, *ms);
+            }
+        }
+    }
 }
 
 /// What `needs` implies: Keystone and Swift are asked with the credentials the velero container
@@ -124,10 +142,12 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let started = jiff::Timestamp::now();
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
+    let kube_started = std::time::Instant::now();
     let (chosen, prelisted) = choose_namespace(&client, opts.namespace.as_ref(), deadline).await;
     let ns = chosen.namespace.clone();
     let needs = closure(&opts.needs);
     let (kube_facts, sensitive, mut io) = kube::collect(&client, &ns, &needs, deadline, prelisted, |deployments| referenced(deployments, &ns)).await;
+    io.kube_ms = kube_started.elapsed().as_millis() as u64;
 
     let velero_env = match &opts.credentials {
         CredentialsSource::Cluster => resolve_cluster_env(&kube_facts, &sensitive, &ns),
@@ -165,6 +185,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             openstack::collect(&facts, &os_opts).await
         };
         io.by_need.insert(Need::OpenStack, t0.elapsed().as_millis() as u64);
+        io.record_openstack(&os);
         facts.openstack = Some(os);
     }
     Ok((facts, io))

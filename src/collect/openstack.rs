@@ -4,7 +4,7 @@
 
 use super::kube::Deadline;
 use crate::facts::{
-    self, AuthFacts, BackupStorageLocation, Facts, Object, OpenStackFacts, Outcome, Problem, ProblemKind, ResolvedEnv, SigningKey, SwiftTarget,
+    self, AuthFacts, BackupStorageLocation, Facts, Object, OpenStackFacts, OpenStackRead, Outcome, Problem, ProblemKind, ResolvedEnv, SigningKey, SwiftTarget,
 };
 use crate::openstack::http::{self, Failure, HttpOptions};
 use crate::openstack::keystone::{self, KeystoneError};
@@ -260,9 +260,9 @@ async fn probe_target(
         }
     };
     let ((container, c_ms), (account, a_ms), (info, i_ms)) = futures::join!(container_fut, account_fut, info_fut);
-    t.timings_ms.insert("container".into(), c_ms);
-    t.timings_ms.insert("account".into(), a_ms);
-    t.timings_ms.insert("info".into(), i_ms);
+    t.timings_ms.insert(OpenStackRead::Container.key().into(), c_ms);
+    t.timings_ms.insert(OpenStackRead::Account.key().into(), a_ms);
+    t.timings_ms.insert(OpenStackRead::Info.key().into(), i_ms);
 
     // The key the plugin signs with: env, else the container's, else the account's (never -2).
     let key = if let Some(k) = &t.plugin.temp_url_key {
@@ -285,7 +285,7 @@ async fn probe_target(
             Ok(signed) => {
                 t.probe_url = Some(signed.url_without_sig.clone());
                 let (probe, p_ms) = timed(deadline, "Swift temp URL", swift::probe_tempurl(client, &signed), swift_problem).await;
-                t.timings_ms.insert("probe".into(), p_ms);
+                t.timings_ms.insert(OpenStackRead::Probe.key().into(), p_ms);
                 t.probe = Some(probe);
             }
             Err(e) => t.probe = Some(Err(Problem::new(ProblemKind::BadUrl, e.to_string()))),

@@ -173,6 +173,32 @@ pub enum Need {
     OpenStack,
 }
 
+/// The OpenStack reads a check's time can be attributed to (`CheckDef::timed_by`). The Swift ones
+/// are the slowest over the BSLs, which run concurrently; their names are `SwiftTarget::timings_ms`'s keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OpenStackRead {
+    Token,
+    Container,
+    Account,
+    Info,
+    Probe,
+}
+
+impl OpenStackRead {
+    pub const SWIFT: [OpenStackRead; 4] = [OpenStackRead::Container, OpenStackRead::Account, OpenStackRead::Info, OpenStackRead::Probe];
+
+    /// The key of this read in `SwiftTarget::timings_ms` (not for the token, timed in `AuthFacts`).
+    pub fn key(self) -> &'static str {
+        match self {
+            OpenStackRead::Token => "token",
+            OpenStackRead::Container => "container",
+            OpenStackRead::Account => "account",
+            OpenStackRead::Info => "info",
+            OpenStackRead::Probe => "probe",
+        }
+    }
+}
+
 /// Everything read from the Kubernetes API. Each kind is listed once per run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,6 +12,7 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Keystone accepts Velero's credentials",
     depends_on: ["credentials.env"], needs: [OpenStack],
     metrics: [CREDENTIAL_EXPIRY],
+    timed_by: OpenStack(Token),
     judge: judge,
 };
 

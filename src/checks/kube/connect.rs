@@ -8,6 +8,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "kube.connect", category: Cluster, severity: Critical,
     title: "Kubernetes API reachable",
     depends_on: [], needs: [],
+    timed_by: Kube,
     judge: judge,
 };
 

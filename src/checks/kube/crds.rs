@@ -7,6 +7,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "kube.crds", category: Cluster, severity: Critical,
     title: "Velero and snapshot APIs served",
     depends_on: ["kube.connect"], needs: [],
+    timed_by: Kube,
     judge: judge,
 };
 

@@ -10,6 +10,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "swift.container", category: Openstack, severity: Critical,
     title: "Backup container readable",
     depends_on: ["keystone.catalog"], needs: [OpenStack],
+    timed_by: OpenStack(Container),
     judge: judge,
 };
 

@@ -10,6 +10,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "swift.tempurl", category: Openstack, severity: Major,
     title: "Signed URL accepted by Swift",
     depends_on: ["keystone.catalog"], needs: [OpenStack],
+    timed_by: OpenStack(Probe),
     judge: judge,
 };
 

@@ -10,6 +10,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "swift.tempurl-digest", category: Openstack, severity: Major,
     title: "Temp URL digest allowed",
     depends_on: ["keystone.catalog"], needs: [OpenStack],
+    timed_by: OpenStack(Info),
     judge: judge,
 };
 

@@ -10,6 +10,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "swift.tempurl-key", category: Openstack, severity: Major,
     title: "Temp URL key matches Swift",
     depends_on: ["swift.container"], needs: [OpenStack],
+    timed_by: OpenStack(Account),
     judge: judge,
 };
 
