@@ -25,5 +25,6 @@ pub mod secret;
 pub mod serve;
 pub mod tempurl_cmd;
 pub mod term;
+pub mod trust;
 pub mod unanswered;
 pub mod velero;

@@ -71,3 +71,62 @@ fn no_output_bundle_or_log_carries_a_secret() {
     }
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
 }
+
+/// The plugin's trust is read from the Secret its `SSL_CERT_DIR` names. Such a Secret often holds a
+/// private key next to the CA (a `kubernetes.io/tls` Secret): only the certificates are kept, so the
+/// key never reaches an output, a log or the bundle. A client key that `OS_KEY` names is not even read.
+#[test]
+fn a_private_key_next_to_the_plugins_ca_never_leaks() {
+    let lab = lab();
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHplantedNEXTtoTHEcaNEVERshownANYWHERE0000\n-----END PRIVATE KEY-----\n";
+    const CLIENT_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHplantedCLIENTkeyOFosKEYneverREAD0000000\n-----END PRIVATE KEY-----\n";
+    let ca = {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap().pem()
+    };
+    let dir = materialize("lab-healthy", Some(&lab));
+    let mut objects = read_objects(dir.path());
+    for o in objects.iter_mut().filter(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "velero") {
+        let spec = &mut o["spec"]["template"]["spec"];
+        for (name, secret) in [("velero-ca", "velero-ca"), ("client", "client-key")] {
+            spec["volumes"].as_array_mut().unwrap().push(serde_json::json!({"name": name, "secret": {"secretName": secret}}));
+        }
+        let c = &mut spec["containers"][0];
+        c["volumeMounts"].as_array_mut().unwrap().extend([
+            serde_json::json!({"name": "velero-ca", "mountPath": "/etc/velero-ca"}),
+            serde_json::json!({"name": "client", "mountPath": "/etc/client"}),
+        ]);
+        c["env"].as_array_mut().unwrap().extend([
+            serde_json::json!({"name": "SSL_CERT_DIR", "value": "/etc/velero-ca:/etc/ssl/certs"}),
+            serde_json::json!({"name": "OS_KEY", "value": "/etc/client/tls.key"}),
+        ]);
+    }
+    objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "velero-ca", "namespace": "velero"}, "stringData": {"tls.crt": ca, "tls.key": KEY}}));
+    objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "client-key", "namespace": "velero"}, "stringData": {"tls.key": CLIENT_KEY}}));
+    write_objects(dir.path(), &objects);
+    let cluster = serve_dir(dir);
+    let secrets = vec!["HplantedNEXTtoTHEca".to_string(), "HplantedCLIENTkey".to_string(), "PRIVATE KEY".to_string()];
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle.json");
+    let mut found = Vec::new();
+    for output in ["table", "json", "markdown"] {
+        let mut args = vec!["-o", output, "-vv"];
+        if output == "json" {
+            args.extend(["--save-bundle", bundle.to_str().unwrap()]);
+        }
+        let out = run(&cluster, &args);
+        found.extend(leaks(&String::from_utf8_lossy(&out.stdout), &secrets, &format!("-o {output} stdout")));
+        found.extend(leaks(&String::from_utf8_lossy(&out.stderr), &secrets, &format!("-o {output} -vv stderr")));
+    }
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    found.extend(leaks(&text, &secrets, "bundle"));
+    assert!(found.is_empty(), "leaked:\n{}", found.join("\n"));
+    // The CA was read (so the key was at hand), the client key's Secret never asked for.
+    assert!(text.contains("Secret velero-ca key tls.crt"), "the CA was loaded into the plugin's trust");
+    let asked: Vec<String> = cluster.server.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(asked.iter().any(|p| p.ends_with("/secrets/velero-ca")), "{asked:?}");
+    assert!(!asked.iter().any(|p| p.ends_with("/secrets/client-key")), "OS_KEY's Secret must not be read: {asked:?}");
+}

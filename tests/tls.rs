@@ -150,13 +150,15 @@ fn keystone_certificates_are_verified_unless_told_otherwise() {
     let r = report(&doctor(&cluster, &[], Some(&other_ca)));
     assert_eq!(status_of(&r, "keystone.auth"), "fail", "{}", text_of(&r, "keystone.auth"));
 
-    // 3. OS_CACERT with the CA that signed it: the whole OpenStack chain passes.
+    // 3. OS_CACERT with the CA that signed it: the whole OpenStack chain passes for veldr. The
+    //    plugin, which never reads a CA but the image's, would not: credentials.tls fails.
     let out = doctor(&cluster, &[], Some(&ca));
     let r = report(&out);
     for id in ["keystone.auth", "keystone.catalog", "swift.container", "swift.tempurl"] {
         assert_eq!(status_of(&r, id), "ok", "{id} with OS_CACERT: {}", text_of(&r, id));
     }
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(status_of(&r, "credentials.tls"), "fail", "{}", text_of(&r, "credentials.tls"));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 
     // 4. --insecure: passes without the CA, and says on stderr that nothing was verified.
     let out = doctor(&cluster, &["--insecure"], None);
@@ -164,7 +166,8 @@ fn keystone_certificates_are_verified_unless_told_otherwise() {
     assert_eq!(status_of(&r, "keystone.auth"), "ok", "{}", text_of(&r, "keystone.auth"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning") && stderr.contains("--insecure") && stderr.contains("NOT verified"), "{stderr}");
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(status_of(&r, "credentials.tls"), "fail", "--insecure is veldr's, not the plugin's");
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
@@ -186,6 +189,9 @@ fn the_plugins_tls_skip_verify_is_reported() {
     let env = text_of(&r, "credentials.env");
     assert_eq!(status_of(&r, "credentials.env"), "ok", "{env}");
     assert!(env.contains("TLS_SKIP_VERIFY=true: the plugin does not verify"), "{env}");
+    let t = text_of(&r, "credentials.tls");
+    assert_eq!(status_of(&r, "credentials.tls"), "warn", "{t}");
+    assert!(t.contains("TLS_SKIP_VERIFY=true") && t.contains("do not verify without it"), "{t}");
     assert_eq!(out.status.code(), Some(3), "errors alone: the run is incomplete (exit 3)");
 
     // With --insecure veldr sees what the plugin sees: everything passes, the report still says it.
@@ -195,4 +201,101 @@ fn the_plugins_tls_skip_verify_is_reported() {
         assert_eq!(status_of(&r, id), "ok", "{id}: {}", text_of(&r, id));
     }
     assert!(text_of(&r, "credentials.env").contains("TLS_SKIP_VERIFY=true"));
+}
+
+/// A PEM private key planted next to the CA in the Secret the plugin's trust reads: veldr keeps only
+/// the certificates, so it must never show up anywhere.
+const PLANTED_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPLANTEDveldrTLSclientKEYmustNEVERleak00\n-----END PRIVATE KEY-----\n";
+
+/// The lab behind TLS, both services: Keystone and Swift (through OS_SWIFT_ENDPOINT_OVERRIDE) behind
+/// proxies with certificates of `pki`; the velero Deployment mounts Secret velero-ca (the CA and a
+/// planted key) at /etc/velero-ca and sets `container_env` literally.
+struct TlsLab {
+    cluster: Cluster,
+    keystone: u16,
+    swift: u16,
+    _proxies: (TlsProxy, TlsProxy),
+}
+
+fn tls_lab(lab: &Value, pki: &Pki, secret_env: &[(&'static str, &'static str)], container_env: &[(&str, &str)]) -> TlsLab {
+    let keystone = TlsProxy::start(lab["keystone_root"].as_str().unwrap().trim_start_matches("http://"), pki);
+    let swift = TlsProxy::start(lab["swift_a"].as_str().unwrap().trim_start_matches("http://"), pki);
+    let auth_url = format!("https://127.0.0.1:{}/v3", keystone.addr.port());
+    let mut env = env_for(&auth_url, secret_env);
+    env.push(("OS_SWIFT_ENDPOINT_OVERRIDE", format!("https://127.0.0.1:{}/v1/{{account}}", swift.addr.port())));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = materialize("healthy", None);
+    let vars: std::collections::BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    point_env_at_lab(dir.path(), &vars, Some("{containers.main.name}"), lab);
+    let mut objects = read_objects(dir.path());
+    for o in objects.iter_mut().filter(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "velero") {
+        let spec = &mut o["spec"]["template"]["spec"];
+        spec["volumes"].as_array_mut().unwrap().push(serde_json::json!({"name": "velero-ca", "secret": {"secretName": "velero-ca"}}));
+        let c = &mut spec["containers"][0];
+        c["volumeMounts"].as_array_mut().unwrap().push(serde_json::json!({"name": "velero-ca", "mountPath": "/etc/velero-ca", "readOnly": true}));
+        for (k, v) in container_env {
+            c["env"].as_array_mut().unwrap().push(serde_json::json!({"name": k, "value": v}));
+        }
+    }
+    objects.push(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "velero-ca", "namespace": "velero"},
+        "stringData": {"ca.crt": pki.ca_pem, "tls.key": PLANTED_KEY}
+    }));
+    write_objects(dir.path(), &objects);
+    TlsLab { cluster: serve_dir(dir), keystone: keystone.addr.port(), swift: swift.addr.port(), _proxies: (keystone, swift) }
+}
+
+fn assert_no_planted_key(out: &Output) {
+    for text in [String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)] {
+        assert!(!text.contains("PLANTEDveldr") && !text.contains("PRIVATE KEY"), "the planted key leaked: {text}");
+    }
+}
+
+#[test]
+fn the_plugins_own_trust_decides_not_veldrs() {
+    let lab = lab();
+    let good = pki("veldr-plugin-ca");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &good.ca_pem).unwrap();
+
+    // 1. The plugin trusts the CA: SSL_CERT_DIR names the mounted Secret (Go reads every file there).
+    let trusted = tls_lab(&lab, &good, &[], &[("SSL_CERT_DIR", "/etc/velero-ca:/etc/ssl/certs")]);
+    let out = doctor(&trusted.cluster, &[], Some(&ca));
+    assert_no_planted_key(&out);
+    let r = report(&out);
+    let t = text_of(&r, "credentials.tls");
+    assert_eq!(status_of(&r, "credentials.tls"), "ok", "{t}");
+    assert!(t.contains(&format!("Keystone at 127.0.0.1:{}", trusted.keystone)) && t.contains(&format!("Swift (BSL default) at 127.0.0.1:{}", trusted.swift)), "{t}");
+    assert!(t.contains("1 certificate(s) from Secret velero-ca key ca.crt (SSL_CERT_DIR /etc/velero-ca)"), "{t}");
+    for id in ["keystone.auth", "swift.container", "swift.tempurl", "swift.capacity"] {
+        assert_eq!(status_of(&r, id), "ok", "{id}: {}", text_of(&r, id));
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // …and veldr without the CA: its own Keystone call fails, the plugin's trust still verifies.
+    let out = doctor(&trusted.cluster, &[], None);
+    let r = report(&out);
+    assert_eq!(status_of(&r, "keystone.auth"), "fail");
+    let t = text_of(&r, "credentials.tls");
+    assert_eq!(status_of(&r, "credentials.tls"), "ok", "{t}");
+    assert!(t.contains("veldr itself could not verify Keystone's certificate") && t.contains("OS_CACERT"), "{t}");
+
+    // 2. OS_CACERT (what the openstack CLI reads) points at the same mounted CA: the plugin ignores it.
+    let ignored = tls_lab(&lab, &good, &[], &[("OS_CACERT", "/etc/velero-ca/ca.crt")]);
+    let out = doctor(&ignored.cluster, &[], Some(&ca));
+    assert_no_planted_key(&out);
+    let r = report(&out);
+    assert_eq!(status_of(&r, "keystone.auth"), "ok", "veldr trusts the CA: {}", text_of(&r, "keystone.auth"));
+    let t = text_of(&r, "credentials.tls");
+    assert_eq!(status_of(&r, "credentials.tls"), "fail", "{t}");
+    assert!(t.contains("x509: certificate signed by unknown authority") && t.contains("although veldr itself verified it"), "{t}");
+    assert!(t.contains("(and 1 more problem)") && t.contains(&format!("Swift (BSL default) at 127.0.0.1:{}", ignored.swift)), "Keystone and Swift both: {t}");
+    assert!(t.contains("OS_CACERT=/etc/velero-ca/ca.crt: the file exists (Secret velero-ca key ca.crt), but the plugin never reads OS_CACERT"), "{t}");
+    assert!(t.contains("SSL_CERT_DIR=/etc/velero-ca:/etc/ssl/certs"), "the fix: {t}");
+    assert_eq!(out.status.code(), Some(1));
+    // …and with --insecure veldr's own calls pass: the plugin's still would not.
+    let r = report(&doctor(&ignored.cluster, &["--insecure"], None));
+    let t = text_of(&r, "credentials.tls");
+    assert_eq!(status_of(&r, "credentials.tls"), "fail", "{t}");
+    assert!(t.contains("--insecure skipped verification"), "{t}");
 }

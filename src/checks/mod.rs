@@ -119,6 +119,8 @@ pub static REGISTRY: &[CheckDef] = &[
     swift::tempurl::CHECK,
     swift::clock::CHECK,
     backup::recent::CHECK,
+    credentials::tls::CHECK,
+    swift::capacity::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

@@ -3,6 +3,7 @@
 pub mod clouds;
 pub mod kube;
 pub mod openstack;
+pub mod plugin_tls;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -115,6 +116,9 @@ impl IoTimes {
         if let Some(a) = &os.auth {
             self.openstack.insert(OpenStackRead::Token, a.elapsed_ms);
         }
+        if let Some(t) = &os.plugin_tls {
+            self.openstack.insert(OpenStackRead::PluginTls, t.elapsed_ms);
+        }
         for read in OpenStackRead::SWIFT {
             if let Some(ms) = os.targets.iter().filter_map(|t| t.timings_ms.get(read.key())).max() {
                 self.openstack.insert(read, *ms);
@@ -154,6 +158,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         CredentialsSource::Env => Some(operator_env()),
         CredentialsSource::Cloud(name) => Some(clouds::load(name).map_err(|e| kube::ConfigError::Invalid(format!("--credentials cloud:{name}: {e}")))?),
     };
+    // The CA files the plugin's trust holds are read now, while the objects' values are at hand.
+    let plugin_trust = needs.contains(&Need::OpenStack).then(|| plugin_tls::plugin_trust(&kube_facts, &sensitive, &ns, velero_env.as_ref())).flatten();
     drop(sensitive);
 
     let mut facts = Facts {
@@ -180,10 +186,14 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             ca_pem,
         };
         let t0 = std::time::Instant::now();
-        let os = {
+        let mut os = {
             let _reading = progress::reading("Keystone and Swift");
             openstack::collect(&facts, &os_opts).await
         };
+        {
+            let _reading = progress::reading("TLS under the plugin's trust");
+            os.plugin_tls = plugin_tls::collect(&facts, &os, plugin_trust.as_ref(), &deadline).await;
+        }
         io.by_need.insert(Need::OpenStack, t0.elapsed().as_millis() as u64);
         io.record_openstack(&os);
         facts.openstack = Some(os);
@@ -218,6 +228,12 @@ fn referenced(deployments: &[Deployment], namespace: &str) -> Referenced {
         let (secrets, cms) = velero::referenced_objects(c);
         r.secrets.extend(secrets);
         r.config_maps.extend(cms);
+        // And the ones behind the CA files the plugin's TLS reads (SSL_CERT_FILE, …) or OS_CACERT names.
+        if let Some(spec) = velero::find_deployment(deployments, namespace).and_then(|d| d.spec.template.spec.as_ref()) {
+            let (secrets, cms) = crate::trust::referenced_objects(spec, c);
+            r.secrets.extend(secrets);
+            r.config_maps.extend(cms);
+        }
     }
     r
 }

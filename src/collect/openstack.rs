@@ -167,12 +167,15 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
         endpoints.dedup();
         let heads = join_all(endpoints.iter().map(|ep| timed(&opts.deadline, "Swift", swift::head_account(&client, ep, &tok.value), swift_problem))).await;
         let accounts: BTreeMap<String, (Outcome<swift::AccountHead>, u64)> = endpoints.into_iter().zip(heads).collect();
+        let prefixes: BTreeMap<String, String> = configs.iter().map(|(b, _)| (b.name().to_string(), backups_prefix(b))).collect();
         let targets = configs.into_iter().map(|(bsl, pc)| {
             let account = plugin_endpoint(&tok, &pc).ok().and_then(|ep| accounts.get(&ep).cloned());
             let (client, tok) = (client.clone(), tok.clone());
             async move { probe_target(&client, &tok, bsl, pc, account, &opts.deadline).await }
         });
-        join_all(targets).await
+        let mut targets = join_all(targets).await;
+        list_backups(&client, &tok, &mut targets, &prefixes, &opts.deadline).await;
+        targets
     };
     let (credential_expires_at, targets) = futures::join!(expiry, swift_side);
     out.auth = Some(AuthFacts { auth_url, method: method.describe(), token, credential_expires_at, elapsed_ms: auth_ms });
@@ -207,6 +210,7 @@ fn empty_target(bsl: &BackupStorageLocation, plugin: PluginConfig) -> SwiftTarge
         probe_url: None,
         probe: None,
         timings_ms: BTreeMap::new(),
+        backup_listing: None,
     }
 }
 
@@ -293,6 +297,54 @@ async fn probe_target(
     }
     t.signing_key = Some(key);
     t
+}
+
+/// Where Velero keeps a BSL's backups in its container (`pkg/persistence/object_store_layout.go`):
+/// `backups/` under `objectStorage.prefix`, which gets a trailing `/`.
+pub fn backups_prefix(bsl: &BackupStorageLocation) -> String {
+    match bsl.spec.object_storage.prefix.as_deref().map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) {
+        Some(p) => format!("{p}/backups/"),
+        None => "backups/".into(),
+    }
+}
+
+/// swift.capacity's read: one bounded listing of each BSL's `backups/`, once per distinct
+/// (endpoint, container, prefix), concurrently, for targets whose container answered. Self-contained
+/// (a function over the targets) so that it can become a node of its own in the read graph.
+async fn list_backups(
+    client: &reqwest::Client,
+    token: &keystone::Token,
+    targets: &mut [SwiftTarget],
+    prefixes: &BTreeMap<String, String>,
+    deadline: &Deadline,
+) {
+    type Key = (String, String, String);
+    let key_of = |t: &SwiftTarget| -> Option<Key> {
+        let Some(Ok(endpoint)) = &t.endpoint else { return None };
+        matches!(t.container_head, Some(Ok(_))).then(|| (endpoint.clone(), t.container.clone(), prefixes.get(&t.bsl).cloned().unwrap_or_else(|| "backups/".into())))
+    };
+    // Swift refuses (412) a limit above its container_listing_limit.
+    let limit_of = |t: &SwiftTarget| match &t.info {
+        Some(Ok(i)) => i.container_listing_limit.map_or(swift::LISTING_LIMIT, |l| l.min(swift::LISTING_LIMIT)),
+        _ => swift::LISTING_LIMIT,
+    };
+    let mut wanted: BTreeMap<Key, u64> = BTreeMap::new();
+    for t in targets.iter() {
+        if let Some(k) = key_of(t) {
+            let limit = limit_of(t);
+            wanted.entry(k).and_modify(|l| *l = (*l).min(limit)).or_insert(limit);
+        }
+    }
+    let reads = wanted.iter().map(|((endpoint, container, prefix), limit)| {
+        timed(deadline, "Swift listing", swift::list_objects(client, endpoint, &token.value, container, prefix, *limit), swift_problem)
+    });
+    let done: BTreeMap<Key, (Outcome<swift::BackupListing>, u64)> = wanted.keys().cloned().zip(join_all(reads).await).collect();
+    for t in targets.iter_mut() {
+        if let Some((listing, ms)) = key_of(t).and_then(|k| done.get(&k)) {
+            t.timings_ms.insert(OpenStackRead::Listing.key().into(), *ms);
+            t.backup_listing = Some(listing.clone());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -182,12 +182,18 @@ pub enum OpenStackRead {
     Account,
     Info,
     Probe,
+    /// The bounded listing of the BSL's `backups/` (swift.capacity).
+    Listing,
+    /// The TLS handshakes under the plugin's trust (credentials.tls), all hosts at once.
+    PluginTls,
 }
 
 impl OpenStackRead {
-    pub const SWIFT: [OpenStackRead; 4] = [OpenStackRead::Container, OpenStackRead::Account, OpenStackRead::Info, OpenStackRead::Probe];
+    pub const SWIFT: [OpenStackRead; 5] =
+        [OpenStackRead::Container, OpenStackRead::Account, OpenStackRead::Info, OpenStackRead::Probe, OpenStackRead::Listing];
 
-    /// The key of this read in `SwiftTarget::timings_ms` (not for the token, timed in `AuthFacts`).
+    /// The key of this read in `SwiftTarget::timings_ms` (not for the token, timed in `AuthFacts`,
+    /// nor the plugin-trust handshakes, timed in `PluginTls`).
     pub fn key(self) -> &'static str {
         match self {
             OpenStackRead::Token => "token",
@@ -195,6 +201,8 @@ impl OpenStackRead {
             OpenStackRead::Account => "account",
             OpenStackRead::Info => "info",
             OpenStackRead::Probe => "probe",
+            OpenStackRead::Listing => "listing",
+            OpenStackRead::PluginTls => "plugin-tls",
         }
     }
 }

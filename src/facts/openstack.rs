@@ -70,6 +70,60 @@ pub struct OpenStackFacts {
     pub targets: Vec<SwiftTarget>,
     /// `--insecure` was given: certificates were not verified.
     pub insecure: bool,
+    /// The Keystone and Swift certificates checked under the plugin's own trust (credentials.tls);
+    /// absent in bundles older than 0.2 and when the velero container's settings are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_tls: Option<PluginTls>,
+}
+
+/// The TLS handshakes made with the trust velero-plugin-for-openstack will use (`crate::trust`):
+/// Mozilla's roots as a stand-in for the velero image's CA bundle, plus the CA files its
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR` name that veldr could read; never veldr's own `OS_CACERT` or
+/// `--insecure`. One handshake per distinct `host:port`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginTls {
+    /// Whether the image's bundle stays in the trust (false when the CA settings replace both of
+    /// Go's default places).
+    pub image_roots: bool,
+    /// The CA files loaded into the trust, as read from the Secrets and ConfigMaps behind them.
+    pub cas: Vec<LoadedCa>,
+    pub endpoints: Vec<TlsEndpoint>,
+    pub elapsed_ms: u64,
+}
+
+/// A CA file of the plugin's trust that veldr read (its certificates only; any other PEM block,
+/// such as a private key stored next to it, is dropped unread).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedCa {
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`, `a mount over /etc/ssl/certs/ca-certificates.crt`.
+    pub via: String,
+    pub path: String,
+    /// `Secret velero-ca key ca.crt`.
+    pub from: String,
+    pub certificates: usize,
+}
+
+/// One Keystone or Swift host and how its certificate fared under the plugin's trust.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsEndpoint {
+    pub host_port: String,
+    /// `Keystone`, `Swift (BSL default)`.
+    pub used_by: Vec<String>,
+    pub result: TlsResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TlsResult {
+    /// The chain and the host name verify.
+    Verified,
+    /// They do not: why, and the error Go (the plugin) reports for it.
+    Untrusted { reason: String, go_error: String },
+    /// No certificate to judge: unreachable, a plain-HTTP port, no answer in time.
+    NoHandshake { problem: Problem },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,8 +245,30 @@ pub struct SwiftTarget {
     /// The probe URL without its signature.
     pub probe_url: Option<String>,
     pub probe: Option<Outcome<ProbeOutcome>>,
-    /// Milliseconds each call took: `container`, `account`, `info`, `probe`.
+    /// Milliseconds each call took: `container`, `account`, `info`, `probe`, `listing`.
     pub timings_ms: BTreeMap<String, u64>,
+    /// The BSL's backups as one bounded container listing shows them (swift.capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_listing: Option<Outcome<BackupListing>>,
+}
+
+/// `GET <container>?format=json&prefix=<prefix>backups/&limit=N`: how many objects, and the largest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupListing {
+    /// `backups/`, or `<BSL prefix>/backups/`.
+    pub prefix: String,
+    pub limit: u64,
+    /// Objects in the answer (at most `limit`).
+    pub listed: u64,
+    /// The answer held `limit` objects: there may be more, not looked at.
+    pub capped: bool,
+    pub largest: Option<ListedObject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedObject {
+    pub name: String,
+    pub bytes: u64,
 }
 
 /// Whether veldr's credential is the Swift owner, as far as an answer shows: the proxy shows its
@@ -225,6 +301,9 @@ pub struct AccountHead {
     /// Swift's `Date` header.
     pub date: Option<Timestamp>,
     pub ownership: Ownership,
+    /// `X-Account-Meta-Quota-Bytes` (account_quotas, set by a reseller admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
 }
 
 /// `HEAD` of the BSL's container.
@@ -240,6 +319,11 @@ pub struct ContainerHead {
     pub storage_policy: Option<String>,
     pub date: Option<Timestamp>,
     pub ownership: Ownership,
+    /// `X-Container-Meta-Quota-Bytes` and `-Count` (container_quotas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_count: Option<u64>,
 }
 
 /// What Swift's `/info` says about the capabilities that matter here.
@@ -250,6 +334,12 @@ pub struct SwiftInfo {
     pub tempurl: Option<TempUrlInfo>,
     /// Names of all capability sections (middlewares), for the record.
     pub sections: Vec<String>,
+    /// `swift.max_file_size`: the largest object one PUT may create (Swift's default 5 GiB + 2 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<u64>,
+    /// `swift.container_listing_limit`: the most objects one listing answers (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_listing_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

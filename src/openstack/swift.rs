@@ -23,7 +23,9 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use thiserror::Error;
 // The answers are veldr's facts: their shape is the bundle's, defined once in `facts::openstack`.
-pub use crate::facts::openstack::{AccountHead, ContainerHead, Ownership, ProbeOutcome, ProbeVerdict, SwiftInfo, TempUrlInfo};
+pub use crate::facts::openstack::{
+    AccountHead, BackupListing, ContainerHead, ListedObject, Ownership, ProbeOutcome, ProbeVerdict, SwiftInfo, TempUrlInfo,
+};
 
 /// keystoneauth's default `operator_roles`.
 pub const DEFAULT_OPERATOR_ROLES: [&str; 2] = ["admin", "swiftoperator"];
@@ -164,6 +166,7 @@ pub async fn head_account(client: &reqwest::Client, endpoint: &str, token: &Secr
         temp_url_key_2: header_secret(h, "x-account-meta-temp-url-key-2"),
         date: date_of(h),
         ownership: Ownership::from_headers(h),
+        quota_bytes: header_u64(h, "x-account-meta-quota-bytes"),
     })
 }
 
@@ -195,6 +198,8 @@ pub async fn head_container(
         storage_policy: header_str(h, "x-storage-policy").map(str::to_string),
         date: date_of(h),
         ownership: Ownership::from_headers(h),
+        quota_bytes: header_u64(h, "x-container-meta-quota-bytes"),
+        quota_count: header_u64(h, "x-container-meta-quota-count"),
     })
 }
 
@@ -236,6 +241,8 @@ pub fn parse_info(body: &str) -> Result<SwiftInfo, SwiftError> {
         version: v.pointer("/swift/version").and_then(Value::as_str).map(str::to_string),
         tempurl,
         sections,
+        max_file_size: v.pointer("/swift/max_file_size").and_then(Value::as_u64),
+        container_listing_limit: v.pointer("/swift/container_listing_limit").and_then(Value::as_u64),
     })
 }
 
@@ -252,6 +259,54 @@ pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInf
 }
 
 
+
+/// The most objects one backup listing asks for: ~700 Velero backups (7 objects each), far beyond a
+/// usual retention, and an answer of at most ~2 MB (names of ≤ 256 bytes), within [`DOCUMENT_LIMIT`].
+pub const LISTING_LIMIT: u64 = 5000;
+
+/// One entry of a JSON container listing (the fields veldr reads).
+#[derive(serde::Deserialize)]
+struct ListingEntry {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    bytes: u64,
+}
+
+/// Parses a JSON container listing into its count and largest object.
+pub fn parse_listing(body: &str, prefix: &str, limit: u64) -> Result<BackupListing, SwiftError> {
+    let entries: Vec<ListingEntry> = serde_json::from_str(body).map_err(|e| SwiftError::BadBody(format!("container listing: {e}")))?;
+    let listed = entries.len() as u64;
+    let largest = entries.into_iter().max_by_key(|e| e.bytes).map(|e| ListedObject { name: e.name, bytes: e.bytes });
+    Ok(BackupListing { prefix: prefix.to_string(), limit, listed, capped: listed >= limit, largest })
+}
+
+/// `GET <account>/<container>?format=json&prefix=…&limit=…`: one page of the container's objects
+/// under `prefix` (names and sizes only; no object is read).
+pub async fn list_objects(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &Secret,
+    container: &str,
+    prefix: &str,
+    limit: u64,
+) -> Result<BackupListing, SwiftError> {
+    let mut url = reqwest::Url::parse(&format!("{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container)))
+        .map_err(|e| SwiftError::BadBody(format!("the Swift endpoint is not a URL: {e}")))?;
+    url.query_pairs_mut().append_pair("format", "json").append_pair("prefix", prefix).append_pair("limit", &limit.to_string());
+    tracing::debug!(target: "veldr::swift", url = %url, "GET listing");
+    let request = client
+        .get(url)
+        .header("X-Auth-Token", token.expose().unwrap_or(""))
+        .header("Accept", "application/json");
+    let answer = send(request, DOCUMENT_LIMIT).await.map_err(SwiftError::Transport)?;
+    match answer.status {
+        // 204: an empty container answers no body.
+        204 => Ok(BackupListing { prefix: prefix.to_string(), limit, listed: 0, capped: false, largest: None }),
+        200 => parse_listing(answer.document().map_err(SwiftError::Transport)?, prefix, limit),
+        status => Err(refusal(status, answer.body, || format!("container {container:?}"))),
+    }
+}
 
 /// Probe body size: enough for Swift's error text, never a whole backup.
 const PROBE_READ_LIMIT: usize = 4096;
@@ -315,6 +370,19 @@ mod tests {
         let dep = parse_info(r#"{"tempurl": {"allowed_digests": ["sha1","sha256"], "deprecated_digests": ["sha1"]}}"#)
             .unwrap();
         assert!(dep.tempurl.unwrap().deprecates(Digest::Sha1));
+    }
+
+    #[test]
+    fn info_limits_and_listings() {
+        let i = parse_info(r#"{"swift": {"version": "2.38.3", "max_file_size": 5368709122, "container_listing_limit": 10000}}"#).unwrap();
+        assert_eq!((i.max_file_size, i.container_listing_limit), (Some(5368709122), Some(10000)));
+        assert_eq!(parse_info(r#"{"swift": {}}"#).unwrap().max_file_size, None);
+        let l = parse_listing(r#"[{"name": "backups/a/a.tar.gz", "bytes": 30, "hash": "h"}, {"name": "backups/a/a-logs.gz", "bytes": 4}]"#, "backups/", 2).unwrap();
+        assert_eq!(l.largest, Some(ListedObject { name: "backups/a/a.tar.gz".into(), bytes: 30 }));
+        assert!(l.capped && l.listed == 2);
+        let l = parse_listing("[]", "backups/", 2).unwrap();
+        assert!(!l.capped && l.largest.is_none());
+        assert!(matches!(parse_listing("{", "backups/", 2), Err(SwiftError::BadBody(_))));
     }
 
     #[test]

@@ -20,3 +20,4 @@ fn without_deployment(ctx: &Ctx, summary: String) -> Verdict {
         .details(malformed)
         .hint(format!("compare with `kubectl -n {ns} get deployments -o yaml`: a field of an unexpected type (a hand edit, an admission webhook) makes the object unreadable to veldr"))
 }
+pub mod tls;

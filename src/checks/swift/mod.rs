@@ -84,15 +84,17 @@ pub(crate) mod test_target {
             container_head: Some(Ok(ContainerHead {
                 status: 204, object_count: Some(3), bytes_used: Some(10), temp_url_key: Some(Secret::new("k1")), temp_url_key_2: None,
                 read_acl: None, storage_policy: None, date: None, ownership: Ownership::Owner { evidence: vec!["x-container-meta-temp-url-key".into()] },
+                quota_bytes: None, quota_count: None,
             })),
             account_head: None,
-            info: Some(Ok(SwiftInfo { version: None, sections: vec![], tempurl: Some(TempUrlInfo {
+            info: Some(Ok(SwiftInfo { version: None, sections: vec![], max_file_size: None, container_listing_limit: None, tempurl: Some(TempUrlInfo {
                 methods: vec!["GET".into()], allowed_digests: vec!["sha256".into(), "sha512".into()], allowed_digests_listed: true, deprecated_digests: vec![] }) })),
             signing_key: Some(SigningKey::Env(Secret::new("k1"))),
             probe_url: Some("http://swift/v1/AUTH_p/velero-backups/x?temp_url_expires=1".into()),
             probe: Some(Ok(ProbeOutcome { verdict: ProbeVerdict::Accepted, status: 404, body_excerpt: String::new(),
                 swift_date: Some("2026-11-29T08:00:10Z".parse().unwrap()), local_date: "2026-11-29T08:00:00Z".parse().unwrap() })),
             timings_ms: Default::default(),
+            backup_listing: None,
         }
     }
 
@@ -125,3 +127,4 @@ mod tests {
         assert_eq!(per_target(&Ctx::new(&none, &[]), |_| Verdict::ok("x")).status, Status::Skip);
     }
 }
+pub mod capacity;
