@@ -179,7 +179,7 @@ fn judge_file(ctx: &Ctx, f: &TrustFile, resolved: &Result<(), String>, findings:
     }
     let exists = match &f.source {
         PathSource::Secret { name, key, optional } => object_has(ctx.facts.kube.secrets.get(name).map(|r| r.as_ref().map(|o| o.as_ref().map(|s| s.keys.clone()))), name, "Secret", key, *optional),
-        PathSource::ConfigMap { name, key, optional } => object_has(ctx.facts.kube.config_maps.get(name).map(|r| r.as_ref().map(|o| o.clone())), name, "ConfigMap", key, *optional),
+        PathSource::ConfigMap { name, key, optional } => object_has(ctx.facts.kube.config_maps.get(name).map(|r| r.as_ref().cloned()), name, "ConfigMap", key, *optional),
         PathSource::Volume { .. } | PathSource::Image => Err(format!("{} lies in {}: veldr cannot see whether it exists", f.path, f.source.describe())),
     };
     match (exists, f.honoured) {
