@@ -51,7 +51,9 @@ fn judge(ctx: &Ctx) -> Verdict {
         (Some(spec), Some(c)) => trust::trust_files(spec, c, Some(env)),
         _ => Vec::new(),
     };
-    for (f, resolved) in &files {
+    // A client certificate or key is never sent, so whether its file exists does not matter (and
+    // the Secret holding a client key is not read): ignored_settings says so.
+    for (f, resolved) in files.iter().filter(|(f, _)| f.via != "OS_CERT" && f.via != "OS_KEY") {
         judge_file(ctx, f, resolved, &mut findings, &mut notes);
     }
     ignored_settings(ctx, &configs, &files, &mut notes);
@@ -216,7 +218,8 @@ fn ignored_settings(ctx: &Ctx, configs: &[PluginConfig], files: &[(TrustFile, Re
     for (name, meant) in trust::IGNORED_TLS_VARS {
         let set = env.is_some_and(|e| e.get(name).is_some()) || files.iter().any(|(f, _)| f.via == name);
         if set {
-            notes.push(format!("{name} is set ({meant}) but the plugin never reads it: gophercloud's PrepareTLSConfig, which would, is not called by the plugin"));
+            let tail = if name == "OS_CERT" || name == "OS_KEY" { "; it presents no client certificate, so a Keystone that requires one refuses it" } else { "" };
+            notes.push(format!("{name} is set ({meant}) but the plugin never reads it: gophercloud's PrepareTLSConfig, which would, is not called by the plugin{tail}"));
         }
     }
     if configs.iter().any(|c| c.cloud.is_some()) {
@@ -404,6 +407,16 @@ mod tests {
         f.kube.secrets.insert("velero-ca".into(), Err(ReadError::forbidden("get", "secrets", Some("velero"))));
         let v = judge(&Ctx::new(&f, &[]));
         assert!(v.details.iter().any(|d| d.contains("cannot tell whether Secret velero-ca key ca.crt exists")), "{:?}", v.details);
+    }
+
+    #[test]
+    fn a_client_key_is_named_as_ignored_and_never_looked_up() {
+        let dep = deployment(&[("OS_KEY", "/etc/client/tls.key")], &[("client", "/etc/client")], &[("client", "client-key")]);
+        let f = facts(&[HTTPS], Some(dep), Some(tls(TlsResult::Verified, 0)));
+        let v = judge(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(v.details.iter().any(|d| d.starts_with("OS_KEY is set (a client key)") && d.contains("no client certificate")), "{:?}", v.details);
+        assert!(!v.details.iter().any(|d| d.contains("client-key")), "{:?}", v.details);
     }
 
     #[test]
