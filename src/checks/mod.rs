@@ -220,7 +220,7 @@ mod tests {
         let mut seen = HashSet::new();
         for c in REGISTRY {
             for m in c.metrics {
-                assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'), "{}", m.name);
+                assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
                 assert!(!m.help.is_empty());
             }
