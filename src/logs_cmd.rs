@@ -236,12 +236,7 @@ impl<W: Write> Gunzip<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gz(bytes: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(bytes).unwrap();
-        e.finish().unwrap()
-    }
+    use crate::store::gz;
 
     #[test]
     fn subjects_and_their_keys() {

@@ -133,3 +133,50 @@ pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadl
     };
     read_results(&client, &token, &stores(facts), &failed, default_bsl(facts), deadline).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{List, Need, OpenStackFacts, SwiftTarget};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn results_imply_openstack_and_backups() {
+        let all = super::super::closure(&BTreeSet::from([Need::BackupResults]));
+        for n in [Need::OpenStack, Need::Backups, Need::BackupStorageLocations, Need::VeleroEnv] {
+            assert!(all.contains(&n), "{n:?}");
+        }
+    }
+
+    fn bsl(name: &str, provider: &str, default: bool) -> String {
+        serde_json::json!({"metadata": {"name": name, "namespace": "velero"},
+            "spec": {"provider": provider, "default": default, "objectStorage": {"bucket": format!("{name}-bucket"), "prefix": "cluster-a"}}}).to_string()
+    }
+
+    #[test]
+    fn each_bsl_has_its_store_or_the_reason_it_has_none() {
+        let mut f = Facts::empty("velero");
+        let mut list = List::default();
+        for b in [bsl("default", "community.openstack.org/openstack", true), bsl("aws", "aws", false), bsl("other", "openstack", false), bsl("down", "openstack", false)] {
+            list.push_json(&b);
+        }
+        f.kube.backup_storage_locations = Ok(list);
+        let target = |name: &str, endpoint: Option<crate::facts::Outcome<String>>| SwiftTarget {
+            bsl: name.into(), container: format!("{name}-bucket"), plugin: Default::default(), endpoint, container_head: None, account_head: None,
+            info: None, signing_key: None, probe_url: None, probe: None, timings_ms: Default::default(),
+        };
+        f.openstack = Some(OpenStackFacts {
+            targets: vec![target("default", Some(Ok("http://s/v1/AUTH_p".into()))), target("down", Some(Err(Problem::new(ProblemKind::NoRegion, "no region RegionX"))))],
+            ..Default::default()
+        });
+        let s = stores(&f);
+        let d = s["default"].as_ref().unwrap();
+        assert_eq!((d.endpoint.as_str(), d.container.as_str(), d.prefix.as_deref()), ("http://s/v1/AUTH_p", "default-bucket", Some("cluster-a")));
+        assert!(s["aws"].as_ref().unwrap_err().contains("not a Swift one"));
+        assert!(s["other"].as_ref().unwrap_err().contains("--bsl"));
+        assert!(s["down"].as_ref().unwrap_err().contains("no region RegionX"));
+        assert_eq!(default_bsl(&f), Some("default"));
+        let b: Backup = serde_json::from_str(r#"{"metadata": {"name": "b"}, "spec": {}}"#).unwrap();
+        assert_eq!(backup_bsl(&b, Some("default")), Some("default"));
+    }
+}
