@@ -4,6 +4,7 @@ pub mod clouds;
 pub mod kube;
 pub mod openstack;
 pub mod plugin_tls;
+pub mod results;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -131,6 +132,9 @@ impl IoTimes {
 /// sees, for its OpenStack BSLs; the container's environment is read from its Deployment.
 pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     let mut all = needs.clone();
+    if all.contains(&Need::BackupResults) {
+        all.extend([Need::OpenStack, Need::Backups]);
+    }
     if all.contains(&Need::OpenStack) {
         all.extend([Need::BackupStorageLocations, Need::VeleroEnv]);
     }
@@ -186,17 +190,38 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             ca_pem,
         };
         let t0 = std::time::Instant::now();
-        let mut os = {
+        let os = {
             let _reading = progress::reading("Keystone and Swift");
             openstack::collect(&facts, &os_opts).await
         };
-        {
-            let _reading = progress::reading("TLS under the plugin's trust");
-            os.plugin_tls = plugin_tls::collect(&facts, &os, plugin_trust.as_ref(), &deadline).await;
-        }
-        io.by_need.insert(Need::OpenStack, t0.elapsed().as_millis() as u64);
-        io.record_openstack(&os);
+        let os_ms = t0.elapsed().as_millis() as u64;
+        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: os_opts.ca_pem.clone(), insecure: opts.insecure };
         facts.openstack = Some(os);
+        // Two independent reads that need the hosts and targets found above, concurrently: the
+        // handshakes under the plugin's trust (credentials.tls) and the failed backups' results.
+        let tls = async {
+            let _reading = progress::reading("TLS under the plugin's trust");
+            let os = facts.openstack.as_ref().expect("set above");
+            plugin_tls::collect(&facts, os, plugin_trust.as_ref(), &deadline).await
+        };
+        let backup_results = async {
+            if !needs.contains(&Need::BackupResults) {
+                return None;
+            }
+            let t0 = std::time::Instant::now();
+            let read = results::from_facts(&facts, &http_opts, &deadline).await;
+            Some((read, t0.elapsed().as_millis() as u64))
+        };
+        let (tls, backup_results) = futures::join!(tls, backup_results);
+        let os = facts.openstack.as_mut().expect("set above");
+        os.plugin_tls = tls;
+        io.by_need.insert(Need::OpenStack, os_ms);
+        io.record_openstack(os);
+        if let Some((read, ms)) = backup_results {
+            io.by_need.insert(Need::BackupResults, ms);
+            io.openstack.insert(OpenStackRead::Results, ms);
+            os.backup_results = Some(read);
+        }
     }
     Ok((facts, io))
 }

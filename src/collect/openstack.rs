@@ -41,7 +41,7 @@ fn keystone_problem(e: &KeystoneError) -> Problem {
     Problem::new(kind, e.to_string())
 }
 
-fn swift_problem(e: &SwiftError) -> Problem {
+pub(super) fn swift_problem(e: &SwiftError) -> Problem {
     let kind = match e {
         SwiftError::Unauthorized { .. } => ProblemKind::Unauthorized,
         SwiftError::Forbidden { .. } => ProblemKind::Forbidden,
@@ -80,7 +80,7 @@ fn timeout_problem(what: &str, d: &Deadline) -> Problem {
 }
 
 /// Runs one call under the run's deadline, timing it.
-async fn timed<T, E>(
+pub(super) async fn timed<T, E>(
     deadline: &Deadline,
     what: &str,
     fut: impl Future<Output = Result<T, E>>,
@@ -167,7 +167,7 @@ pub async fn collect(facts: &Facts, opts: &OpenStackOptions<'_>) -> OpenStackFac
         endpoints.dedup();
         let heads = join_all(endpoints.iter().map(|ep| timed(&opts.deadline, "Swift", swift::head_account(&client, ep, &tok.value), swift_problem))).await;
         let accounts: BTreeMap<String, (Outcome<swift::AccountHead>, u64)> = endpoints.into_iter().zip(heads).collect();
-        let prefixes: BTreeMap<String, String> = configs.iter().map(|(b, _)| (b.name().to_string(), backups_prefix(b))).collect();
+        let prefixes: BTreeMap<String, String> = configs.iter().map(|(b, _)| (b.name().to_string(), crate::store::backups_dir(b.spec.object_storage.prefix.as_deref()))).collect();
         let targets = configs.into_iter().map(|(bsl, pc)| {
             let account = plugin_endpoint(&tok, &pc).ok().and_then(|ep| accounts.get(&ep).cloned());
             let (client, tok) = (client.clone(), tok.clone());
@@ -297,15 +297,6 @@ async fn probe_target(
     }
     t.signing_key = Some(key);
     t
-}
-
-/// Where Velero keeps a BSL's backups in its container (`pkg/persistence/object_store_layout.go`):
-/// `backups/` under `objectStorage.prefix`, which gets a trailing `/`.
-pub fn backups_prefix(bsl: &BackupStorageLocation) -> String {
-    match bsl.spec.object_storage.prefix.as_deref().map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) {
-        Some(p) => format!("{p}/backups/"),
-        None => "backups/".into(),
-    }
 }
 
 /// swift.capacity's read: one bounded listing of each BSL's `backups/`, once per distinct

@@ -74,6 +74,9 @@ pub struct OpenStackFacts {
     /// absent in bundles older than 0.2 and when the velero container's settings are unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_tls: Option<PluginTls>,
+    /// The results objects of the failed backups (`None`: not read, e.g. a bundle older than 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_results: Option<super::results::BackupResultsFacts>,
 }
 
 /// The TLS handshakes made with the trust velero-plugin-for-openstack will use (`crate::trust`):
