@@ -27,3 +27,4 @@ pub mod tempurl_cmd;
 pub mod term;
 pub mod unanswered;
 pub mod velero;
+pub mod vsphere;

@@ -119,6 +119,8 @@ pub static REGISTRY: &[CheckDef] = &[
     swift::tempurl::CHECK,
     swift::clock::CHECK,
     backup::recent::CHECK,
+    csi::snapshot_limit::CHECK,
+    csi::snapshots::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

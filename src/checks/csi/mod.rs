@@ -188,3 +188,5 @@ mod fixture {
         f
     }
 }
+pub mod snapshot_limit;
+pub mod snapshots;
