@@ -111,14 +111,6 @@ fn finding(problem: &Problem, objects: &[String], vsphere_in_use: bool) -> Findi
     Finding::new(status, summary).details(names).hint(hint)
 }
 
-/// Whether the cluster runs vSphere CSI: its CSIDriver, else a PV of its driver.
-fn vsphere_present(ctx: &Ctx) -> bool {
-    let k = &ctx.facts.kube;
-    let by_driver = k.csi_drivers.as_ref().is_ok_and(|l| l.iter().any(|d| d.name() == vsphere::DRIVER));
-    let by_pv = k.persistent_volumes.as_ref().is_ok_and(|l| l.iter().any(|pv| pv.spec.as_ref().and_then(|s| s.csi.as_ref()).is_some_and(|c| c.driver == vsphere::DRIVER)));
-    by_driver || by_pv
-}
-
 /// vSphere CSI's block-volume-snapshot switch; `None` when there is nothing to say.
 fn feature_state(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Finding> {
     let where_ = format!("ConfigMap {}", vsphere::FEATURE_STATES);
@@ -182,7 +174,7 @@ fn judge(ctx: &Ctx) -> Verdict {
             None
         }
     };
-    let vsphere_in_use = vsphere_present(ctx);
+    let vsphere_in_use = super::vsphere_in_use(ctx);
 
     let mut by_problem: BTreeMap<Problem, Vec<String>> = BTreeMap::new();
     let mut reported: BTreeSet<(String, String)> = BTreeSet::new();

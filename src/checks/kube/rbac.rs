@@ -60,8 +60,6 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.persistent_volume_claims.as_ref().err(),
         k.volume_snapshots.as_ref().err(),
         k.volume_snapshot_contents.as_ref().err(),
-        k.vsphere_config.as_ref().err(),
-        k.vsphere_feature_states.as_ref().err(),
         k.namespace.as_ref().err(),
         k.api_groups.as_ref().err(),
         k.helm_releases.as_ref().err(),
@@ -69,6 +67,11 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
     let mut out: Vec<&ReadError> = lists.into_iter().flatten().collect();
     out.extend(k.secrets.values().filter_map(|r| r.as_ref().err()));
     out.extend(k.config_maps.values().filter_map(|r| r.as_ref().err()));
+    // vSphere CSI's objects are read on every cluster (before the volumes are known), but only
+    // matter with vSphere CSI: elsewhere their Roles are not granted, and that is no problem.
+    if crate::checks::csi::vsphere_in_use(ctx) {
+        out.extend([k.vsphere_config.as_ref().err(), k.vsphere_feature_states.as_ref().err()].into_iter().flatten());
+    }
     // Only denials count: a `NotNeeded` read was never asked for, a timeout is not RBAC's doing.
     out.retain(|e| e.kind == ReadErrorKind::Forbidden);
     out
@@ -140,6 +143,8 @@ mod tests {
     fn the_vsphere_objects_are_named_with_the_check_they_degrade() {
         let mut f = Facts::empty("velero");
         f.kube.vsphere_config = Err(ReadError::forbidden("get", "secrets", Some("vmware-system-csi")));
+        assert_eq!(judge(&Ctx::new(&f, &[])).status, Status::Ok, "no vSphere CSI here: the Role is rightly not granted");
+        f.kube.csi_drivers = Ok(vec![serde_json::from_value(serde_json::json!({"metadata": {"name": "csi.vsphere.vmware.com"}, "spec": {}})).unwrap()].into());
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn);
         assert_eq!(v.details, ["get secrets named vsphere-config-secret in namespace vmware-system-csi: degrades csi.snapshot-limit (assumes vSphere's default limit, 3)"]);
