@@ -30,3 +30,4 @@ pub mod term;
 pub mod trust;
 pub mod unanswered;
 pub mod velero;
+pub mod vsphere;
