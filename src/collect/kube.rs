@@ -129,6 +129,12 @@ const SCHEDULES: Kind = Kind::new("velero.io", "v1", "Schedule", "schedules", tr
 const BACKUPS: Kind = Kind::new("velero.io", "v1", "Backup", "backups", true);
 const PVBS: Kind = Kind::new("velero.io", "v1", "PodVolumeBackup", "podvolumebackups", true);
 const REPOS: Kind = Kind::new("velero.io", "v1", "BackupRepository", "backuprepositories", true);
+const RESTORES: Kind = Kind::new("velero.io", "v1", "Restore", "restores", true);
+const DELETE_REQUESTS: Kind = Kind::new("velero.io", "v1", "DeleteBackupRequest", "deletebackuprequests", true);
+const PVRS: Kind = Kind::new("velero.io", "v1", "PodVolumeRestore", "podvolumerestores", true);
+// The data mover's kinds are still v2alpha1 in Velero 1.12–1.17; an older Velero answers 404 (NotServed).
+const DATA_UPLOADS: Kind = Kind::new("velero.io", "v2alpha1", "DataUpload", "datauploads", true);
+const DATA_DOWNLOADS: Kind = Kind::new("velero.io", "v2alpha1", "DataDownload", "datadownloads", true);
 const VSCLASSES: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses", false);
 const CSIDRIVERS: Kind = Kind::new("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false);
 const STORAGECLASSES: Kind = Kind::new("storage.k8s.io", "v1", "StorageClass", "storageclasses", false);
@@ -426,8 +432,19 @@ pub async fn collect(
             list_if(plan, Need::PersistentVolumeClaims, &PVCS),
         )
     };
-    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists) =
-        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists);
+    // Velero's operation kinds, in a second group (one join! per group keeps each tuple readable).
+    let operations = async {
+        futures::join!(
+            list_if(plan, Need::Restores, &RESTORES),
+            list_if(plan, Need::DeleteBackupRequests, &DELETE_REQUESTS),
+            list_if(plan, Need::PodVolumeRestores, &PVRS),
+            list_if(plan, Need::DataUploads, &DATA_UPLOADS),
+            list_if(plan, Need::DataDownloads, &DATA_DOWNLOADS),
+        )
+    };
+    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, operations) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, operations);
+    let (restores, delete_backup_requests, pod_volume_restores, data_uploads, data_downloads) = operations;
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs) = lists;
 
     let mut sensitive = Sensitive::default();
@@ -474,6 +491,11 @@ pub async fn collect(
         backups,
         pod_volume_backups: pvbs,
         backup_repositories: repos,
+        restores,
+        delete_backup_requests,
+        pod_volume_restores,
+        data_uploads,
+        data_downloads,
         volume_snapshot_classes: vsclasses,
         csi_drivers,
         storage_classes,

@@ -161,6 +161,12 @@ pub enum Need {
     Backups,
     PodVolumeBackups,
     BackupRepositories,
+    Restores,
+    DeleteBackupRequests,
+    PodVolumeRestores,
+    /// `velero.io/v2alpha1` (Velero 1.12+); an older Velero does not serve it.
+    DataUploads,
+    DataDownloads,
     VolumeSnapshotClasses,
     CsiDrivers,
     StorageClasses,
@@ -219,6 +225,17 @@ pub struct KubeFacts {
     pub backups: Read<List<Backup>>,
     pub pod_volume_backups: Read<List<PodVolumeBackup>>,
     pub backup_repositories: Read<List<BackupRepository>>,
+    // Added in 0.2: bundles written before lack them, and load as "not read".
+    #[serde(default = "not_read::<Restore>")]
+    pub restores: Read<List<Restore>>,
+    #[serde(default = "not_read::<DeleteBackupRequest>")]
+    pub delete_backup_requests: Read<List<DeleteBackupRequest>>,
+    #[serde(default = "not_read::<PodVolumeRestore>")]
+    pub pod_volume_restores: Read<List<PodVolumeRestore>>,
+    #[serde(default = "not_read::<DataUpload>")]
+    pub data_uploads: Read<List<DataUpload>>,
+    #[serde(default = "not_read::<DataDownload>")]
+    pub data_downloads: Read<List<DataDownload>>,
     /// Cluster-wide.
     pub volume_snapshot_classes: Read<List<VolumeSnapshotClass>>,
     pub csi_drivers: Read<List<CSIDriver>>,
@@ -231,6 +248,11 @@ pub struct KubeFacts {
     pub config_maps: BTreeMap<String, Read<Option<Vec<String>>>>,
     /// Helm 3 release records in the Velero namespace, newest revision first, values redacted.
     pub helm_releases: Read<Vec<HelmRelease>>,
+}
+
+/// A list a bundle does not hold (written before veldr read that kind): it was not read.
+fn not_read<T: Object>() -> Read<List<T>> {
+    Err(ReadError::not_needed(&format!("{}.velero.io", T::KIND.to_lowercase() + "s")))
 }
 
 /// A Secret without its values.
@@ -348,6 +370,11 @@ impl Facts {
                 backups: Ok(List::default()),
                 pod_volume_backups: Ok(List::default()),
                 backup_repositories: Ok(List::default()),
+                restores: Ok(List::default()),
+                delete_backup_requests: Ok(List::default()),
+                pod_volume_restores: Ok(List::default()),
+                data_uploads: Ok(List::default()),
+                data_downloads: Ok(List::default()),
                 volume_snapshot_classes: Ok(List::default()),
                 csi_drivers: Ok(List::default()),
                 storage_classes: Ok(List::default()),

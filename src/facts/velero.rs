@@ -252,6 +252,18 @@ pub struct PodVolumeSpec {
     pub uploader_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_identifier: Option<String>,
+    /// The pod whose volume is backed up or restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<ObjectRef>,
+}
+
+/// `corev1.ObjectReference`, the part that names an object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObjectRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// `status.phase` + `status.message`, the shape several Velero kinds share.
@@ -290,6 +302,123 @@ pub struct BackupRepositorySpec {
     pub repository_type: Option<String>,
 }
 
+/// A Restore: the part of its spec that names what it restores and how long it may wait.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restore {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: RestoreSpec,
+    /// Velero's RestoreStatus has the fields of BackupStatus that veldr keeps (`expiration` aside).
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: BackupStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_operation_timeout: Option<String>,
+}
+
+/// `velero backup delete` asks for a deletion with one of these; the server processes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteBackupRequest {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: DeleteBackupRequestSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: DeleteBackupRequestStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteBackupRequestSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub backup_name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteBackupRequestStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// A file-system restore of one pod volume (node-agent); same spec fields as a PodVolumeBackup.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeRestore {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: PodVolumeSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+/// `velero.io/v2alpha1` DataUpload: the data mover copying one CSI snapshot to the BSL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataUpload {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: DataUploadSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataUploadSpec {
+    #[serde(default, rename = "sourcePVC", skip_serializing_if = "Option::is_none")]
+    pub source_pvc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_storage_location: Option<String>,
+}
+
+/// `velero.io/v2alpha1` DataDownload: the data mover restoring one volume from the BSL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataDownload {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: DataDownloadSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataDownloadSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub target_volume: TargetVolume,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_storage_location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetVolume {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
 /// `snapshot.storage.k8s.io/v1` VolumeSnapshotClass: its fields sit at the top level (no `spec`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -310,6 +439,12 @@ crate::impl_object! {
     Backup => "Backup", keeps_annotation: |_: &str| false;
     PodVolumeBackup => "PodVolumeBackup";
     BackupRepository => "BackupRepository";
+    // Like Backups, these accumulate with every run (one per backup, restore or volume).
+    Restore => "Restore", keeps_annotation: |_: &str| false;
+    DeleteBackupRequest => "DeleteBackupRequest", keeps_annotation: |_: &str| false;
+    PodVolumeRestore => "PodVolumeRestore", keeps_annotation: |_: &str| false;
+    DataUpload => "DataUpload", keeps_annotation: |_: &str| false;
+    DataDownload => "DataDownload", keeps_annotation: |_: &str| false;
     VolumeSnapshotClass => "VolumeSnapshotClass";
     k8s_openapi::api::apps::v1::Deployment => "Deployment";
     k8s_openapi::api::apps::v1::DaemonSet => "DaemonSet";

@@ -12,7 +12,8 @@ pub const CHECK: CheckDef = crate::check! {
     depends_on: ["kube.connect"],
     // Every Kubernetes read veldr can make, so that `--only kube.rbac` still tries them all.
     needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
-        Backups, PodVolumeBackups, BackupRepositories, VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes,
+        Backups, PodVolumeBackups, BackupRepositories, Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads,
+        VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes,
         PersistentVolumeClaims, VeleroEnv, HelmReleases],
     judge: judge,
 };
@@ -28,8 +29,11 @@ fn affected_checks(resource: &str) -> &'static [&'static str] {
         "configmaps" => &["credentials.env"],
         "backupstoragelocations.velero.io" => &["bsl.phase", "bsl.config", "velero.plugin", "swift.container"],
         "volumesnapshotlocations.velero.io" => &["vsl.config"],
-        "schedules.velero.io" | "backups.velero.io" => &["backup.recent", "velero.fs-backup"],
-        "podvolumebackups.velero.io" | "backuprepositories.velero.io" => &["velero.fs-backup"],
+        "schedules.velero.io" | "backups.velero.io" => &["backup.recent", "velero.fs-backup", "velero.operations"],
+        "podvolumebackups.velero.io" | "backuprepositories.velero.io" => &["velero.fs-backup", "velero.operations"],
+        "restores.velero.io" | "deletebackuprequests.velero.io" | "podvolumerestores.velero.io" | "datauploads.velero.io" | "datadownloads.velero.io" => {
+            &["velero.operations"]
+        }
         "volumesnapshotclasses.snapshot.storage.k8s.io" | "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class"],
         "csidrivers.storage.k8s.io" => &["csi.driver"],
         _ => &[],
@@ -50,6 +54,11 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.backups.as_ref().err(),
         k.pod_volume_backups.as_ref().err(),
         k.backup_repositories.as_ref().err(),
+        k.restores.as_ref().err(),
+        k.delete_backup_requests.as_ref().err(),
+        k.pod_volume_restores.as_ref().err(),
+        k.data_uploads.as_ref().err(),
+        k.data_downloads.as_ref().err(),
         k.volume_snapshot_classes.as_ref().err(),
         k.csi_drivers.as_ref().err(),
         k.storage_classes.as_ref().err(),
