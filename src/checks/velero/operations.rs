@@ -345,18 +345,18 @@ impl<'a> Review<'a> {
     fn movements<T: Object>(&mut self, read: &'a Read<List<T>>, label: &str, parts: impl Fn(&'a T) -> Movement<'a>) {
         let Some(list) = self.read(read, label) else { return };
         let ns = self.ns.clone();
-        let kubectl_kind = label.to_lowercase();
+        // Hints name no kind, so that several kinds' problems share one.
         let mut failed = Group::new(
             Status::Warn,
-            format!("{label}s failed or were canceled in the last 24 h"),
+            format!("{} failed or were canceled in the last 24 h", kinds(label)),
             format!(
-                "the message says why; `kubectl -n {ns} get {kubectl_kind} <name> -o yaml` and the node-agent's log on its node (`kubectl -n {ns} logs ds/node-agent`); Canceled ones usually follow a restart of Velero or node-agent"
+                "each message says why; `kubectl -n {ns} get <kind> <name> -o yaml` and the node-agent's log on that node (`kubectl -n {ns} logs ds/node-agent`); Canceled ones usually follow a restart of Velero or node-agent"
             ),
         );
         let mut stuck = Group::new(
             Status::Warn,
-            format!("{label}s run past their timeout"),
-            format!("the node-agent on their node may be gone or stuck: `kubectl -n {ns} get pods -l name=node-agent -o wide`, then its log; the {kubectl_kind} ends when its Backup or Restore is canceled or times out"),
+            format!("{} run past their timeout", kinds(label)),
+            format!("the node-agent on their node may be gone or stuck: `kubectl -n {ns} get pods -l name=node-agent -o wide`, then its log; they end when their Backup or Restore is canceled or times out"),
         );
         let mut older = 0;
         for o in list.iter() {
