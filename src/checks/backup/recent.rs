@@ -402,19 +402,23 @@ mod tests {
         v.metrics.iter().find(|m| m.name == OLDEST_AGE.name).map(|m| m.value)
     }
 
-    #[test]
-    fn oldest_age_is_the_most_stale_unpaused_schedule() {
+    /// daily (completed 6h - 4min ago), hourly (59 min), never (no completed backup), monthly (paused),
+    /// and `extra` backups.
+    fn four_schedules(extra: Vec<Value>) -> Facts {
         let mut paused = schedule("monthly", "0 0 1 * *");
         paused["spec"]["paused"] = json!(true);
-        let f = facts(
-            vec![schedule("daily", "0 2 * * *"), schedule("hourly", "@hourly"), schedule("never", "@daily"), paused],
-            vec![
-                backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:04:00Z")),
-                backup("hourly-20261129070000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z")),
-                backup("monthly-20260101000000", "monthly", "Completed", "2026-01-01T00:00:00Z", Some("2026-01-01T00:10:00Z")),
-            ],
-        );
-        let v = run(&f);
+        let mut backups = vec![
+            backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:04:00Z")),
+            backup("hourly-20261129070000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z")),
+            backup("monthly-20260101000000", "monthly", "Completed", "2026-01-01T00:00:00Z", Some("2026-01-01T00:10:00Z")),
+        ];
+        backups.extend(extra);
+        facts(vec![schedule("daily", "0 2 * * *"), schedule("hourly", "@hourly"), schedule("never", "@daily"), paused], backups)
+    }
+
+    #[test]
+    fn oldest_age_is_the_most_stale_unpaused_schedule() {
+        let v = run(&four_schedules(vec![]));
         // daily: 6h - 4min; hourly: 59min; never: no completed backup (not counted); monthly: paused.
         assert_eq!(oldest_age(&v), Some((6 * 3600 - 240) as f64), "{v:?}");
         assert!(CHECK.metrics.contains(&OLDEST_AGE));
@@ -430,18 +434,7 @@ mod tests {
 
     #[test]
     fn each_unpaused_schedule_has_its_newest_completed_age() {
-        let mut paused = schedule("monthly", "0 0 1 * *");
-        paused["spec"]["paused"] = json!(true);
-        let f = facts(
-            vec![schedule("daily", "0 2 * * *"), schedule("hourly", "@hourly"), schedule("never", "@daily"), paused],
-            vec![
-                backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:04:00Z")),
-                backup("daily-20261130020000", "daily", "Failed", "2026-11-29T07:00:00Z", None),
-                backup("hourly-20261129070000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z")),
-                backup("monthly-20260101000000", "monthly", "Completed", "2026-01-01T00:00:00Z", Some("2026-01-01T00:10:00Z")),
-            ],
-        );
-        let v = run(&f);
+        let v = run(&four_schedules(vec![backup("daily-20261130020000", "daily", "Failed", "2026-11-29T07:00:00Z", None)]));
         let series: Vec<(String, f64)> = v
             .metrics
             .iter()

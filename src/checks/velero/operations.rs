@@ -100,6 +100,9 @@ struct Review<'a> {
     malformed: Vec<&'a Malformed>,
     /// What was looked at, for the ok summary: "3 Restores".
     looked_at: Vec<String>,
+    /// Kinds this cluster does not serve (`datauploads.velero.io`), and kinds a bundle does not hold.
+    not_served: Vec<String>,
+    not_recorded: Vec<String>,
 }
 
 /// "BackupRepositories", "Restores".
@@ -135,11 +138,11 @@ impl<'a> Review<'a> {
                 Some(list)
             }
             Err(e) if e.kind == ReadErrorKind::NotServed => {
-                self.notes.push(format!("{} not judged: {} is not served by this cluster (a Velero without that kind)", kinds(label), e.resource));
+                self.not_served.push(e.resource.clone());
                 None
             }
             Err(e) if e.kind == ReadErrorKind::NotNeeded => {
-                self.notes.push(format!("{} not judged: not read in this run (a bundle recorded before veldr read them)", kinds(label)));
+                self.not_recorded.push(kinds(label));
                 None
             }
             Err(e) => {
@@ -429,7 +432,17 @@ fn counts(s: &BackupStatus) -> String {
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
-    let mut r = Review { ctx, ns: ctx.namespace().to_string(), groups: Vec::new(), unread: Vec::new(), notes: Vec::new(), malformed: Vec::new(), looked_at: Vec::new() };
+    let mut r = Review {
+        ctx,
+        ns: ctx.namespace().to_string(),
+        groups: Vec::new(),
+        unread: Vec::new(),
+        notes: Vec::new(),
+        malformed: Vec::new(),
+        looked_at: Vec::new(),
+        not_served: Vec::new(),
+        not_recorded: Vec::new(),
+    };
     let restore_counts = r.restores();
     r.backups();
     r.schedules();
@@ -451,7 +464,13 @@ fn judge(ctx: &Ctx) -> Verdict {
         timeout: item_timeout,
     });
 
-    let Review { groups, unread, notes, malformed, looked_at, .. } = r;
+    let Review { groups, unread, mut notes, malformed, looked_at, not_served, not_recorded, .. } = r;
+    if !not_served.is_empty() {
+        notes.push(format!("not judged: {} not served by this cluster (a Velero without these kinds)", not_served.join(", ")));
+    }
+    if !not_recorded.is_empty() {
+        notes.push(format!("not judged: {} (not read: a bundle recorded before veldr read them)", not_recorded.join(", ")));
+    }
     let problems: Vec<serde_json::Value> = groups
         .iter()
         .filter(|g| !g.lines.is_empty())
@@ -695,7 +714,7 @@ mod tests {
         f.kube.data_downloads = Err(not_served("datadownloads.velero.io"));
         let v = run(&f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("DataUploads not judged: datauploads.velero.io is not served by this cluster"), "{}", text(&v));
+        assert!(text(&v).contains("not judged: datauploads.velero.io, datadownloads.velero.io not served by this cluster"), "{}", text(&v));
 
         f.kube.restores = Err(ReadError::forbidden("list", "restores.velero.io", Some("velero")));
         let v = run(&f);
@@ -722,7 +741,7 @@ mod tests {
         assert_eq!(f.kube.data_downloads.as_ref().unwrap_err().resource, "datadownloads.velero.io");
         let v = run(&f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("Restores not judged: not read in this run"), "{}", text(&v));
+        assert!(text(&v).contains("not judged: Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads (not read"), "{}", text(&v));
         assert_eq!(metric(&v, &RESTORES_FAILED), None);
     }
 
