@@ -473,6 +473,37 @@ mod tests {
     }
 
     #[test]
+    fn operation_kinds_keep_what_is_judged_and_drop_the_rest() {
+        use crate::facts::List;
+        let mut uploads: List<DataUpload> = List::default();
+        uploads.push_json(
+            r#"{"apiVersion":"velero.io/v2alpha1","kind":"DataUpload","metadata":{"name":"b-x","namespace":"velero",
+                "annotations":{"a":"b"},"labels":{"velero.io/backup-name":"b"}},
+                "spec":{"sourcePVC":"data-0","sourceNamespace":"shop","operationTimeout":"10m0s","csiSnapshot":{"volumeSnapshot":"vs"}},
+                "status":{"phase":"Failed","message":"boom","progress":{"totalBytes":10}}}"#,
+        );
+        let u = &uploads[0];
+        assert_eq!((u.spec.source_pvc.as_deref(), u.status.phase.as_deref(), u.status.message.as_deref()), (Some("data-0"), Some("Failed"), Some("boom")));
+        assert!(u.metadata.annotations.is_none(), "annotations of accumulating kinds are dropped");
+        let text = serde_json::to_string(u).unwrap();
+        assert!(text.contains("\"sourcePVC\":\"data-0\"") && !text.contains("csiSnapshot") && !text.contains("operationTimeout"), "{text}");
+
+        let r: Restore = serde_json::from_str(
+            r#"{"metadata":{"name":"r"},"spec":{"backupName":"b","itemOperationTimeout":"4h0m0s"},
+                "status":{"phase":"FailedValidation","validationErrors":["backup not found"],"errors":1}}"#,
+        )
+        .unwrap();
+        assert_eq!((r.spec.backup_name.as_deref(), r.spec.item_operation_timeout.as_deref()), (Some("b"), Some("4h0m0s")));
+        assert_eq!((r.status.validation_errors.len(), r.status.errors), (1, Some(1)));
+        let d: DeleteBackupRequest = serde_json::from_str(r#"{"metadata":{"name":"d"},"spec":{"backupName":"b"},"status":{"phase":"Processed","errors":null}}"#).unwrap();
+        assert_eq!((d.spec.backup_name.as_str(), d.status.phase.as_deref(), d.status.errors.len()), ("b", Some("Processed"), 0));
+        let dd: DataDownload = serde_json::from_str(r#"{"metadata":{"name":"x"},"spec":{"targetVolume":{"pvc":"p","pv":"","namespace":"n"}}}"#).unwrap();
+        assert_eq!((dd.spec.target_volume.pvc.as_deref(), dd.spec.target_volume.namespace.as_deref()), (Some("p"), Some("n")));
+        let pvr: PodVolumeRestore = serde_json::from_str(r#"{"metadata":{"name":"x"},"spec":{"pod":{"kind":"Pod","namespace":"shop","name":"db-0"},"volume":"data"}}"#).unwrap();
+        assert_eq!(pvr.spec.pod.and_then(|p| p.name).as_deref(), Some("db-0"));
+    }
+
+    #[test]
     fn a_schedule_template_is_a_backup_spec() {
         let s: Schedule = serde_json::from_str(
             r#"{"metadata":{"name":"daily"},"spec":{"schedule":"0 1 * * *","template":{"ttl":"240h0m0s","snapshotVolumes":false,
