@@ -100,6 +100,9 @@ struct Review<'a> {
     malformed: Vec<&'a Malformed>,
     /// What was looked at, for the ok summary: "3 Restores".
     looked_at: Vec<String>,
+    /// The server's `--default-item-operation-timeout` (Velero writes it into each new Backup's and
+    /// Restore's spec, so it only matters for objects without one), else 4 h.
+    item_timeout: f64,
     /// Kinds this cluster does not serve (`datauploads.velero.io`), and kinds a bundle does not hold.
     not_served: Vec<String>,
     not_recorded: Vec<String>,
@@ -160,10 +163,9 @@ impl<'a> Review<'a> {
         t.is_some_and(|t| self.age(t) <= WINDOW_SECS)
     }
 
-    /// The server's `--default-item-operation-timeout` (Velero writes it into each new Backup's
-    /// and Restore's spec, so this only matters for objects without one), else 4 h.
-    fn default_item_timeout(&self) -> f64 {
-        self.ctx.server_flags().get("default-item-operation-timeout").and_then(|v| parse_go_duration(v)).unwrap_or(DEFAULT_ITEM_OPERATION_TIMEOUT)
+    /// A spec's itemOperationTimeout; unset or zero means the server's default (as Velero reads it).
+    fn item_timeout_of(&self, spec: Option<&str>) -> f64 {
+        spec.and_then(parse_go_duration).filter(|t| *t > 0.0).unwrap_or(self.item_timeout)
     }
 
     /// Restores that failed or partially failed in the last 24 h, and running ones past their
@@ -189,11 +191,13 @@ impl<'a> Review<'a> {
                 "Failed" | "FailedValidation" | "PartiallyFailed" if !self.recent(ended) => older += 1,
                 "Failed" | "FailedValidation" => {
                     let why = reason(s).unwrap_or_else(|| "no failureReason recorded".into());
-                    failed.push((r.name().to_string(), format!("restore {}{from} {phase}{when}: {why} ({})", r.name(), counts(s))));
+                    // A restore that failed validation never ran: it has no error counts.
+                    let counts = if phase == "Failed" { format!(" ({})", counts(s)) } else { String::new() };
+                    failed.push((r.name().to_string(), format!("restore {}{from} {phase}{when}: {why}{counts}", r.name())));
                 }
                 "PartiallyFailed" => partial.push((r.name().to_string(), format!("restore {}{from} PartiallyFailed{when} ({})", r.name(), counts(s)))),
                 p if RUNNING.contains(&p) => {
-                    let timeout = r.spec.item_operation_timeout.as_deref().and_then(parse_go_duration).unwrap_or(self.default_item_timeout());
+                    let timeout = self.item_timeout_of(r.spec.item_operation_timeout.as_deref());
                     self.stuck("restore", r.name(), p, s.start_timestamp.or_else(|| created(r)), timeout);
                 }
                 _ => {}
@@ -225,7 +229,7 @@ impl<'a> Review<'a> {
         for b in list.iter() {
             let phase = b.status.phase.as_deref().unwrap_or("New");
             if RUNNING.contains(&phase) {
-                let timeout = b.spec.item_operation_timeout.as_deref().and_then(parse_go_duration).unwrap_or(self.default_item_timeout());
+                let timeout = self.item_timeout_of(b.spec.item_operation_timeout.as_deref());
                 self.stuck("backup", b.name(), phase, b.status.start_timestamp.or_else(|| created(b)), timeout);
             }
         }
@@ -440,6 +444,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         notes: Vec::new(),
         malformed: Vec::new(),
         looked_at: Vec::new(),
+        item_timeout: ctx.server_flags().get("default-item-operation-timeout").and_then(|v| parse_go_duration(v)).unwrap_or(DEFAULT_ITEM_OPERATION_TIMEOUT),
         not_served: Vec::new(),
         not_recorded: Vec::new(),
     };
@@ -449,7 +454,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     r.delete_requests();
     r.repositories();
     let fs_timeout = ctx.server_flags().get("fs-backup-timeout").and_then(|v| parse_go_duration(v)).unwrap_or(DEFAULT_FS_BACKUP_TIMEOUT);
-    let item_timeout = r.default_item_timeout();
+    let item_timeout = r.item_timeout;
     let k = &ctx.facts.kube;
     r.movements(&k.pod_volume_backups, "PodVolumeBackup", |p| Movement { status: &p.status, context: pod_volume(p, &p.spec), timeout: fs_timeout });
     r.movements(&k.pod_volume_restores, "PodVolumeRestore", |p| Movement { status: &p.status, context: pod_volume(p, &p.spec), timeout: fs_timeout });
@@ -605,7 +610,7 @@ mod tests {
         assert!(text(&v).contains("velero backup describe waiting -n velero --details"), "{}", text(&v));
 
         // Without a timeout in the spec: the server's flag, else 4 h.
-        f.kube.backups = Ok(list(vec![backup("old", "InProgress", "2026-11-29T01:00:00Z", None)]));
+        f.kube.backups = Ok(list(vec![backup("old", "InProgress", "2026-11-29T01:00:00Z", None), backup("zero", "InProgress", "2026-11-29T01:00:00Z", Some("0s"))]));
         let v = run(&f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("rollout restart deploy/velero"), "{}", text(&v));
