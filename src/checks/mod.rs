@@ -119,6 +119,7 @@ pub static REGISTRY: &[CheckDef] = &[
     swift::tempurl::CHECK,
     swift::clock::CHECK,
     backup::recent::CHECK,
+    backup::failures::CHECK,
     velero::operations::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];

@@ -3,6 +3,7 @@
 pub mod clouds;
 pub mod kube;
 pub mod openstack;
+pub mod results;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -127,6 +128,9 @@ impl IoTimes {
 /// sees, for its OpenStack BSLs; the container's environment is read from its Deployment.
 pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     let mut all = needs.clone();
+    if all.contains(&Need::BackupResults) {
+        all.extend([Need::OpenStack, Need::Backups]);
+    }
     if all.contains(&Need::OpenStack) {
         all.extend([Need::BackupStorageLocations, Need::VeleroEnv]);
     }
@@ -186,7 +190,18 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         };
         io.by_need.insert(Need::OpenStack, t0.elapsed().as_millis() as u64);
         io.record_openstack(&os);
+        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: os_opts.ca_pem.clone(), insecure: opts.insecure };
         facts.openstack = Some(os);
+        if needs.contains(&Need::BackupResults) {
+            let t0 = std::time::Instant::now();
+            let read = results::from_facts(&facts, &http_opts, &deadline).await;
+            let ms = t0.elapsed().as_millis() as u64;
+            io.by_need.insert(Need::BackupResults, ms);
+            io.openstack.insert(OpenStackRead::Results, ms);
+            if let Some(os) = facts.openstack.as_mut() {
+                os.backup_results = Some(read);
+            }
+        }
     }
     Ok((facts, io))
 }

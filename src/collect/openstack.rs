@@ -41,7 +41,7 @@ fn keystone_problem(e: &KeystoneError) -> Problem {
     Problem::new(kind, e.to_string())
 }
 
-fn swift_problem(e: &SwiftError) -> Problem {
+pub(super) fn swift_problem(e: &SwiftError) -> Problem {
     let kind = match e {
         SwiftError::Unauthorized { .. } => ProblemKind::Unauthorized,
         SwiftError::Forbidden { .. } => ProblemKind::Forbidden,
@@ -80,7 +80,7 @@ fn timeout_problem(what: &str, d: &Deadline) -> Problem {
 }
 
 /// Runs one call under the run's deadline, timing it.
-async fn timed<T, E>(
+pub(super) async fn timed<T, E>(
     deadline: &Deadline,
     what: &str,
     fut: impl Future<Output = Result<T, E>>,
