@@ -121,6 +121,8 @@ pub static REGISTRY: &[CheckDef] = &[
     backup::recent::CHECK,
     backup::failures::CHECK,
     velero::operations::CHECK,
+    csi::snapshot_limit::CHECK,
+    csi::snapshots::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

@@ -9,12 +9,14 @@
 pub mod list;
 pub mod openstack;
 pub mod results;
+pub mod snapshots;
 pub mod velero;
 pub mod volumes;
 
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
 pub use results::{BackupResultsFacts, Messages, ResultsRead, VeleroResults};
+pub use snapshots::*;
 pub use velero::*;
 pub use volumes::{PersistentVolume, PersistentVolumeClaim};
 
@@ -174,6 +176,13 @@ pub enum Need {
     StorageClasses,
     PersistentVolumes,
     PersistentVolumeClaims,
+    /// Cluster-wide, `snapshot.storage.k8s.io/v1`.
+    VolumeSnapshots,
+    VolumeSnapshotContents,
+    /// The `[Snapshot]` limits of the vSphere CSI config secret (one GET by name per candidate namespace).
+    VsphereConfig,
+    /// The vSphere CSI feature-states ConfigMap (one GET by name per candidate namespace).
+    VsphereFeatureStates,
     /// The velero container's environment: its Deployment, and the secrets and config maps it names.
     VeleroEnv,
     HelmReleases,
@@ -233,15 +242,15 @@ pub struct KubeFacts {
     pub pod_volume_backups: Read<List<PodVolumeBackup>>,
     pub backup_repositories: Read<List<BackupRepository>>,
     // Added in 0.2: bundles written before lack them, and load as "not read".
-    #[serde(default = "not_read::<Restore>")]
+    #[serde(default = "not_read::velero::<Restore>")]
     pub restores: Read<List<Restore>>,
-    #[serde(default = "not_read::<DeleteBackupRequest>")]
+    #[serde(default = "not_read::velero::<DeleteBackupRequest>")]
     pub delete_backup_requests: Read<List<DeleteBackupRequest>>,
-    #[serde(default = "not_read::<PodVolumeRestore>")]
+    #[serde(default = "not_read::velero::<PodVolumeRestore>")]
     pub pod_volume_restores: Read<List<PodVolumeRestore>>,
-    #[serde(default = "not_read::<DataUpload>")]
+    #[serde(default = "not_read::velero::<DataUpload>")]
     pub data_uploads: Read<List<DataUpload>>,
-    #[serde(default = "not_read::<DataDownload>")]
+    #[serde(default = "not_read::velero::<DataDownload>")]
     pub data_downloads: Read<List<DataDownload>>,
     /// Cluster-wide.
     pub volume_snapshot_classes: Read<List<VolumeSnapshotClass>>,
@@ -249,6 +258,16 @@ pub struct KubeFacts {
     pub storage_classes: Read<List<StorageClass>>,
     pub persistent_volumes: Read<List<PersistentVolume>>,
     pub persistent_volume_claims: Read<List<PersistentVolumeClaim>>,
+    // Added in 0.2: bundles written before load them as not read.
+    #[serde(default = "not_read::volume_snapshots")]
+    pub volume_snapshots: Read<List<VolumeSnapshot>>,
+    #[serde(default = "not_read::volume_snapshot_contents")]
+    pub volume_snapshot_contents: Read<List<VolumeSnapshotContent>>,
+    /// What veldr keeps of `vsphere-config-secret`: where it is and its `[Snapshot]` limits (`None`: not found).
+    #[serde(default = "not_read::vsphere_config")]
+    pub vsphere_config: Read<Option<VsphereConfig>>,
+    #[serde(default = "not_read::vsphere_feature_states")]
+    pub vsphere_feature_states: Read<Option<VsphereFeatureStates>>,
     /// Secrets named by the velero container, by name; metadata only (values never leave collect).
     pub secrets: BTreeMap<String, Read<Option<SecretInfo>>>,
     /// ConfigMaps named by the velero container, by name: their keys only.
@@ -257,9 +276,26 @@ pub struct KubeFacts {
     pub helm_releases: Read<Vec<HelmRelease>>,
 }
 
-/// A list a bundle does not hold (written before veldr read that kind): it was not read.
-fn not_read<T: Object>() -> Read<List<T>> {
-    Err(ReadError::not_needed(&format!("{}.velero.io", T::KIND.to_lowercase() + "s")))
+/// Defaults for facts added after bundle schema 2 was set: a bundle without them did not read them.
+mod not_read {
+    use super::*;
+
+    /// Velero kinds added in 0.2 (`restores.velero.io`, ...).
+    pub fn velero<T: Object>() -> Read<List<T>> {
+        Err(ReadError::not_needed(&format!("{}s.velero.io", T::KIND.to_lowercase())))
+    }
+    pub fn volume_snapshots() -> Read<List<VolumeSnapshot>> {
+        Err(ReadError::not_needed("volumesnapshots.snapshot.storage.k8s.io"))
+    }
+    pub fn volume_snapshot_contents() -> Read<List<VolumeSnapshotContent>> {
+        Err(ReadError::not_needed("volumesnapshotcontents.snapshot.storage.k8s.io"))
+    }
+    pub fn vsphere_config() -> Read<Option<VsphereConfig>> {
+        Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "secrets", None, "not read: no selected check needs it"))
+    }
+    pub fn vsphere_feature_states() -> Read<Option<VsphereFeatureStates>> {
+        Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "configmaps", None, "not read: no selected check needs it"))
+    }
 }
 
 /// A Secret without its values.
@@ -387,6 +423,10 @@ impl Facts {
                 storage_classes: Ok(List::default()),
                 persistent_volumes: Ok(List::default()),
                 persistent_volume_claims: Ok(List::default()),
+                volume_snapshots: Ok(List::default()),
+                volume_snapshot_contents: Ok(List::default()),
+                vsphere_config: Ok(None),
+                vsphere_feature_states: Ok(None),
                 secrets: BTreeMap::new(),
                 config_maps: BTreeMap::new(),
                 helm_releases: Ok(Vec::new()),
