@@ -347,16 +347,28 @@ impl Plan<'_> {
     }
 }
 
+/// What the velero container's environment is resolved from, handed over as soon as it is read.
+pub struct EnvSources<'s> {
+    pub deployments: &'s Read<List<Deployment>>,
+    pub secrets: &'s BTreeMap<String, Read<Option<SecretInfo>>>,
+    pub config_maps: &'s BTreeMap<String, Read<Option<Vec<String>>>>,
+    pub sensitive: &'s Sensitive,
+}
+
 /// Reads what `needs` asks for, all at once. `referenced` decides the dependent reads (the
-/// secrets and config maps the velero container names) once Deployments are known.
+/// secrets and config maps the velero container names) once Deployments are known; `env_read`
+/// gets them the moment they are read (the secrets' values are dropped right after), and the
+/// facts other reads wait for are published on `board` as they arrive.
 pub async fn collect(
     client: &Client,
     namespace: &str,
     needs: &BTreeSet<Need>,
     deadline: Deadline,
     prelisted: Option<Prelisted>,
+    board: &super::Board,
     referenced: impl Fn(&[Deployment]) -> Referenced,
-) -> (KubeFacts, Sensitive, super::IoTimes) {
+    env_read: impl FnOnce(EnvSources<'_>),
+) -> (KubeFacts, super::IoTimes) {
     let plan = Plan { client, namespace, needs, deadline, times: Default::default() };
     let plan = &plan;
     let api_started = std::time::Instant::now();
@@ -404,6 +416,8 @@ pub async fn collect(
         let secrets = read_named_secrets(client, namespace, &refs.secrets, deadline);
         let config_maps = read_named_config_maps(client, namespace, &refs.config_maps, deadline);
         let (secrets, config_maps) = plan.timed(Need::VeleroEnv, async { futures::join!(secrets, config_maps) }).await;
+        let (secrets, config_maps, sensitive) = split_values(secrets, config_maps);
+        env_read(EnvSources { deployments: &deployments, secrets: &secrets, config_maps: &config_maps, sensitive: &sensitive });
         (deployments, secrets, config_maps)
     };
 
@@ -413,7 +427,7 @@ pub async fn collect(
             list_if(plan, Need::DaemonSets, &DAEMONSETS),
             list_if(plan, Need::Pods, &PODS),
             list_if(plan, Need::Events, &EVENTS),
-            list_if(plan, Need::BackupStorageLocations, &BSLS),
+            published(&board.bsls, list_if(plan, Need::BackupStorageLocations, &BSLS)),
             list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
             list_if(plan, Need::Schedules, &SCHEDULES),
             list_if(plan, Need::Backups, &BACKUPS),
@@ -430,31 +444,6 @@ pub async fn collect(
         futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists);
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs) = lists;
 
-    let mut sensitive = Sensitive::default();
-    let secrets = secrets
-        .into_iter()
-        .map(|(name, read)| {
-            let read = read.map(|found| {
-                found.map(|(info, values)| {
-                    sensitive.secrets.insert(name.clone(), values);
-                    info
-                })
-            });
-            (name, read)
-        })
-        .collect();
-    let config_maps = config_maps
-        .into_iter()
-        .map(|(name, read)| {
-            let read = read.map(|found| {
-                found.map(|(keys, values)| {
-                    sensitive.config_maps.insert(name.clone(), values);
-                    keys
-                })
-            });
-            (name, read)
-        })
-        .collect();
     let facts = KubeFacts {
         version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
         api_groups: groups.map(|g| {
@@ -484,7 +473,51 @@ pub async fn collect(
         helm_releases: helm,
     };
     let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
-    (facts, sensitive, super::IoTimes { api_server_ms, by_need, ..Default::default() })
+    (facts, super::IoTimes { api_server_ms, by_need, ..Default::default() })
+}
+
+/// A read whose answer other reads wait for: published on its slot the moment it arrives.
+async fn published<T: Clone>(slot: &super::graph::Slot<T>, read: impl Future<Output = T>) -> T {
+    let value = read.await;
+    slot.set(value.clone());
+    value
+}
+
+type SecretReads = Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)>;
+type ConfigMapReads = Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)>;
+
+/// The facts of the secrets and config maps read (names, keys) apart from their values.
+#[allow(clippy::type_complexity)]
+fn split_values(
+    secrets: SecretReads,
+    config_maps: ConfigMapReads,
+) -> (BTreeMap<String, Read<Option<SecretInfo>>>, BTreeMap<String, Read<Option<Vec<String>>>>, Sensitive) {
+    let mut sensitive = Sensitive::default();
+    let secrets = secrets
+        .into_iter()
+        .map(|(name, read)| {
+            let read = read.map(|found| {
+                found.map(|(info, values)| {
+                    sensitive.secrets.insert(name.clone(), values);
+                    info
+                })
+            });
+            (name, read)
+        })
+        .collect();
+    let config_maps = config_maps
+        .into_iter()
+        .map(|(name, read)| {
+            let read = read.map(|found| {
+                found.map(|(keys, values)| {
+                    sensitive.config_maps.insert(name.clone(), values);
+                    keys
+                })
+            });
+            (name, read)
+        })
+        .collect();
+    (secrets, config_maps, sensitive)
 }
 
 /// Values read in this run for env resolution only. Never serialized, never logged.
@@ -494,12 +527,7 @@ pub struct Sensitive {
     pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-async fn read_named_secrets(
-    client: &Client,
-    namespace: &str,
-    names: &BTreeSet<String>,
-    deadline: Deadline,
-) -> Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)> {
+async fn read_named_secrets(client: &Client, namespace: &str, names: &BTreeSet<String>, deadline: Deadline) -> SecretReads {
     let url_path = <KubeSecret as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
         let url_path = &url_path;
@@ -539,12 +567,7 @@ fn secret_parts(s: KubeSecret) -> (SecretInfo, BTreeMap<String, Vec<u8>>) {
     (info, values)
 }
 
-async fn read_named_config_maps(
-    client: &Client,
-    namespace: &str,
-    names: &BTreeSet<String>,
-    deadline: Deadline,
-) -> Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)> {
+async fn read_named_config_maps(client: &Client, namespace: &str, names: &BTreeSet<String>, deadline: Deadline) -> ConfigMapReads {
     let url_path = <ConfigMap as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
         let url_path = &url_path;
