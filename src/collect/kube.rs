@@ -355,10 +355,16 @@ pub struct EnvSources<'s> {
     pub sensitive: &'s Sensitive,
 }
 
-/// Reads what `needs` asks for, all at once. `referenced` decides the dependent reads (the
-/// secrets and config maps the velero container names) once Deployments are known; `env_read`
-/// gets them the moment they are read (the secrets' values are dropped right after), and the
-/// facts other reads wait for are published on `board` as they arrive.
+/// How the velero container's environment is read: `referenced` names the secrets and config maps
+/// it reads once the Deployments are known, `read` gets them the moment they are read (their
+/// values are dropped right after).
+pub struct EnvReads<R, E> {
+    pub referenced: R,
+    pub read: E,
+}
+
+/// Reads what `needs` asks for, all at once, the velero container's environment as `env` says;
+/// the facts other reads wait for are published on `board` as they arrive.
 pub async fn collect(
     client: &Client,
     namespace: &str,
@@ -366,8 +372,7 @@ pub async fn collect(
     deadline: Deadline,
     prelisted: Option<Prelisted>,
     board: &super::Board,
-    referenced: impl Fn(&[Deployment]) -> Referenced,
-    env_read: impl FnOnce(EnvSources<'_>),
+    env: EnvReads<impl Fn(&[Deployment]) -> Referenced, impl FnOnce(EnvSources<'_>)>,
 ) -> (KubeFacts, super::IoTimes) {
     let plan = Plan { client, namespace, needs, deadline, times: Default::default() };
     let plan = &plan;
@@ -410,14 +415,14 @@ pub async fn collect(
             Err(ReadError::not_needed(&DEPLOYMENTS.resource_name()))
         };
         let refs = match &deployments {
-            Ok(items) if want_env => referenced(items),
+            Ok(items) if want_env => (env.referenced)(items),
             _ => Referenced::default(),
         };
         let secrets = read_named_secrets(client, namespace, &refs.secrets, deadline);
         let config_maps = read_named_config_maps(client, namespace, &refs.config_maps, deadline);
         let (secrets, config_maps) = plan.timed(Need::VeleroEnv, async { futures::join!(secrets, config_maps) }).await;
         let (secrets, config_maps, sensitive) = split_values(secrets, config_maps);
-        env_read(EnvSources { deployments: &deployments, secrets: &secrets, config_maps: &config_maps, sensitive: &sensitive });
+        (env.read)(EnvSources { deployments: &deployments, secrets: &secrets, config_maps: &config_maps, sensitive: &sensitive });
         (deployments, secrets, config_maps)
     };
 

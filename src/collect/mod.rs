@@ -197,11 +197,13 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             deadline,
             prelisted,
             &board,
-            |deployments| referenced(deployments, &ns),
-            |sources| {
-                if from_cluster {
-                    board.env.set(resolve_cluster_env(&sources, &ns));
-                }
+            kube::EnvReads {
+                referenced: |deployments: &[Deployment]| referenced(deployments, &ns),
+                read: |sources: EnvSources<'_>| {
+                    if from_cluster {
+                        board.env.set(resolve_cluster_env(&sources, &ns));
+                    }
+                },
             },
         )
         .await;
@@ -232,7 +234,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         let os = openstack::collect(bsls, &os_opts).await;
         Some((os, t0.elapsed().as_millis() as u64))
     };
-    let ((kube_facts, mut io), openstack) = futures::join!(kube_side, openstack_side);
+    // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.
+    let ((kube_facts, mut io), openstack) = futures::join!(Box::pin(kube_side), Box::pin(openstack_side));
 
     let openstack = openstack.map(|(os, ms)| {
         io.by_need.insert(Need::OpenStack, ms);
