@@ -374,7 +374,8 @@ fn serve_keeps_its_token_between_runs_and_renews_a_revoked_one() {
         &lab,
     );
     let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
-    let s = start(&["--kubeconfig", &kubeconfig, "--interval", "1s", "--timeout", "20s"]);
+    // -vv: the debug log (the renewal included) goes to stderr, which must not show a token either.
+    let s = start(&["--kubeconfig", &kubeconfig, "--interval", "1s", "--timeout", "20s", "-vv"]);
     // Each run reads the application credential's expiry with the token it holds.
     let runs = || ks.requests().iter().filter(|r| r.starts_with("GET /v3/users/")).count();
     let wait_for = |what: &str, pred: &dyn Fn() -> bool| {
