@@ -65,21 +65,27 @@ pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
         }
     }
     let room = width.map(usize::from);
-    let mut category = None;
+    // Grouped by category in order of first appearance: checks appended to the registry later
+    // (0.2's) come back to earlier categories, and a category is shown once.
+    let mut categories = Vec::new();
     for c in &report.checks {
-        if category != Some(c.category) {
-            category = Some(c.category);
-            let mut head = Cell::new(c.category.as_str().to_uppercase());
-            if colour_on {
-                head = head.add_attribute(Attribute::Bold);
-            }
-            table.add_row(vec![head, Cell::new(""), Cell::new("")]);
+        if !categories.contains(&c.category) {
+            categories.push(c.category);
         }
-        let mut status = Cell::new(glyph(c.status));
+    }
+    for category in categories {
+        let mut head = Cell::new(category.as_str().to_uppercase());
         if colour_on {
-            status = status.fg(colour(c.status));
+            head = head.add_attribute(Attribute::Bold);
         }
-        table.add_row(vec![status, Cell::new(&c.id), Cell::new(&c.summary)]);
+        table.add_row(vec![head, Cell::new(""), Cell::new("")]);
+        for c in report.checks.iter().filter(|c| c.category == category) {
+            let mut status = Cell::new(glyph(c.status));
+            if colour_on {
+                status = status.fg(colour(c.status));
+            }
+            table.add_row(vec![status, Cell::new(&c.id), Cell::new(&c.summary)]);
+        }
     }
 
     let mut out = String::new();
@@ -121,4 +127,48 @@ pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Target;
+    use crate::model::{Category, CheckResult};
+    use crate::report::{Summary, SCHEMA_VERSION};
+
+    fn check(id: &str, category: Category) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            category,
+            title: String::new(),
+            status: Status::Ok,
+            summary: format!("{id} is fine"),
+            details: vec![],
+            hint: None,
+            runbook: String::new(),
+            duration_ms: 1,
+            evidence: serde_json::json!({}),
+            metrics: vec![],
+            selected: true,
+        }
+    }
+
+    #[test]
+    fn a_category_the_registry_returns_to_is_shown_once_with_all_its_checks() {
+        let checks = vec![check("backup.recent", Category::Backups), check("velero.deployment", Category::Velero), check("backup.failures", Category::Backups)];
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            veldr: "0".into(),
+            started_at: jiff::Timestamp::UNIX_EPOCH,
+            duration_ms: 1,
+            target: Target { context: None, server: None, namespace: "velero".into(), namespace_source: None },
+            summary: Summary::of(&checks),
+            checks,
+        };
+        let out = render(&report, false, None);
+        assert_eq!(out.matches("BACKUPS").count(), 1, "{out}");
+        let (backups, velero) = (out.find("BACKUPS").unwrap(), out.find("VELERO").unwrap());
+        let failures = out.find("backup.failures").unwrap();
+        assert!(backups < failures && failures < velero, "backup.failures is listed under BACKUPS:\n{out}");
+    }
 }
