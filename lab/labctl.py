@@ -7,6 +7,7 @@ All state lives under $VELDR_LAB_DIR (default /tmp/veldr-lab).
 """
 import base64
 import datetime
+import gzip
 import json
 import os
 import pwd
@@ -584,6 +585,9 @@ def provision(st):
     obj_name = "backups/probe-fixture.txt"
     expect(http("PUT", f"{sw_url}/velero-backups/{obj_name}", body=b"hello", token=atok,
                 headers={"Content-Type": "text/plain"}), 201, what="PUT object")
+    for name, body in velero_store_objects().items():
+        expect(http("PUT", f"{sw_url}/velero-backups/{name}", body=body, token=atok,
+                    headers={"Content-Type": "application/octet-stream"}), 201, what=f"PUT {name}")
     # the other proxy sees the same data
     expect(http("HEAD", f"{B}/v1/{account}/velero-backups/{obj_name}", token=atok), 200,
            what="HEAD object via proxy B")
@@ -609,7 +613,87 @@ def provision(st):
         },
         "account_key": account_key,
         "object": {"container": "velero-backups", "name": obj_name, "body": "hello"},
+        "velero_store": {"container": "velero-backups", "partially_failed": VELERO_PARTIAL,
+                         "failed_without_results": VELERO_FAILED, "restore": VELERO_RESTORE,
+                         "corrupt": ["corrupt-notgzip", "corrupt-truncated", "corrupt-huge", "corrupt-bomb"]},
     }
+
+
+# Velero's objects for failed backups and a restore, in Velero's exact formats: results are gzip of
+# json.Encoder's output of map[string]results.Result (pkg/util/results, omitempty scopes; each message
+# as pkg/util/logging/log_counter_hook.go builds it, with its leading space); logs are gzip of logrus
+# TextFormatter lines (Velero's default --log-format text). Names are fixed: fixtures refer to them.
+VELERO_PARTIAL = "nightly-20261201020000"      # PartiallyFailed: results and logs
+VELERO_FAILED = "nightly-20261130020000"       # Failed early: a log, no results
+VELERO_RESTORE = "nightly-20261201020000-restore"
+
+
+def logrus_line(t, level, msg, **fields):
+    # logrus TextFormatter.needsQuoting: quoted unless every rune is [A-Za-z0-9-._/@^+]; "" stays bare.
+    ok = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/@^+")
+    def q(v):
+        return json.dumps(v) if any(c not in ok for c in v) else v
+    extra = "".join(f" {k}={q(v)}" for k, v in sorted(fields.items()))
+    return f'time={q(t)} level={level} msg={q(msg)}{extra}\n'
+
+
+def hook_message(msg, error=None, resource=None, name=None):
+    out = ""
+    if resource:
+        out += f" resource: /{resource}"
+    if name:
+        out += f" name: /{name}"
+    out += f" message: /{msg}"
+    if error:
+        out += f" error: /{error}"
+    return out
+
+
+def velero_store_objects():
+    snap_err = ("error executing custom action (groupResource=persistentvolumeclaims, namespace=shop, name=data): "
+                "rpc error: code = Unknown desc = failed to create snapshot: rpc error: code = FailedPrecondition desc = "
+                "the number of snapshots on the source volume 5b0c1c2e-3f4a-4d6b-9e8f-0a1b2c3d4e5f reaches the configured maximum (3)")
+    b = VELERO_PARTIAL
+    bref = f"velero/{b}"
+    results = {
+        "errors": {"namespaces": {"shop": [hook_message("Error backing up item", snap_err, "persistentvolumeclaims", "data")]}},
+        "warnings": {"velero": [hook_message("Volume snapshot location not found; snapshots will not be taken")],
+                     "namespaces": {"shop": [hook_message("Skipping item: pod is not running", None, "pods", "job-x")]}},
+    }
+    log = "".join([
+        logrus_line("2026-12-01T02:00:00Z", "info", "Setting up backup temp file", backup=bref, logSource="pkg/controller/backup_controller.go:675"),
+        logrus_line("2026-12-01T02:00:01Z", "info", "Backing up item", backup=bref, logSource="pkg/backup/item_backupper.go:179",
+                    name="data", namespace="shop", resource="persistentvolumeclaims"),
+        logrus_line("2026-12-01T02:00:03Z", "error", "Error backing up item", backup=bref, error=snap_err,
+                    logSource="pkg/backup/backup.go:507", name="data", namespace="shop", resource="persistentvolumeclaims"),
+        logrus_line("2026-12-01T02:00:04Z", "info", "Backed up a total of 87 items", backup=bref, logSource="pkg/backup/backup.go:546", progress=""),
+    ])
+    f = VELERO_FAILED
+    failed_log = "".join([
+        logrus_line("2026-11-30T02:00:00Z", "info", "Setting up backup temp file", backup=f"velero/{f}", logSource="pkg/controller/backup_controller.go:675"),
+        logrus_line("2026-11-30T02:00:02Z", "error", "Error uploading log file", backup=f"velero/{f}",
+                    error="rpc error: code = Unknown desc = failed to build auth options: Missing input for argument [auth_url]",
+                    logSource="pkg/controller/backup_controller.go:960"),
+    ])
+    r = VELERO_RESTORE
+    restore_results = {"errors": {}, "warnings": {"namespaces": {"shop": [
+        " could not restore, ConfigMap \"app-config\" already exists. Warning: the in-cluster version is different than the backed-up version"]}}}
+    restore_log = logrus_line("2026-12-01T09:00:00Z", "info", "starting restore", logSource="pkg/controller/restore_controller.go:521", restore=f"velero/{r}")
+    enc = lambda doc: gzip.compress((json.dumps(doc, separators=(",", ":")) + "\n").encode())
+    truncated = enc(results)
+    objects = {
+        f"backups/{b}/{b}-results.gz": enc(results),
+        f"backups/{b}/{b}-logs.gz": gzip.compress(log.encode()),
+        f"backups/{f}/{f}-logs.gz": gzip.compress(failed_log.encode()),
+        f"restores/{r}/restore-{r}-results.gz": enc(restore_results),
+        f"restores/{r}/restore-{r}-logs.gz": gzip.compress(restore_log.encode()),
+        # Not Velero's: what a results key may hold when something else wrote it, or the upload was cut.
+        "backups/corrupt-notgzip/corrupt-notgzip-results.gz": b"<html><body>502 Bad Gateway</body></html>",
+        "backups/corrupt-truncated/corrupt-truncated-results.gz": truncated[: len(truncated) // 2],
+        "backups/corrupt-huge/corrupt-huge-results.gz": secrets.token_bytes(1536 * 1024),
+        "backups/corrupt-bomb/corrupt-bomb-results.gz": gzip.compress(b"0" * (20 << 20)),
+    }
+    return objects
 
 
 def write_env(lab):

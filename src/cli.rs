@@ -32,6 +32,9 @@ pub enum Command {
     Tempurl(TempurlArgs),
     /// Run the doctor periodically and serve the latest result as Prometheus metrics.
     Serve(ServeArgs),
+    /// Print the Velero log (or, with --results, the errors and warnings) of one backup or restore,
+    /// read from the BSL through the Swift API with Velero's credentials (works when temp URLs do not).
+    Logs(LogsArgs),
     /// Print the JSON Schema (draft 2020-12) of `doctor -o json` (also schema/report.v1.json).
     Schema,
     /// Print shell completions.
@@ -143,6 +146,30 @@ pub struct TempurlArgs {
     pub context: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// backup/NAME or restore/NAME.
+    #[arg(value_name = "backup/NAME|restore/NAME")]
+    pub target: String,
+    /// The errors and warnings (`<b>-results.gz`), laid out as `velero backup describe --details` does.
+    #[arg(long)]
+    pub results: bool,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Where the OpenStack credentials come from: cluster, env or cloud:NAME.
+    #[arg(long, default_value = "cluster")]
+    pub credentials: CredentialsSource,
+    /// Skip TLS verification against Keystone and Swift (prints a warning; never the default).
+    #[arg(long)]
+    pub insecure: bool,
+    /// More logs on stderr (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

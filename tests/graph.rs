@@ -100,7 +100,7 @@ fn keystone_and_swift_are_asked_while_a_slow_list_is_still_read() {
     // serve-slow: the API server takes 3 s to list pods.
     let (cluster, ks, sw) = lab_cluster("serve-slow", &[], &lab);
     let started = Instant::now();
-    let mut child = veldr()
+    let child = veldr()
         .args(["doctor", "-o", "json", "--timeout", "30s", "--kubeconfig"])
         .arg(&cluster.kubeconfig)
         .stdout(Stdio::piped())

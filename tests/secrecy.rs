@@ -41,7 +41,8 @@ fn no_output_bundle_or_log_carries_a_secret() {
     let secrets = lab_secrets(&lab);
     assert!(secrets.len() >= 6, "lab.json should yield the credential secrets and keys: {}", secrets.len());
     let mut found = Vec::new();
-    for scenario in ["lab-healthy", "lab-key-mismatch", "lab-wrong-secret", "lab-digest-unset"] {
+    // lab-backup-failures: the results facts read from Swift (messages in the bundle and every output).
+    for scenario in ["lab-healthy", "lab-key-mismatch", "lab-wrong-secret", "lab-digest-unset", "lab-backup-failures"] {
         let cluster = serve(scenario, Some(&lab));
         let dir = tempfile::tempdir().unwrap();
         let bundle = dir.path().join("bundle.json");
@@ -68,6 +69,35 @@ fn no_output_bundle_or_log_carries_a_secret() {
             report(o)["checks"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap().into(), c["status"].as_str().unwrap().into())).collect()
         };
         assert_eq!(ids(&replay), ids(&live), "{scenario}: a bundle must judge as the live run did");
+    }
+    assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
+}
+
+/// `veldr logs` prints Velero's objects and says what it tried: never a credential, key or token
+/// (its `-vv` logs name the object URLs it GETs, never the `X-Auth-Token` sent with them).
+#[test]
+fn veldr_logs_carries_no_secret() {
+    let lab = lab();
+    let secrets = lab_secrets(&lab);
+    let store = &lab["velero_store"];
+    let (partial, failed, restore) = (store["partially_failed"].as_str().unwrap(), store["failed_without_results"].as_str().unwrap(), store["restore"].as_str().unwrap());
+    let mut found = Vec::new();
+    for scenario in ["lab-backup-failures", "lab-wrong-secret"] {
+        let cluster = serve(scenario, Some(&lab));
+        for (subject, results) in [(format!("backup/{partial}"), false), (format!("backup/{partial}"), true), (format!("backup/{failed}"), true), (format!("restore/{restore}"), false)] {
+            let mut c = veldr();
+            c.arg("logs").arg("--kubeconfig").arg(&cluster.kubeconfig).arg(&subject).arg("-vv");
+            if results {
+                c.arg("--results");
+            }
+            let out = c.output().unwrap();
+            let place = format!("{scenario} veldr logs {subject}{}", if results { " --results" } else { "" });
+            assert!(out.status.code().is_some_and(|c| c <= 2), "{place}: {:?}", out.status);
+            found.extend(leaks(&String::from_utf8_lossy(&out.stdout), &secrets, &format!("{place} stdout")));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            found.extend(leaks(&stderr, &secrets, &format!("{place} -vv stderr")));
+            assert!(!stderr.to_lowercase().contains("x-auth-token:"), "{place}: {stderr}");
+        }
     }
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
 }

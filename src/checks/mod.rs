@@ -119,6 +119,7 @@ pub static REGISTRY: &[CheckDef] = &[
     swift::tempurl::CHECK,
     swift::clock::CHECK,
     backup::recent::CHECK,
+    backup::failures::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 
@@ -219,7 +220,7 @@ mod tests {
         let mut seen = HashSet::new();
         for c in REGISTRY {
             for m in c.metrics {
-                assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'), "{}", m.name);
+                assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
                 assert!(!m.help.is_empty());
             }

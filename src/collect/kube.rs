@@ -435,7 +435,10 @@ pub async fn collect(
             published(&board.bsls, list_if(plan, Need::BackupStorageLocations, &BSLS)),
             list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
             list_if(plan, Need::Schedules, &SCHEDULES),
-            list_if(plan, Need::Backups, &BACKUPS),
+            async {
+                let read = list_if(plan, Need::Backups, &BACKUPS);
+                if board.wants_backups { published(&board.backups, read).await } else { read.await }
+            },
             list_if(plan, Need::PodVolumeBackups, &PVBS),
             list_if(plan, Need::BackupRepositories, &REPOS),
             list_if(plan, Need::VolumeSnapshotClasses, &VSCLASSES),

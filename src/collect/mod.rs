@@ -16,6 +16,7 @@ pub mod clouds;
 pub mod graph;
 pub mod kube;
 pub mod openstack;
+pub mod results;
 pub mod tokens;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
@@ -55,7 +56,7 @@ pub mod progress {
     }
 }
 
-use crate::facts::{BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Target, BUNDLE_SCHEMA};
+use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Target, BUNDLE_SCHEMA};
 use crate::velero;
 use self::graph::Slot;
 use self::kube::{Deadline, EnvSources, KubeTarget, Referenced};
@@ -121,6 +122,11 @@ pub struct Board {
     pub env: Slot<Option<ResolvedEnv>>,
     /// The BackupStorageLocations (the plugin's config per BSL).
     pub bsls: Slot<Read<List<BackupStorageLocation>>>,
+    /// The Backups, published only when a read waits for them (`wants_backups`).
+    pub backups: Slot<Read<List<Backup>>>,
+    pub wants_backups: bool,
+    /// The OpenStack facts as far as the token: its value and each BSL's endpoint, Swift not yet asked.
+    pub token: Slot<OpenStackFacts>,
 }
 
 /// Time spent reading each fact, for the `durationMs` of the checks that need it. Keyed by what
@@ -154,6 +160,9 @@ impl IoTimes {
 /// sees, for its OpenStack BSLs; the container's environment is read from its Deployment.
 pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     let mut all = needs.clone();
+    if all.contains(&Need::BackupResults) {
+        all.extend([Need::OpenStack, Need::Backups]);
+    }
     if all.contains(&Need::OpenStack) {
         all.extend([Need::BackupStorageLocations, Need::VeleroEnv]);
     }
@@ -170,7 +179,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
     let needs = closure(&opts.needs);
-    let board = Board::default();
+    let board = Board { wants_backups: needs.contains(&Need::BackupResults), ..Default::default() };
     // Known without reading the cluster: these credentials are there from the start.
     match &opts.credentials {
         CredentialsSource::Cluster => {}
@@ -228,18 +237,43 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             insecure: opts.insecure,
             ca_pem: ca_pem.clone(),
             tokens: opts.tokens.as_ref(),
+            token_ready: Some(&board.token),
         };
         let t0 = std::time::Instant::now();
         let _reading = progress::reading("Keystone and Swift");
         let os = openstack::collect(bsls, &os_opts).await;
+        // Not asked at all (no credentials, no OpenStack BSL): what waits for the token learns why.
+        board.token.set(os.clone());
         Some((os, t0.elapsed().as_millis() as u64))
     };
+    // The results objects of failed backups: as soon as the Backups are listed and the token is
+    // there, alongside the Swift heads and probes.
+    let results_side = async {
+        if !needs.contains(&Need::BackupResults) {
+            return None;
+        }
+        let waited = tokio::time::timeout_at(deadline.at, async { futures::join!(board.backups.get(), board.bsls.get(), board.token.get()) }).await;
+        let Ok((backups, bsls, os)) = waited else {
+            let why = format!("the Backups or the Keystone token did not come within the run's --timeout ({}s)", deadline.total.as_secs_f32());
+            return Some((facts::BackupResultsFacts { not_attempted: Some(why), limit: results::MAX_BACKUPS, ..Default::default() }, 0));
+        };
+        let t0 = std::time::Instant::now();
+        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
+        let inputs = results::Inputs { backups, bsls, openstack: Some(os), now: started };
+        let read = results::from_parts(&inputs, &http_opts, &deadline).await;
+        Some((read, t0.elapsed().as_millis() as u64))
+    };
     // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.
-    let ((kube_facts, mut io), openstack) = futures::join!(Box::pin(kube_side), Box::pin(openstack_side));
+    let ((kube_facts, mut io), openstack, results) = futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side));
 
-    let openstack = openstack.map(|(os, ms)| {
+    let openstack = openstack.map(|(mut os, ms)| {
         io.by_need.insert(Need::OpenStack, ms);
         io.record_openstack(&os);
+        if let Some((read, ms)) = results {
+            io.by_need.insert(Need::BackupResults, ms);
+            io.openstack.insert(OpenStackRead::Results, ms);
+            os.backup_results = Some(read);
+        }
         os
     });
     let facts = Facts {

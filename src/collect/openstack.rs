@@ -3,7 +3,7 @@
 //! plugin signs, each request made once however many BSLs share it, each started as soon as what
 //! it needs is known. Read-only: GET/HEAD, plus the token POST.
 
-use super::graph::Memo;
+use super::graph::{Memo, Slot};
 use super::kube::Deadline;
 use super::tokens::{CredentialKey, TokenCache};
 use crate::facts::{
@@ -36,6 +36,9 @@ pub struct OpenStackOptions<'a> {
     pub ca_pem: Option<Vec<u8>>,
     /// Tokens kept between runs (`veldr serve`); `None`: a new token every run.
     pub tokens: Option<&'a TokenCache>,
+    /// Where the facts as far as the token (its value, each BSL's endpoint) are published the moment
+    /// they are known, for the reads that need no more (the results of failed backups).
+    pub token_ready: Option<&'a Slot<OpenStackFacts>>,
 }
 
 fn keystone_problem(e: &KeystoneError) -> Problem {
@@ -50,7 +53,7 @@ fn keystone_problem(e: &KeystoneError) -> Problem {
     Problem::new(kind, e.to_string())
 }
 
-fn swift_problem(e: &SwiftError) -> Problem {
+pub(super) fn swift_problem(e: &SwiftError) -> Problem {
     let kind = match e {
         SwiftError::Unauthorized { .. } => ProblemKind::Unauthorized,
         SwiftError::Forbidden { .. } => ProblemKind::Forbidden,
@@ -91,7 +94,7 @@ fn timeout_problem(what: &str, d: &Deadline) -> Problem {
 }
 
 /// Runs one call under the run's deadline, timing it.
-async fn timed<T, E>(
+pub(super) async fn timed<T, E>(
     deadline: &Deadline,
     what: &str,
     fut: impl Future<Output = Result<T, E>>,
@@ -170,6 +173,7 @@ pub async fn collect(bsls: &Read<List<BackupStorageLocation>>, opts: &OpenStackO
     if let Some(kept) = opts.tokens.and_then(|c| c.fresh(&key, opts.deadline.total)) {
         let (credential_expires_at, targets) = with_token(&plan, &kept, &opts.deadline).await;
         if !refused(&credential_expires_at, &targets) {
+            publish_token(&plan, &Ok(kept.clone()), 0, opts);
             // No request was made for this token in this run: its read took no time.
             out.auth = Some(AuthFacts { auth_url: plan.auth_url, method: plan.method.describe(), token: Ok(kept), credential_expires_at, elapsed_ms: 0 });
             out.targets = targets;
@@ -185,6 +189,7 @@ pub async fn collect(bsls: &Read<List<BackupStorageLocation>>, opts: &OpenStackO
 
     let (token, auth_ms) = timed(&opts.deadline, "Keystone", keystone::authenticate(&plan.client, &plan.auth_url, &plan.method), keystone_problem).await;
     tracing::debug!(target: "veldr::collect", auth_url = %plan.auth_url, method = %plan.method.describe(), ok = token.is_ok(), ms = auth_ms, "keystone auth");
+    publish_token(&plan, &token, auth_ms, opts);
     let (credential_expires_at, targets) = match &token {
         Ok(tok) => {
             if let Some(c) = opts.tokens {
@@ -197,6 +202,22 @@ pub async fn collect(bsls: &Read<List<BackupStorageLocation>>, opts: &OpenStackO
     out.auth = Some(AuthFacts { auth_url: plan.auth_url, method: plan.method.describe(), token, credential_expires_at, elapsed_ms: auth_ms });
     out.targets = targets;
     out
+}
+
+/// Publishes the facts as far as the token: the token (or why there is none) and each BSL's endpoint.
+fn publish_token(plan: &Plan<'_>, token: &Outcome<keystone::Token>, elapsed_ms: u64, opts: &OpenStackOptions<'_>) {
+    let Some(slot) = opts.token_ready else { return };
+    let targets = plan
+        .configs
+        .iter()
+        .map(|(b, pc)| {
+            let mut t = empty_target(b, pc.clone());
+            t.endpoint = token.as_ref().ok().map(|tok| plugin_endpoint(tok, pc));
+            t
+        })
+        .collect();
+    let auth = AuthFacts { auth_url: plan.auth_url.clone(), method: plan.method.describe(), token: token.clone(), credential_expires_at: None, elapsed_ms };
+    slot.set(OpenStackFacts { credentials_from: opts.credentials_from.clone(), insecure: opts.insecure, auth: Some(auth), targets, ..Default::default() });
 }
 
 /// A 401 from Keystone or Swift for a request made with the token.

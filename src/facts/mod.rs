@@ -8,11 +8,13 @@
 
 pub mod list;
 pub mod openstack;
+pub mod results;
 pub mod velero;
 pub mod volumes;
 
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
+pub use results::{BackupResultsFacts, Messages, ResultsRead, VeleroResults};
 pub use velero::*;
 pub use volumes::{PersistentVolume, PersistentVolumeClaim};
 
@@ -171,6 +173,8 @@ pub enum Need {
     HelmReleases,
     /// Keystone and Swift (token, catalog, container, keys, `/info`, the temp-URL probe).
     OpenStack,
+    /// The results objects of the failed backups, from Swift with the token (implies OpenStack and Backups).
+    BackupResults,
 }
 
 /// The OpenStack reads a check's time can be attributed to (`CheckDef::timed_by`). The Swift ones
@@ -182,6 +186,8 @@ pub enum OpenStackRead {
     Account,
     Info,
     Probe,
+    /// The results objects of the failed backups (`backup.failures`), read concurrently.
+    Results,
 }
 
 impl OpenStackRead {
@@ -195,6 +201,7 @@ impl OpenStackRead {
             OpenStackRead::Account => "account",
             OpenStackRead::Info => "info",
             OpenStackRead::Probe => "probe",
+            OpenStackRead::Results => "results",
         }
     }
 }

@@ -70,6 +70,9 @@ pub struct OpenStackFacts {
     pub targets: Vec<SwiftTarget>,
     /// `--insecure` was given: certificates were not verified.
     pub insecure: bool,
+    /// The results objects of the failed backups (`None`: not read, e.g. a bundle older than 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_results: Option<super::results::BackupResultsFacts>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -278,27 +278,48 @@ impl Answer {
     }
 }
 
+/// An answer whose body is kept as bytes (object data: gzip), at most the asked part of it.
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// When the status and headers arrived (before the body was read).
+    pub received_at: jiff::Timestamp,
+    pub body: Vec<u8>,
+    /// The body went on past the limit; the rest was not read.
+    pub cut: bool,
+}
+
 /// Sends a request and reads at most `limit` bytes of the answer's body (so a probe that hits an
 /// object never downloads it, and no answer can exhaust memory). Every Keystone and Swift call
 /// goes through here.
 pub async fn send(request: reqwest::RequestBuilder, limit: usize) -> Result<Answer, Failure> {
+    let raw = send_raw(request, limit).await?;
+    let body = String::from_utf8_lossy(&raw.body).into_owned();
+    Ok(Answer { status: raw.status, headers: raw.headers, received_at: raw.received_at, body, cut: raw.cut, limit })
+}
+
+/// [`send`], keeping the body as the bytes that came (for objects, which need not be text).
+pub async fn send_raw(request: reqwest::RequestBuilder, limit: usize) -> Result<RawAnswer, Failure> {
     let mut resp = request.send().await.map_err(|e| Failure::from_reqwest(&e))?;
     let received_at = jiff::Timestamp::now();
     let status = resp.status().as_u16();
     let headers = std::mem::take(resp.headers_mut());
+    let (body, cut) = read_body(&mut resp, limit).await?;
+    Ok(RawAnswer { status, headers, received_at, body, cut })
+}
+
+/// Reads at most `limit` bytes of a body; `true` when there was more (the rest is not read).
+pub async fn read_body(resp: &mut reqwest::Response, limit: usize) -> Result<(Vec<u8>, bool), Failure> {
     let mut body = Vec::new();
-    let mut cut = false;
     while let Some(chunk) = resp.chunk().await.map_err(|e| Failure::from_reqwest(&e))? {
         let room = limit - body.len();
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
-            cut = true;
-            break;
+            return Ok((body, true));
         }
         body.extend_from_slice(&chunk);
     }
-    let body = String::from_utf8_lossy(&body).into_owned();
-    Ok(Answer { status, headers, received_at, body, cut, limit })
+    Ok((body, false))
 }
 
 #[cfg(test)]

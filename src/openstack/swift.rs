@@ -1,4 +1,5 @@
-//! A read-only Swift client: HEAD account and container, `GET /info`, and the temp-URL probe.
+//! A read-only Swift client: HEAD account and container, `GET /info`, the temp-URL probe, and
+//! GET of one object with the token (Velero's results and logs), bounded or streamed.
 //!
 //! Only HEAD and GET are ever sent: a doctor must not change the store it diagnoses. Keys read
 //! from headers become [`Secret`]s at once.
@@ -15,7 +16,7 @@
 //! weaker signal from the token's roles, valid only if the cluster keeps the default
 //! `operator_roles`.
 
-use super::http::{excerpt, send, Answer, Failure, DOCUMENT_LIMIT};
+use super::http::{excerpt, read_body, send, send_raw, Answer, Failure, DOCUMENT_LIMIT};
 use super::tempurl::SignedUrl;
 use crate::secret::Secret;
 use jiff::Timestamp;
@@ -252,6 +253,57 @@ pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInf
 }
 
 
+
+/// `<account>/<container>/<object>`: the container escaped as one segment (as the plugin does),
+/// the object name keeping its `/`.
+pub fn object_url(endpoint: &str, container: &str, object: &str) -> String {
+    format!("{}/{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container), super::tempurl::encode_path(object))
+}
+
+/// An object read with the token: at most the asked number of bytes.
+#[derive(Debug)]
+pub struct ObjectBytes {
+    pub bytes: Vec<u8>,
+    /// The object went on past the limit; the rest was not read.
+    pub cut: bool,
+    /// `Content-Length`, when Swift sent one.
+    pub length: Option<u64>,
+}
+
+fn object_refusal(status: u16, body: &[u8], container: &str, object: &str) -> SwiftError {
+    refusal(status, String::from_utf8_lossy(body).into_owned(), || format!("object {object:?} in container {container:?}"))
+}
+
+/// `GET <account>/<container>/<object>` with the token (not a temp URL), reading at most `limit`
+/// bytes: 404 → [`SwiftError::NotFound`] naming container and object.
+pub async fn get_object(client: &reqwest::Client, endpoint: &str, token: &Secret, container: &str, object: &str, limit: usize) -> Result<ObjectBytes, SwiftError> {
+    let url = object_url(endpoint, container, object);
+    tracing::debug!(target: "veldr::swift", url = %url, "GET object");
+    let request = client.get(&url).header("X-Auth-Token", token.expose().unwrap_or(""));
+    let answer = send_raw(request, limit).await.map_err(SwiftError::Transport)?;
+    if !(200..300).contains(&answer.status) {
+        return Err(object_refusal(answer.status, &answer.body, container, object));
+    }
+    Ok(ObjectBytes { bytes: answer.body, cut: answer.cut, length: header_u64(&answer.headers, "content-length") })
+}
+
+/// `GET` of an object with the token, its body left to the caller to stream (`veldr logs`).
+pub async fn open_object(client: &reqwest::Client, endpoint: &str, token: &Secret, container: &str, object: &str) -> Result<reqwest::Response, SwiftError> {
+    let url = object_url(endpoint, container, object);
+    tracing::debug!(target: "veldr::swift", url = %url, "GET object (streamed)");
+    let mut resp = client
+        .get(&url)
+        .header("X-Auth-Token", token.expose().unwrap_or(""))
+        .send()
+        .await
+        .map_err(|e| SwiftError::Transport(Failure::from_reqwest(&e)))?;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let (body, _) = read_body(&mut resp, PROBE_READ_LIMIT).await.unwrap_or_default();
+        return Err(object_refusal(status, &body, container, object));
+    }
+    Ok(resp)
+}
 
 /// Probe body size: enough for Swift's error text, never a whole backup.
 const PROBE_READ_LIMIT: usize = 4096;

@@ -560,7 +560,7 @@ pub fn go_path_escape(s: &str) -> String {
 }
 
 /// Percent-encodes a path, keeping `/`.
-fn encode_path(path: &str) -> String {
+pub(crate) fn encode_path(path: &str) -> String {
     escape_bytes(path, |b| b.is_ascii_alphanumeric() || b"-_.~$&+:=@/".contains(&b))
 }
 

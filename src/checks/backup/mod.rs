@@ -1,1 +1,2 @@
 pub mod recent;
+pub mod failures;

@@ -1,0 +1,207 @@
+//! Reads the results objects (`backups/<b>/<b>-results.gz`) of the backups that failed, from each
+//! one's BSL container, with the Keystone token (the Swift API, not a temp URL: this works when the
+//! temp-URL key is wrong, which is when `velero backup describe --details` does not). Bounded: at
+//! most [`MAX_BACKUPS`] objects per run, newest first, [`CONCURRENCY`] at a time, each read up to
+//! [`store::RESULTS_READ_LIMIT`] bytes. Only the parsed messages are kept (`facts::results`).
+//!
+//! [`read_results`] takes everything it needs as arguments (client, token, the store of each BSL,
+//! the backups, the deadline), so it can run wherever collect schedules it; [`from_facts`] gathers
+//! those from the facts collected before it.
+
+use super::kube::Deadline;
+use super::openstack::{swift_problem, timed};
+use crate::facts::{Backup, BackupResultsFacts, BackupStorageLocation, Facts, List, Object, OpenStackFacts, Problem, ProblemKind, Read, ResultsRead};
+use crate::openstack::http::{self, HttpOptions};
+use crate::openstack::swift;
+use crate::secret::Secret;
+use crate::store;
+use futures::StreamExt;
+use std::collections::BTreeMap;
+
+/// Results objects read per run at most (the newest failures first; the rest are counted).
+pub const MAX_BACKUPS: usize = 10;
+/// Reads in flight at once.
+pub const CONCURRENCY: usize = 4;
+
+/// Where one BSL's objects are: the plugin's endpoint, the container and Velero's prefix.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub endpoint: String,
+    pub container: String,
+    pub prefix: Option<String>,
+}
+
+/// Each BSL by name: its store, or why it cannot be read (not an OpenStack BSL veldr asked, no endpoint).
+pub type Stores = BTreeMap<String, Result<Store, String>>;
+
+/// The BSL a backup was written to: its `spec.storageLocation`, else the default BSL.
+pub fn backup_bsl<'a>(b: &'a Backup, default_bsl: Option<&'a str>) -> Option<&'a str> {
+    b.spec.storage_location.as_deref().filter(|s| !s.is_empty()).or(default_bsl)
+}
+
+/// Reads the results of `backups` (already chosen, newest first), at most [`MAX_BACKUPS`].
+pub async fn read_results(client: &reqwest::Client, token: &Secret, stores: &Stores, backups: &[&Backup], default_bsl: Option<&str>, deadline: &Deadline) -> BackupResultsFacts {
+    // The futures are made first (they start only when polled): a closure inside the stream would
+    // not be general enough over lifetimes for the spawned run of `veldr serve`.
+    let pending: Vec<_> = backups.iter().take(MAX_BACKUPS).map(|b| read_one(client, token, stores, b, default_bsl, deadline)).collect();
+    let reads = futures::stream::iter(pending).buffered(CONCURRENCY).collect::<Vec<_>>().await;
+    BackupResultsFacts { not_attempted: None, qualified: backups.len(), limit: MAX_BACKUPS, reads }
+}
+
+async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, b: &Backup, default_bsl: Option<&str>, deadline: &Deadline) -> ResultsRead {
+    let name = b.name().to_string();
+    let Some(bsl) = backup_bsl(b, default_bsl) else {
+        let outcome = Err(Problem::new(ProblemKind::NotAttempted, "the backup names no storageLocation and there is no default BSL"));
+        return ResultsRead { backup: name.clone(), bsl: String::new(), container: None, key: store::backup_results_key(None, &name), outcome, elapsed_ms: 0 };
+    };
+    let store = match stores.get(bsl) {
+        Some(Ok(s)) => s,
+        Some(Err(why)) => return unread(&name, bsl, why.clone()),
+        None => return unread(&name, bsl, format!("BSL {bsl} does not exist (or was not selected with --bsl)")),
+    };
+    let key = store::backup_results_key(store.prefix.as_deref(), &name);
+    let _reading = super::progress::reading(format!("results of {name}"));
+    let fut = swift::get_object(client, &store.endpoint, token, &store.container, &key, store::RESULTS_READ_LIMIT);
+    let (got, elapsed_ms) = timed(deadline, "Swift", fut, swift_problem).await;
+    let outcome = got.and_then(|o| store::parse_results(&o.bytes, o.cut));
+    ResultsRead { backup: name, bsl: bsl.to_string(), container: Some(store.container.clone()), key, outcome, elapsed_ms }
+}
+
+fn unread(backup: &str, bsl: &str, why: String) -> ResultsRead {
+    ResultsRead {
+        backup: backup.to_string(),
+        bsl: bsl.to_string(),
+        container: None,
+        key: store::backup_results_key(None, backup),
+        outcome: Err(Problem::new(ProblemKind::NotAttempted, why)),
+        elapsed_ms: 0,
+    }
+}
+
+/// Every BSL's store, as the OpenStack facts found it.
+pub fn stores(facts: &Facts) -> Stores {
+    stores_of(&facts.kube.backup_storage_locations, facts.openstack.as_ref())
+}
+
+/// [`stores`] from the BSLs and the OpenStack facts alone (the endpoints are known with the token).
+fn stores_of(bsls: &Read<List<BackupStorageLocation>>, os: Option<&OpenStackFacts>) -> Stores {
+    let mut out = Stores::new();
+    let Ok(bsls) = bsls else { return out };
+    let targets = os.map(|o| o.targets.as_slice()).unwrap_or_default();
+    for b in bsls.iter() {
+        let name = b.name().to_string();
+        let store = match targets.iter().find(|t| t.bsl == name) {
+            None if !b.is_openstack() => Err(format!("BSL {name} is not a Swift one (provider {:?})", b.spec.provider)),
+            None => Err(format!("BSL {name} was not asked of OpenStack (see --bsl)")),
+            Some(t) => match &t.endpoint {
+                Some(Ok(ep)) => Ok(Store { endpoint: ep.clone(), container: t.container.clone(), prefix: b.spec.object_storage.prefix.clone() }),
+                Some(Err(p)) => Err(format!("no Swift endpoint for BSL {name}: {}", p.message)),
+                None => Err(format!("no Swift endpoint for BSL {name}: Keystone gave no token")),
+            },
+        };
+        out.insert(name, store);
+    }
+    out
+}
+
+/// The default BSL: `spec.default: true` (the server's `--default-backup-storage-location` names it
+/// too, but Velero fills every Backup's `spec.storageLocation` at creation).
+pub fn default_bsl(facts: &Facts) -> Option<&str> {
+    default_of(&facts.kube.backup_storage_locations)
+}
+
+fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
+    bsls.as_ref().ok()?.iter().find(|b| b.spec.default).map(|b| b.name())
+}
+
+/// The results of the failed backups in `facts` (collect's hook): the token, endpoints and backups
+/// are taken from what was collected before.
+pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
+    let inputs = Inputs { backups: &facts.kube.backups, bsls: &facts.kube.backup_storage_locations, openstack: facts.openstack.as_ref(), now: facts.collected_at };
+    from_parts(&inputs, http_opts, deadline).await
+}
+
+/// What the results reads need, each as soon as it is read: the Backups, the BSLs, and the
+/// OpenStack facts as far as the token (its value, each BSL's endpoint).
+pub struct Inputs<'a> {
+    pub backups: &'a Read<List<Backup>>,
+    pub bsls: &'a Read<List<BackupStorageLocation>>,
+    pub openstack: Option<&'a OpenStackFacts>,
+    /// The run's start (which failures are recent).
+    pub now: jiff::Timestamp,
+}
+
+/// The results of the failed backups among `inputs.backups` (a node of collect's graph: it starts
+/// when the Backups are listed and the token is there, not after every Swift read).
+pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
+    let not = |why: String| BackupResultsFacts { not_attempted: Some(why), limit: MAX_BACKUPS, ..Default::default() };
+    let backups = match inputs.backups {
+        Ok(list) => list,
+        Err(e) => return not(format!("the Backups could not be read: {}", e.explain())),
+    };
+    let failed = crate::rules::backups::failed_backups(backups, inputs.now);
+    if failed.is_empty() {
+        return BackupResultsFacts { limit: MAX_BACKUPS, ..Default::default() };
+    }
+    let os = inputs.openstack;
+    if let Some(why) = os.and_then(|o| o.not_attempted.clone()) {
+        return not(format!("OpenStack was not asked: {why}"));
+    }
+    let token = match os.and_then(|o| o.auth.as_ref()).map(|a| &a.token) {
+        Some(Ok(t)) => t.value.clone(),
+        Some(Err(p)) => return not(format!("no Keystone token: {}", p.message)),
+        None => return not("no Keystone token".into()),
+    };
+    let client = match http::client(&HttpOptions { timeout: deadline.remaining(), ..http_opts.clone() }) {
+        Ok(c) => c,
+        Err(e) => return not(e.to_string()),
+    };
+    read_results(&client, &token, &stores_of(inputs.bsls, os), &failed, default_of(inputs.bsls), deadline).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{List, Need, OpenStackFacts, SwiftTarget};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn results_imply_openstack_and_backups() {
+        let all = super::super::closure(&BTreeSet::from([Need::BackupResults]));
+        for n in [Need::OpenStack, Need::Backups, Need::BackupStorageLocations, Need::VeleroEnv] {
+            assert!(all.contains(&n), "{n:?}");
+        }
+    }
+
+    fn bsl(name: &str, provider: &str, default: bool) -> String {
+        serde_json::json!({"metadata": {"name": name, "namespace": "velero"},
+            "spec": {"provider": provider, "default": default, "objectStorage": {"bucket": format!("{name}-bucket"), "prefix": "cluster-a"}}}).to_string()
+    }
+
+    #[test]
+    fn each_bsl_has_its_store_or_the_reason_it_has_none() {
+        let mut f = Facts::empty("velero");
+        let mut list = List::default();
+        for b in [bsl("default", "community.openstack.org/openstack", true), bsl("aws", "aws", false), bsl("other", "openstack", false), bsl("down", "openstack", false)] {
+            list.push_json(&b);
+        }
+        f.kube.backup_storage_locations = Ok(list);
+        let target = |name: &str, endpoint: Option<crate::facts::Outcome<String>>| SwiftTarget {
+            bsl: name.into(), container: format!("{name}-bucket"), plugin: Default::default(), endpoint, container_head: None, account_head: None,
+            info: None, signing_key: None, probe_url: None, probe: None, timings_ms: Default::default(),
+        };
+        f.openstack = Some(OpenStackFacts {
+            targets: vec![target("default", Some(Ok("http://s/v1/AUTH_p".into()))), target("down", Some(Err(Problem::new(ProblemKind::NoRegion, "no region RegionX"))))],
+            ..Default::default()
+        });
+        let s = stores(&f);
+        let d = s["default"].as_ref().unwrap();
+        assert_eq!((d.endpoint.as_str(), d.container.as_str(), d.prefix.as_deref()), ("http://s/v1/AUTH_p", "default-bucket", Some("cluster-a")));
+        assert!(s["aws"].as_ref().unwrap_err().contains("not a Swift one"));
+        assert!(s["other"].as_ref().unwrap_err().contains("--bsl"));
+        assert!(s["down"].as_ref().unwrap_err().contains("no region RegionX"));
+        assert_eq!(default_bsl(&f), Some("default"));
+        let b: Backup = serde_json::from_str(r#"{"metadata": {"name": "b"}, "spec": {}}"#).unwrap();
+        assert_eq!(backup_bsl(&b, Some("default")), Some("default"));
+    }
+}
