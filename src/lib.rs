@@ -29,3 +29,4 @@ pub mod tempurl_cmd;
 pub mod term;
 pub mod unanswered;
 pub mod velero;
+pub mod vsphere;

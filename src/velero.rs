@@ -115,6 +115,23 @@ pub fn flag_true(flags: &BTreeMap<String, String>, name: &str) -> bool {
     flags.get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "t"))
 }
 
+/// The label Velero puts on objects of a backup (`velero.io/backup-name`), as `label.GetValidName`
+/// makes it: the name itself up to 63 characters, else its first 57 and 6 hex of its SHA-256.
+pub fn backup_name_label(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if name.len() <= 63 {
+        return name.to_string();
+    }
+    let sha = hex::encode(Sha256::digest(name.as_bytes()));
+    // Kubernetes names are ASCII; a name that is not is kept whole rather than cut inside a character.
+    format!("{}{}", name.get(..57).unwrap_or(name), &sha[..6])
+}
+
+/// How long Velero waits for a backup's CSI snapshots to be ready: `spec.csiSnapshotTimeout`, else 10 minutes.
+pub const DEFAULT_CSI_SNAPSHOT_TIMEOUT_SECS: f64 = 600.0;
+/// The TTL of a backup whose spec sets none and whose server has no `--default-backup-ttl`: 720 h.
+pub const DEFAULT_BACKUP_TTL_SECS: f64 = 720.0 * 3600.0;
+
 /// `--features=EnableCSI,EnableAPIGroupVersions` → the feature names.
 pub fn features(flags: &BTreeMap<String, String>) -> Vec<String> {
     flags.get("features").map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
@@ -350,5 +367,16 @@ mod tests {
         assert_eq!(image_tag("registry:5000/velero/velero:v1.18.0@sha256:abc"), Some("v1.18.0"));
         assert_eq!(image_tag("velero/velero"), None);
         assert_eq!(parse_version("v1.18.0"), Some((1, 18, 0)));
+    }
+
+    #[test]
+    fn backup_name_labels_as_velero_cuts_them() {
+        assert_eq!(backup_name_label("daily-20261129020000"), "daily-20261129020000");
+        let long = format!("{}-20261129020000", "a-very-long-schedule-name".repeat(3));
+        let label = backup_name_label(&long);
+        assert_eq!(label.len(), 63);
+        assert!(label.starts_with(&long[..57]) && label != long[..63]);
+        // sha256("...")[:6] computed independently (python3 hashlib).
+        assert_eq!(&label[57..], "bddd0c", "sha256 of the name, from python3 hashlib");
     }
 }

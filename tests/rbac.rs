@@ -256,6 +256,17 @@ fn the_replay_catches_a_request_without_its_rule() {
     assert!(!allowed(classify("GET", "/api/v1/pods", "")));
     assert!(!allowed(classify("DELETE", "/apis/velero.io/v1/namespaces/velero/backups/b", "")));
     assert!(!allowed(classify("GET", "/apis/velero.io/v1/namespaces/velero/backups", "watch=true")));
+    // vSphere CSI: its config secret and feature states by name, in its namespaces only; never a list
+    // of the secrets there, nor another secret.
+    for ns in ["vmware-system-csi", "kube-system"] {
+        assert!(allowed(classify("GET", &format!("/api/v1/namespaces/{ns}/secrets/vsphere-config-secret"), "")));
+        assert!(allowed(classify("GET", &format!("/api/v1/namespaces/{ns}/configmaps/internal-feature-states.csi.vsphere.vmware.com"), "")));
+        assert!(!allowed(classify("GET", &format!("/api/v1/namespaces/{ns}/secrets"), "")));
+        assert!(!allowed(classify("GET", &format!("/api/v1/namespaces/{ns}/secrets/vsphere-csi-webhook-certs"), "")));
+        assert!(!allowed(classify("GET", &format!("/api/v1/namespaces/{ns}/configmaps"), "")));
+    }
+    assert!(!allowed(classify("GET", "/api/v1/namespaces/default/secrets/vsphere-config-secret", "")));
+    assert!(!allowed(classify("GET", "/api/v1/secrets", "")));
     // A scenario whose Velero names another secret: exactly that read is refused by the shipped rules.
     let denied: BTreeSet<String> = requests_of("velero-missing-secret")
         .into_iter()

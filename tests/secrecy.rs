@@ -1,7 +1,8 @@
 //! No secret reaches any output: for lab scenarios (real credential secrets, tokens, temp-URL keys),
 //! every output format (the table also wrapped at a narrow width), `-v` logs and the saved bundle are
 //! searched for every secret value.
-//! The scanner itself is tested by planting a leak.
+//! The scanner itself is tested by planting a leak. The fixture clusters' vSphere CSI config secret
+//! carries a planted vCenter password next to the `[Snapshot]` limit veldr reads: it must appear nowhere.
 
 mod common;
 
@@ -100,4 +101,44 @@ fn veldr_logs_carries_no_secret() {
         }
     }
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
+}
+
+/// Planted in `csi-vsphere.conf` of the fixture clusters' `vsphere-config-secret` (healthy/vsphere.yaml
+/// and the snapshot scenarios), with the vCenter user beside it.
+const VCENTER_SECRETS: [&str; 3] = ["PLANTED-vcenter-pw-9c41e7", "9c41e7", "svc-k8s-csi@vsphere.local"];
+
+#[test]
+fn the_vcenter_password_beside_the_snapshot_limit_never_leaves_collect() {
+    let secrets: Vec<String> = VCENTER_SECRETS.iter().map(|s| s.to_string()).collect();
+    let mut found = Vec::new();
+    // healthy: read and parsed; unparsable: parse errors on the password's lines; kube-system: the
+    // older location; exceeded: the limit quoted in a failing verdict.
+    for scenario in ["healthy", "vsphere-config-unparsable", "snapshot-limit-kube-system", "snapshot-limit-exceeded"] {
+        let objects = std::fs::read_to_string(materialize(scenario, None).path().join("objects.yaml")).unwrap();
+        assert!(objects.contains(VCENTER_SECRETS[0]), "{scenario}: the fixture must hold the planted password");
+        let cluster = serve(scenario, None);
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.json");
+        for output in ["table", "json", "prometheus", "nagios", "markdown", "junit"] {
+            // -vv: veldr at trace, kube at debug.
+            let mut args = vec!["-o", output, "-vv", "--skip", "openstack"];
+            if output == "json" {
+                args.extend(["--save-bundle", bundle.to_str().unwrap()]);
+            }
+            let out = run(&cluster, &args);
+            found.extend(leaks(&String::from_utf8_lossy(&out.stdout), &secrets, &format!("{scenario} -o {output} stdout")));
+            found.extend(leaks(&String::from_utf8_lossy(&out.stderr), &secrets, &format!("{scenario} -o {output} -vv stderr")));
+            if output == "json" {
+                // The secret was read (the limit it holds is judged), not merely skipped.
+                let report = report(&out);
+                let limit = &check(&report, "csi.snapshot-limit")["evidence"]["limit"];
+                assert!(limit["source"].as_str().is_some_and(|s| s.contains("vsphere-config-secret")), "{scenario}: {limit}");
+            }
+        }
+        let text = std::fs::read_to_string(&bundle).expect("bundle written");
+        found.extend(leaks(&text, &secrets, &format!("{scenario} bundle")));
+        let explain = veldr().args(["explain", "csi.snapshot-limit"]).output().unwrap();
+        found.extend(leaks(&String::from_utf8_lossy(&explain.stdout), &secrets, "explain"));
+    }
+    assert!(found.is_empty(), "the vCenter credentials leaked:\n{}", found.join("\n"));
 }

@@ -120,6 +120,8 @@ pub static REGISTRY: &[CheckDef] = &[
     swift::clock::CHECK,
     backup::recent::CHECK,
     backup::failures::CHECK,
+    csi::snapshot_limit::CHECK,
+    csi::snapshots::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

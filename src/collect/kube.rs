@@ -4,7 +4,10 @@
 //! the velero container names (its secrets and config maps) are read after the Deployment list
 //! (depth 2). No per-object loops over lists.
 
-use crate::facts::{ApiGroup, HelmRelease, KubeFacts, List, Need, Object, Read, ReadError, ReadErrorKind, SecretInfo, ServerVersion};
+use crate::facts::{
+    ApiGroup, HelmRelease, KubeFacts, List, Need, Object, Read, ReadError, ReadErrorKind, SecretInfo, ServerVersion, VsphereConfig,
+    VsphereFeatureStates,
+};
 use crate::helm;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -134,6 +137,9 @@ const CSIDRIVERS: Kind = Kind::new("storage.k8s.io", "v1", "CSIDriver", "csidriv
 const STORAGECLASSES: Kind = Kind::new("storage.k8s.io", "v1", "StorageClass", "storageclasses", false);
 const PVS: Kind = Kind::new("", "v1", "PersistentVolume", "persistentvolumes", false);
 const PVCS: Kind = Kind::new("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", false);
+// Namespaced, listed across all namespaces (a VolumeSnapshot lives with its PVC).
+const VSNAPSHOTS: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots", false);
+const VSCONTENTS: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshotContent", "volumesnapshotcontents", false);
 
 /// Turns a kube-rs error into what a person can act on.
 fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
@@ -394,6 +400,20 @@ pub async fn collect(
             })
         })
     };
+    let vsphere_config = async {
+        if needs.contains(&Need::VsphereConfig) {
+            plan.timed(Need::VsphereConfig, read_vsphere_config(client, deadline)).await
+        } else {
+            Err(ReadError::not_needed("secrets"))
+        }
+    };
+    let vsphere_features = async {
+        if needs.contains(&Need::VsphereFeatureStates) {
+            plan.timed(Need::VsphereFeatureStates, read_vsphere_feature_states(client, deadline)).await
+        } else {
+            Err(ReadError::not_needed("configmaps"))
+        }
+    };
     let helm = async {
         if needs.contains(&Need::HelmReleases) {
             plan.timed(Need::HelmReleases, read_helm_releases(client, namespace, deadline)).await
@@ -446,11 +466,14 @@ pub async fn collect(
             list_if(plan, Need::StorageClasses, &STORAGECLASSES),
             list_if(plan, Need::PersistentVolumes, &PVS),
             list_if(plan, Need::PersistentVolumeClaims, &PVCS),
+            list_if(plan, Need::VolumeSnapshots, &VSNAPSHOTS),
+            list_if(plan, Need::VolumeSnapshotContents, &VSCONTENTS),
         )
     };
-    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists) =
-        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists);
-    let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs) = lists;
+    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features);
+    let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs, vsnapshots, vscontents) =
+        lists;
 
     let facts = KubeFacts {
         version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
@@ -476,6 +499,10 @@ pub async fn collect(
         storage_classes,
         persistent_volumes: pvs,
         persistent_volume_claims: pvcs,
+        volume_snapshots: vsnapshots,
+        volume_snapshot_contents: vscontents,
+        vsphere_config,
+        vsphere_feature_states: vsphere_features,
         secrets,
         config_maps,
         helm_releases: helm,
@@ -591,6 +618,64 @@ async fn read_named_config_maps(client: &Client, namespace: &str, names: &BTreeS
         }
     });
     join_all(reads).await
+}
+
+/// GETs one named object in the first of `namespaces` that has it, asking the next only when it is
+/// absent or refused there (so the usual case is one request); `None` when no namespace has it.
+/// When none has it and one refused, the first refusal is the answer: the object may be there.
+async fn get_first<T: serde::de::DeserializeOwned, U>(
+    client: &Client,
+    namespaces: &[&str],
+    url_path: impl Fn(&str) -> String,
+    resource: &str,
+    name: &str,
+    deadline: Deadline,
+    keep: impl Fn(&str, T) -> U,
+) -> Read<Option<U>> {
+    let mut refused: Option<ReadError> = None;
+    for ns in namespaces {
+        match bounded(get_json::<T>(client, &url_path(ns), name), deadline, "get", resource, Some(ns)).await {
+            Ok(Some(obj)) => return Ok(Some(keep(ns, obj))),
+            Ok(None) => {}
+            Err(e) if e.kind == ReadErrorKind::Forbidden => {
+                refused.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    refused.map_or(Ok(None), Err)
+}
+
+/// The vSphere CSI config secret, reduced at once to its `[Snapshot]` limits: the file (with the
+/// vCenter credentials) is parsed here and dropped with the Secret; it never reaches the facts.
+async fn read_vsphere_config(client: &Client, deadline: Deadline) -> Read<Option<VsphereConfig>> {
+    use crate::vsphere;
+    let path = |ns: &str| <KubeSecret as kube::Resource>::url_path(&(), Some(ns));
+    get_first(client, &vsphere::NAMESPACES, path, "secrets", vsphere::CONFIG_SECRET, deadline, |ns, secret: KubeSecret| {
+        let file = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(vsphere::CONFIG_KEY))
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(vsphere::CONFIG_KEY)).cloned());
+        VsphereConfig {
+            namespace: ns.to_string(),
+            key_absent: file.is_none(),
+            snapshot: file.as_deref().map(vsphere::parse_snapshot_section).unwrap_or_default(),
+        }
+    })
+    .await
+}
+
+/// The vSphere CSI feature-states ConfigMap, reduced to the block-volume-snapshot switch.
+async fn read_vsphere_feature_states(client: &Client, deadline: Deadline) -> Read<Option<VsphereFeatureStates>> {
+    use crate::vsphere;
+    let path = |ns: &str| <ConfigMap as kube::Resource>::url_path(&(), Some(ns));
+    get_first(client, &vsphere::NAMESPACES, path, "configmaps", vsphere::FEATURE_STATES, deadline, |ns, cm: ConfigMap| VsphereFeatureStates {
+        namespace: ns.to_string(),
+        block_volume_snapshot: cm.data.and_then(|mut d| d.remove(vsphere::BLOCK_VOLUME_SNAPSHOT)),
+    })
+    .await
 }
 
 /// Helm 3 keeps each release revision in a Secret labelled `owner=helm`.

@@ -9,12 +9,14 @@
 pub mod list;
 pub mod openstack;
 pub mod results;
+pub mod snapshots;
 pub mod velero;
 pub mod volumes;
 
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
 pub use results::{BackupResultsFacts, Messages, ResultsRead, VeleroResults};
+pub use snapshots::*;
 pub use velero::*;
 pub use volumes::{PersistentVolume, PersistentVolumeClaim};
 
@@ -168,6 +170,13 @@ pub enum Need {
     StorageClasses,
     PersistentVolumes,
     PersistentVolumeClaims,
+    /// Cluster-wide, `snapshot.storage.k8s.io/v1`.
+    VolumeSnapshots,
+    VolumeSnapshotContents,
+    /// The `[Snapshot]` limits of the vSphere CSI config secret (one GET by name per candidate namespace).
+    VsphereConfig,
+    /// The vSphere CSI feature-states ConfigMap (one GET by name per candidate namespace).
+    VsphereFeatureStates,
     /// The velero container's environment: its Deployment, and the secrets and config maps it names.
     VeleroEnv,
     HelmReleases,
@@ -232,12 +241,40 @@ pub struct KubeFacts {
     pub storage_classes: Read<List<StorageClass>>,
     pub persistent_volumes: Read<List<PersistentVolume>>,
     pub persistent_volume_claims: Read<List<PersistentVolumeClaim>>,
+    // Added in 0.2: bundles written before load them as not read.
+    #[serde(default = "not_read::volume_snapshots")]
+    pub volume_snapshots: Read<List<VolumeSnapshot>>,
+    #[serde(default = "not_read::volume_snapshot_contents")]
+    pub volume_snapshot_contents: Read<List<VolumeSnapshotContent>>,
+    /// What veldr keeps of `vsphere-config-secret`: where it is and its `[Snapshot]` limits (`None`: not found).
+    #[serde(default = "not_read::vsphere_config")]
+    pub vsphere_config: Read<Option<VsphereConfig>>,
+    #[serde(default = "not_read::vsphere_feature_states")]
+    pub vsphere_feature_states: Read<Option<VsphereFeatureStates>>,
     /// Secrets named by the velero container, by name; metadata only (values never leave collect).
     pub secrets: BTreeMap<String, Read<Option<SecretInfo>>>,
     /// ConfigMaps named by the velero container, by name: their keys only.
     pub config_maps: BTreeMap<String, Read<Option<Vec<String>>>>,
     /// Helm 3 release records in the Velero namespace, newest revision first, values redacted.
     pub helm_releases: Read<Vec<HelmRelease>>,
+}
+
+/// Defaults for facts added after bundle schema 2 was set: a bundle without them did not read them.
+mod not_read {
+    use super::*;
+
+    pub fn volume_snapshots() -> Read<List<VolumeSnapshot>> {
+        Err(ReadError::not_needed("volumesnapshots.snapshot.storage.k8s.io"))
+    }
+    pub fn volume_snapshot_contents() -> Read<List<VolumeSnapshotContent>> {
+        Err(ReadError::not_needed("volumesnapshotcontents.snapshot.storage.k8s.io"))
+    }
+    pub fn vsphere_config() -> Read<Option<VsphereConfig>> {
+        Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "secrets", None, "not read: no selected check needs it"))
+    }
+    pub fn vsphere_feature_states() -> Read<Option<VsphereFeatureStates>> {
+        Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "configmaps", None, "not read: no selected check needs it"))
+    }
 }
 
 /// A Secret without its values.
@@ -360,6 +397,10 @@ impl Facts {
                 storage_classes: Ok(List::default()),
                 persistent_volumes: Ok(List::default()),
                 persistent_volume_claims: Ok(List::default()),
+                volume_snapshots: Ok(List::default()),
+                volume_snapshot_contents: Ok(List::default()),
+                vsphere_config: Ok(None),
+                vsphere_feature_states: Ok(None),
                 secrets: BTreeMap::new(),
                 config_maps: BTreeMap::new(),
                 helm_releases: Ok(Vec::new()),

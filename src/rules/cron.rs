@@ -53,6 +53,23 @@ fn parse_field(field: &str, min: u32, max: u32, names: &[&str], name_offset: u32
 /// The longest gap between two consecutive runs of a schedule, in seconds, as Velero's cron
 /// (robfig/cron) would run it: 5 fields (or 6 with seconds first), descriptors and `@every`.
 pub fn schedule_interval(expr: &str) -> Result<f64, String> {
+    runs(expr).map(|r| r.longest)
+}
+
+/// The average time between runs, in seconds: how often backups are made over the long run, which
+/// is what decides how many are alive at once (`0 3 * * MON-FRI` runs 5 times a week, every 1.4 d
+/// on average, though its longest gap is 3 d). Equals [`schedule_interval`] for regular schedules.
+pub fn average_interval(expr: &str) -> Result<f64, String> {
+    runs(expr).map(|r| r.average)
+}
+
+struct Runs {
+    longest: f64,
+    average: f64,
+}
+
+fn runs(expr: &str) -> Result<Runs, String> {
+    let every = |s: f64| Runs { longest: s, average: s };
     let mut words: Vec<&str> = expr.split_whitespace().collect();
     if words.first().is_some_and(|w| w.starts_with("CRON_TZ=") || w.starts_with("TZ=")) {
         words.remove(0);
@@ -65,15 +82,15 @@ pub fn schedule_interval(expr: &str) -> Result<f64, String> {
             "every" => {
                 let raw = words.get(1).ok_or("`@every` without a duration")?;
                 match parse_go_duration(raw) {
-                    Some(s) if s > 0.0 => Ok(s),
+                    Some(s) if s > 0.0 => Ok(every(s)),
                     _ => Err(format!("bad @every duration {raw:?}")),
                 }
             }
-            "yearly" | "annually" => Ok(366.0 * DAY),
-            "monthly" => Ok(31.0 * DAY),
-            "weekly" => Ok(7.0 * DAY),
-            "daily" | "midnight" => Ok(DAY),
-            "hourly" => Ok(3600.0),
+            "yearly" | "annually" => Ok(Runs { longest: 366.0 * DAY, average: 365.25 * DAY }),
+            "monthly" => Ok(Runs { longest: 31.0 * DAY, average: 365.25 / 12.0 * DAY }),
+            "weekly" => Ok(every(7.0 * DAY)),
+            "daily" | "midnight" => Ok(every(DAY)),
+            "hourly" => Ok(every(3600.0)),
             other => Err(format!("unknown descriptor @{other}")),
         };
     }
@@ -113,7 +130,8 @@ pub fn schedule_interval(expr: &str) -> Result<f64, String> {
     let mut date = jiff::civil::Date::new(2024, 1, 1).map_err(|e| e.to_string())?;
     let mut prev_last: Option<i64> = None;
     let mut runs_days = 0;
-    for day_index in 0..(4 * 366) {
+    const DAYS_WALKED: usize = 4 * 366;
+    for day_index in 0..DAYS_WALKED {
         let m_ok = month.set[date.month() as usize];
         let d_ok = dom.set[date.day() as usize];
         let w_ok = dow.set[date.weekday().to_sunday_zero_offset() as usize];
@@ -134,7 +152,8 @@ pub fn schedule_interval(expr: &str) -> Result<f64, String> {
     if runs_days == 0 || (runs_days == 1 && day_runs.len() == 1) {
         return Err("runs less than once in four years".into());
     }
-    Ok(max_gap as f64 * 60.0)
+    let count = (runs_days * day_runs.len()) as f64;
+    Ok(Runs { longest: max_gap as f64 * 60.0, average: DAYS_WALKED as f64 * DAY / count })
 }
 
 #[cfg(test)]
@@ -161,5 +180,17 @@ mod tests {
         assert!(schedule_interval("not a cron").is_err());
         assert!(schedule_interval("61 * * * *").is_err());
         assert!(schedule_interval("").is_err());
+    }
+
+    #[test]
+    fn average_intervals() {
+        let (h, d) = (3600.0, 86400.0);
+        assert_eq!(average_interval("0 2 * * *"), Ok(d));
+        assert_eq!(average_interval("0 */6 * * *"), Ok(6.0 * h));
+        assert_eq!(average_interval("0 2,3 * * *"), Ok(12.0 * h), "two runs a day, an hour apart");
+        assert_eq!(average_interval("@every 6h"), Ok(6.0 * h));
+        let weekdays = average_interval("0 3 * * MON-FRI").unwrap();
+        assert!((weekdays / d - 1.4).abs() < 0.01, "{}", weekdays / d);
+        assert!(average_interval("bad").is_err());
     }
 }

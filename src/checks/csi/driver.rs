@@ -1,14 +1,12 @@
 //! csi.driver: the CSI snapshot stack is there for the drivers of the cluster's Bound volumes:
 //! their CSIDriver objects, the snapshot API, a ready snapshot-controller and, for vSphere, the
-//! csi-snapshotter sidecar (with a note on vSphere's snapshots-per-volume limit).
+//! csi-snapshotter sidecar (vSphere's snapshots-per-volume limit is csi.snapshot-limit's).
 
 use super::{volumes_or_verdict, malformed_lines};
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::Object;
 use crate::model::{Status, Verdict};
-use crate::rules::cron::schedule_interval;
-use crate::rules::duration::parse_go_duration;
 use crate::velero::containers;
 use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::{json, Value};
@@ -17,7 +15,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "csi.driver", category: Snapshots, severity: Major,
     title: "CSI snapshot stack present",
     depends_on: ["kube.connect"],
-    needs: [PersistentVolumeClaims, PersistentVolumes, StorageClasses, CsiDrivers, Deployments, Schedules],
+    needs: [PersistentVolumeClaims, PersistentVolumes, StorageClasses, CsiDrivers, Deployments],
     judge: judge,
 };
 
@@ -43,25 +41,6 @@ fn replicas(d: &Deployment) -> Option<i32> {
 
 fn has_snapshotter(d: &Deployment) -> bool {
     containers(d).iter().any(|c| c.name == "csi-snapshotter" || c.image.as_deref().is_some_and(|i| i.contains("csi-snapshotter")))
-}
-
-/// How many backups of each active schedule exist at once (ttl / interval), for the vSphere limit.
-fn retained_per_schedule(ctx: &Ctx) -> Vec<(String, f64)> {
-    let flags = ctx.server_flags();
-    let default_ttl = flags.get("default-backup-ttl").and_then(|t| parse_go_duration(t)).unwrap_or(720.0 * 3600.0);
-    let move_default = crate::velero::flag_true(&flags, "default-snapshot-move-data");
-    let Ok(schedules) = &ctx.facts.kube.schedules else { return Vec::new() };
-    schedules
-        .iter()
-        .filter(|s| !s.spec.paused)
-        .filter(|s| s.spec.template.snapshot_volumes != Some(false))
-        .filter(|s| !s.spec.template.snapshot_move_data.unwrap_or(move_default))
-        .filter_map(|s| {
-            let interval = schedule_interval(&s.spec.schedule).ok()?;
-            let ttl = s.spec.template.ttl.as_deref().and_then(parse_go_duration).filter(|t| *t > 0.0).unwrap_or(default_ttl);
-            Some((s.name().to_string(), (ttl / interval).ceil()))
-        })
-        .collect()
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
@@ -147,23 +126,8 @@ fn judge(ctx: &Ctx) -> Verdict {
             Some(c) => notes.push(format!("{}/vsphere-csi-controller runs the csi-snapshotter sidecar", c.namespace().unwrap_or("?"))),
             None => notes.push("vsphere-csi-controller Deployment not visible (managed control plane?): its csi-snapshotter sidecar was not checked".into()),
         }
-        let retained = retained_per_schedule(ctx);
-        let over: Vec<String> = retained.iter().filter(|(_, n)| *n > 3.0).map(|(s, n)| format!("{s} keeps about {n} backups")).collect();
-        if !over.is_empty() {
-            notes.push(format!(
-                "vSphere limit: each backup keeps one snapshot per volume until it expires; {}; vSphere CSI allows global-max-snapshots-per-block-volume snapshots per volume (default 3, secret vsphere-config-secret, csi-vsphere.conf [Snapshot]); if snapshots fail with \"reaches the configured maximum\", raise it or shorten the ttl",
-                over.join(", ")
-            ));
-        }
-        // Only the vSphere note reads the schedules: one that did not decode is left out of it.
-        if let Ok(s) = &ctx.facts.kube.schedules {
-            notes.extend(malformed_lines(s));
-        }
-        vsphere_ev = json!({
-            "controllerHasSnapshotter": ctl.map(has_snapshotter),
-            "retainedBackupsPerSchedule": retained.iter().map(|(s, n)| json!({"schedule": s, "retained": n})).collect::<Vec<_>>(),
-            "defaultMaxSnapshotsPerVolume": 3,
-        });
+        notes.push("the snapshots each vSphere volume keeps against its per-volume limit: see csi.snapshot-limit".into());
+        vsphere_ev = json!({ "controllerHasSnapshotter": ctl.map(has_snapshotter) });
     }
 
     let ok = format!("CSIDriver{} {}, snapshot CRDs and a ready snapshot-controller are present", if drivers.len() == 1 { "" } else { "s" }, drivers.join(", "));
@@ -183,7 +147,7 @@ mod tests {
     fn healthy_cluster_is_ok() {
         let v = run(&healthy(), judge);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("global-max-snapshots-per-block-volume"), "the vSphere limit is a detail: {v:?}");
+        assert!(text(&v).contains("see csi.snapshot-limit"), "the vSphere limit is judged there: {v:?}");
         assert_eq!(v.evidence["snapshotControllers"][0]["ready"], 2);
         assert_eq!(v.evidence["snapshotControllers"][0]["replicas"], 1);
     }

@@ -1,7 +1,9 @@
 pub mod driver;
 pub mod snapshot_class;
+pub mod snapshot_limit;
+pub mod snapshots;
 
-// Area-wide: both csi checks judge the CSI drivers of the cluster's Bound volumes, found the way
+// Area-wide: the csi checks judge the CSI drivers of the cluster's Bound volumes, found the way
 // Velero finds them.
 
 use crate::checks::findings::Finding;
@@ -126,6 +128,16 @@ fn csi_in_use<'a>(ctx: &Ctx<'a>) -> Result<InUse<'a>, Box<Verdict>> {
         volumes.push(CsiVolume { pvc, id, driver });
     }
     Ok(InUse { volumes, notes, malformed })
+}
+
+/// Whether the cluster runs vSphere CSI: its CSIDriver, else a PV of its driver. (kube.rbac asks too:
+/// the vSphere objects veldr reads by name matter only then.)
+pub(crate) fn vsphere_in_use(ctx: &Ctx) -> bool {
+    let k = &ctx.facts.kube;
+    let driver = crate::vsphere::DRIVER;
+    let by_driver = k.csi_drivers.as_ref().is_ok_and(|l| l.iter().any(|d| d.name() == driver));
+    let by_pv = k.persistent_volumes.as_ref().is_ok_and(|l| l.iter().any(|pv| pv.spec.as_ref().and_then(|s| s.csi.as_ref()).is_some_and(|c| c.driver == driver)));
+    by_driver || by_pv
 }
 
 /// The cluster both csi checks' tests start from: two Bound vSphere CSI volumes, a labelled class,

@@ -13,7 +13,7 @@ pub const CHECK: CheckDef = crate::check! {
     // Every Kubernetes read veldr can make, so that `--only kube.rbac` still tries them all.
     needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
         Backups, PodVolumeBackups, BackupRepositories, VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes,
-        PersistentVolumeClaims, VeleroEnv, HelmReleases],
+        PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents, VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases],
     judge: judge,
 };
 
@@ -28,9 +28,12 @@ fn affected_checks(resource: &str) -> &'static [&'static str] {
         "configmaps" => &["credentials.env"],
         "backupstoragelocations.velero.io" => &["bsl.phase", "bsl.config", "velero.plugin", "swift.container"],
         "volumesnapshotlocations.velero.io" => &["vsl.config"],
-        "schedules.velero.io" | "backups.velero.io" => &["backup.recent", "velero.fs-backup"],
+        "schedules.velero.io" => &["backup.recent", "velero.fs-backup", "csi.snapshot-limit"],
+        "backups.velero.io" => &["backup.recent", "velero.fs-backup", "csi.snapshots"],
+        "volumesnapshots.snapshot.storage.k8s.io" | "volumesnapshotcontents.snapshot.storage.k8s.io" => &["csi.snapshots"],
         "podvolumebackups.velero.io" | "backuprepositories.velero.io" => &["velero.fs-backup"],
-        "volumesnapshotclasses.snapshot.storage.k8s.io" | "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class"],
+        "volumesnapshotclasses.snapshot.storage.k8s.io" => &["csi.snapshot-class"],
+        "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class", "csi.snapshot-limit"],
         "csidrivers.storage.k8s.io" => &["csi.driver"],
         _ => &[],
     }
@@ -55,6 +58,8 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.storage_classes.as_ref().err(),
         k.persistent_volumes.as_ref().err(),
         k.persistent_volume_claims.as_ref().err(),
+        k.volume_snapshots.as_ref().err(),
+        k.volume_snapshot_contents.as_ref().err(),
         k.namespace.as_ref().err(),
         k.api_groups.as_ref().err(),
         k.helm_releases.as_ref().err(),
@@ -62,6 +67,11 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
     let mut out: Vec<&ReadError> = lists.into_iter().flatten().collect();
     out.extend(k.secrets.values().filter_map(|r| r.as_ref().err()));
     out.extend(k.config_maps.values().filter_map(|r| r.as_ref().err()));
+    // vSphere CSI's objects are read on every cluster (before the volumes are known), but only
+    // matter with vSphere CSI: elsewhere their Roles are not granted, and that is no problem.
+    if crate::checks::csi::vsphere_in_use(ctx) {
+        out.extend([k.vsphere_config.as_ref().err(), k.vsphere_feature_states.as_ref().err()].into_iter().flatten());
+    }
     // Only denials count: a `NotNeeded` read was never asked for, a timeout is not RBAC's doing.
     out.retain(|e| e.kind == ReadErrorKind::Forbidden);
     out
@@ -74,14 +84,24 @@ fn judge(ctx: &Ctx) -> Verdict {
     }
     let mut details = Vec::new();
     let mut rules = Vec::new();
+    let k = &ctx.facts.kube;
+    // The vSphere CSI objects are read by name: the rule to grant names them.
+    let is = |read: Option<&ReadError>, e: &ReadError| read.is_some_and(|r| std::ptr::eq(r, e));
     for e in &denied {
         let scope = e.namespace.as_deref().map(|n| format!(" in namespace {n}")).unwrap_or_else(|| " cluster-wide".into());
         let mut checks: Vec<&str> = affected_checks(&e.resource).to_vec();
+        let mut what = e.resource.clone();
         if e.resource == "secrets" && e.verb == "list" {
             checks = vec!["credentials.env (Helm values)", "vsl.config (Helm values)"];
+        } else if is(k.vsphere_config.as_ref().err(), e) {
+            checks = vec!["csi.snapshot-limit (assumes vSphere's default limit, 3)"];
+            what = format!("secrets named {}", crate::vsphere::CONFIG_SECRET);
+        } else if is(k.vsphere_feature_states.as_ref().err(), e) {
+            checks = vec!["csi.snapshots (cannot tell whether block-volume snapshots are on)"];
+            what = format!("configmaps named {}", crate::vsphere::FEATURE_STATES);
         }
-        details.push(format!("{} {}{scope}: degrades {}", e.verb, e.resource, checks.join(", ")));
-        rules.push(format!("{} {}{scope}", e.verb, e.resource));
+        details.push(format!("{} {what}{scope}: degrades {}", e.verb, checks.join(", ")));
+        rules.push(format!("{} {what}{scope}", e.verb));
     }
     Verdict::warn(format!("{} read(s) forbidden; the checks that need them end in error", denied.len()))
         .details(details)
@@ -117,6 +137,17 @@ mod tests {
         assert!(v.details.iter().any(|d| d == "list secrets in namespace velero: degrades credentials.env (Helm values), vsl.config (Helm values)"), "{:?}", v.details);
         assert!(v.details.iter().any(|d| d.starts_with("get secrets in namespace velero: degrades credentials.env")), "{:?}", v.details);
         assert!(v.hint.unwrap().contains("list pods in namespace velero"));
+    }
+
+    #[test]
+    fn the_vsphere_objects_are_named_with_the_check_they_degrade() {
+        let mut f = Facts::empty("velero");
+        f.kube.vsphere_config = Err(ReadError::forbidden("get", "secrets", Some("vmware-system-csi")));
+        assert_eq!(judge(&Ctx::new(&f, &[])).status, Status::Ok, "no vSphere CSI here: the Role is rightly not granted");
+        f.kube.csi_drivers = Ok(vec![serde_json::from_value(serde_json::json!({"metadata": {"name": "csi.vsphere.vmware.com"}, "spec": {}})).unwrap()].into());
+        let v = judge(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Warn);
+        assert_eq!(v.details, ["get secrets named vsphere-config-secret in namespace vmware-system-csi: degrades csi.snapshot-limit (assumes vSphere's default limit, 3)"]);
     }
 
     #[test]
