@@ -359,16 +359,33 @@ impl Plan<'_> {
     }
 }
 
-/// Reads what `needs` asks for, all at once. `referenced` decides the dependent reads (the
-/// secrets and config maps the velero container names) once Deployments are known.
+/// What the velero container's environment is resolved from, handed over as soon as it is read.
+pub struct EnvSources<'s> {
+    pub deployments: &'s Read<List<Deployment>>,
+    pub secrets: &'s BTreeMap<String, Read<Option<SecretInfo>>>,
+    pub config_maps: &'s BTreeMap<String, Read<Option<Vec<String>>>>,
+    pub sensitive: &'s Sensitive,
+}
+
+/// How the velero container's environment is read: `referenced` names the secrets and config maps
+/// it reads once the Deployments are known, `read` gets them the moment they are read (their
+/// values are dropped right after).
+pub struct EnvReads<R, E> {
+    pub referenced: R,
+    pub read: E,
+}
+
+/// Reads what `needs` asks for, all at once, the velero container's environment as `env` says;
+/// the facts other reads wait for are published on `board` as they arrive.
 pub async fn collect(
     client: &Client,
     namespace: &str,
     needs: &BTreeSet<Need>,
     deadline: Deadline,
     prelisted: Option<Prelisted>,
-    referenced: impl Fn(&[Deployment]) -> Referenced,
-) -> (KubeFacts, Sensitive, super::IoTimes) {
+    board: &super::Board,
+    env: EnvReads<impl Fn(&[Deployment]) -> Referenced, impl FnOnce(EnvSources<'_>)>,
+) -> (KubeFacts, super::IoTimes) {
     let plan = Plan { client, namespace, needs, deadline, times: Default::default() };
     let plan = &plan;
     let api_started = std::time::Instant::now();
@@ -424,12 +441,14 @@ pub async fn collect(
             Err(ReadError::not_needed(&DEPLOYMENTS.resource_name()))
         };
         let refs = match &deployments {
-            Ok(items) if want_env => referenced(items),
+            Ok(items) if want_env => (env.referenced)(items),
             _ => Referenced::default(),
         };
         let secrets = read_named_secrets(client, namespace, &refs.secrets, deadline);
         let config_maps = read_named_config_maps(client, namespace, &refs.config_maps, deadline);
         let (secrets, config_maps) = plan.timed(Need::VeleroEnv, async { futures::join!(secrets, config_maps) }).await;
+        let (secrets, config_maps, sensitive) = split_values(secrets, config_maps);
+        (env.read)(EnvSources { deployments: &deployments, secrets: &secrets, config_maps: &config_maps, sensitive: &sensitive });
         (deployments, secrets, config_maps)
     };
 
@@ -439,10 +458,13 @@ pub async fn collect(
             list_if(plan, Need::DaemonSets, &DAEMONSETS),
             list_if(plan, Need::Pods, &PODS),
             list_if(plan, Need::Events, &EVENTS),
-            list_if(plan, Need::BackupStorageLocations, &BSLS),
+            published(&board.bsls, list_if(plan, Need::BackupStorageLocations, &BSLS)),
             list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
             list_if(plan, Need::Schedules, &SCHEDULES),
-            list_if(plan, Need::Backups, &BACKUPS),
+            async {
+                let read = list_if(plan, Need::Backups, &BACKUPS);
+                if board.wants_backups { published(&board.backups, read).await } else { read.await }
+            },
             list_if(plan, Need::PodVolumeBackups, &PVBS),
             list_if(plan, Need::BackupRepositories, &REPOS),
             list_if(plan, Need::VolumeSnapshotClasses, &VSCLASSES),
@@ -470,31 +492,6 @@ pub async fn collect(
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs, vsnapshots, vscontents) =
         lists;
 
-    let mut sensitive = Sensitive::default();
-    let secrets = secrets
-        .into_iter()
-        .map(|(name, read)| {
-            let read = read.map(|found| {
-                found.map(|(info, values)| {
-                    sensitive.secrets.insert(name.clone(), values);
-                    info
-                })
-            });
-            (name, read)
-        })
-        .collect();
-    let config_maps = config_maps
-        .into_iter()
-        .map(|(name, read)| {
-            let read = read.map(|found| {
-                found.map(|(keys, values)| {
-                    sensitive.config_maps.insert(name.clone(), values);
-                    keys
-                })
-            });
-            (name, read)
-        })
-        .collect();
     let facts = KubeFacts {
         version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
         api_groups: groups.map(|g| {
@@ -533,7 +530,51 @@ pub async fn collect(
         helm_releases: helm,
     };
     let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
-    (facts, sensitive, super::IoTimes { api_server_ms, by_need, ..Default::default() })
+    (facts, super::IoTimes { api_server_ms, by_need, ..Default::default() })
+}
+
+/// A read whose answer other reads wait for: published on its slot the moment it arrives.
+async fn published<T: Clone>(slot: &super::graph::Slot<T>, read: impl Future<Output = T>) -> T {
+    let value = read.await;
+    slot.set(value.clone());
+    value
+}
+
+type SecretReads = Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)>;
+type ConfigMapReads = Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)>;
+
+/// The facts of the secrets and config maps read (names, keys) apart from their values.
+#[allow(clippy::type_complexity)]
+fn split_values(
+    secrets: SecretReads,
+    config_maps: ConfigMapReads,
+) -> (BTreeMap<String, Read<Option<SecretInfo>>>, BTreeMap<String, Read<Option<Vec<String>>>>, Sensitive) {
+    let mut sensitive = Sensitive::default();
+    let secrets = secrets
+        .into_iter()
+        .map(|(name, read)| {
+            let read = read.map(|found| {
+                found.map(|(info, values)| {
+                    sensitive.secrets.insert(name.clone(), values);
+                    info
+                })
+            });
+            (name, read)
+        })
+        .collect();
+    let config_maps = config_maps
+        .into_iter()
+        .map(|(name, read)| {
+            let read = read.map(|found| {
+                found.map(|(keys, values)| {
+                    sensitive.config_maps.insert(name.clone(), values);
+                    keys
+                })
+            });
+            (name, read)
+        })
+        .collect();
+    (secrets, config_maps, sensitive)
 }
 
 /// Values read in this run for env resolution only. Never serialized, never logged.
@@ -543,12 +584,7 @@ pub struct Sensitive {
     pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-async fn read_named_secrets(
-    client: &Client,
-    namespace: &str,
-    names: &BTreeSet<String>,
-    deadline: Deadline,
-) -> Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)> {
+async fn read_named_secrets(client: &Client, namespace: &str, names: &BTreeSet<String>, deadline: Deadline) -> SecretReads {
     let url_path = <KubeSecret as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
         let url_path = &url_path;
@@ -588,12 +624,7 @@ fn secret_parts(s: KubeSecret) -> (SecretInfo, BTreeMap<String, Vec<u8>>) {
     (info, values)
 }
 
-async fn read_named_config_maps(
-    client: &Client,
-    namespace: &str,
-    names: &BTreeSet<String>,
-    deadline: Deadline,
-) -> Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)> {
+async fn read_named_config_maps(client: &Client, namespace: &str, names: &BTreeSet<String>, deadline: Deadline) -> ConfigMapReads {
     let url_path = <ConfigMap as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
         let url_path = &url_path;
