@@ -9,28 +9,40 @@ API server (release build) and the real Keystone + Swift lab:
   2. latency: the fixture server at --delay-ms 0 and 25; the Kubernetes phase's depth in sequential
      round trips = (median at 25 ms - median at 0 ms) / 25 ms, for `veldr doctor --skip openstack`;
   3. scale: generated clusters at 1x, 10x, 100x (bench/gen_scale.py): wall time, requests, pages, RSS;
-  4. `veldr --version`.
+  4. `veldr --version`;
+  5. the floor (issue 13): per size (1x, 10x, 100x) and added API latency (0, 25, 100 ms), veldr's
+     full doctor against a minimal client doing only what cannot be avoided, one after the other:
+     the Kubernetes reads on veldr's critical path (Deployments, then the secret they name), a
+     Keystone token, the first Swift request with it. Paired alternating runs; the ratio table.
 
 Prints a Markdown report (also written to target/bench/report.md, raw numbers to results.json).
 """
 import argparse
+import base64
+import http.client
 import json
 import os
 import platform
 import re
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "target" / "bench"
-VELDR = REPO / "target" / "release" / "veldr"
-SERVER = REPO / "target" / "release" / "fixture-apiserver"
+# VELDR_BENCH_PROFILE=debug checks the script itself quickly; numbers only mean something in release.
+PROFILE = os.environ.get("VELDR_BENCH_PROFILE", "release")
+VELDR = REPO / "target" / PROFILE / "veldr"
+SERVER = REPO / "target" / PROFILE / "fixture-apiserver"
 DELAY = 25  # ms per API request in the latency runs
+FLOOR_DELAYS = (0, 25, 100)  # ms per API request in the floor runs
+FLOOR_SIZES = ("1x", "10x", "100x")
 
 
 def log(msg):
@@ -200,6 +212,94 @@ def lab_floor(lab, n=7):
             "cached_swift_ms": statistics.median(again_ms)}
 
 
+class FloorClient:
+    """The floor of a full doctor run: what any client must wait for, one after the other, to
+    answer "does Velero's credential work against this Swift": the Deployments (to find the velero
+    container's secret), that secret, a Keystone token with its credential, and the first Swift
+    request with that token (Swift's authtoken validates a new token against Keystone). Plain
+    Python, fresh connections each run (as a new veldr process has), nothing else read or judged."""
+
+    def __init__(self, kubeconfig, namespace="velero", deployment="velero"):
+        text = Path(kubeconfig).read_text()
+        field = lambda k: json.loads(re.search(rf"{k}: (\".*\")", text).group(1))
+        self.server = urlparse(field("server"))
+        self.bearer = field("token")
+        self.ctx = ssl.create_default_context(cadata=base64.b64decode(field("certificate-authority-data")).decode())
+        self.ctx.check_hostname = False  # the chain is still verified; the fixture cert names 127.0.0.1 only
+        self.namespace, self.deployment = namespace, deployment
+
+    def _kube(self, conn, path):
+        conn.request("GET", path, headers={"Authorization": f"Bearer {self.bearer}", "Accept": "application/json"})
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {r.status}")
+        return json.loads(body)
+
+    def once(self):
+        """One run; milliseconds of each step and in all."""
+        t0 = time.perf_counter()
+        conn = http.client.HTTPSConnection(self.server.hostname, self.server.port, context=self.ctx)
+        deps = self._kube(conn, "/apis/apps/v1/deployments?limit=500")
+        dep = next(d for d in deps["items"] if d["metadata"].get("namespace") == self.namespace and d["metadata"]["name"] == self.deployment)
+        container = next(c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "velero")
+        secret_name = next(e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e)
+        secret = self._kube(conn, f"/api/v1/namespaces/{self.namespace}/secrets/{secret_name}")
+        conn.close()
+        env = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        env.update(secret.get("stringData") or {})
+        t1 = time.perf_counter()
+        auth = urlparse(env["OS_AUTH_URL"].rstrip("/"))
+        body = json.dumps({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {
+            "id": env["OS_APPLICATION_CREDENTIAL_ID"], "secret": env["OS_APPLICATION_CREDENTIAL_SECRET"]}}}})
+        ks = http.client.HTTPConnection(auth.hostname, auth.port)
+        ks.request("POST", auth.path + "/auth/tokens", body=body, headers={"Content-Type": "application/json"})
+        r = ks.getresponse()
+        token, tok = r.headers["X-Subject-Token"], json.loads(r.read())
+        ks.close()
+        if r.status != 201:
+            raise RuntimeError(f"Keystone: HTTP {r.status}")
+        t2 = time.perf_counter()
+        endpoint = next(e["url"] for c in tok["token"]["catalog"] if c["type"] == "object-store" for e in c["endpoints"]
+                        if e["interface"] == "public" and e.get("region_id", e.get("region")) == env.get("OS_REGION_NAME"))
+        sw_url = urlparse(endpoint)
+        sw = http.client.HTTPConnection(sw_url.hostname, sw_url.port)
+        sw.request("HEAD", sw_url.path, headers={"X-Auth-Token": token})
+        r = sw.getresponse()
+        r.read()
+        sw.close()
+        if r.status // 100 != 2:
+            raise RuntimeError(f"Swift: HTTP {r.status}")
+        t3 = time.perf_counter()
+        return {"total": (t3 - t0) * 1000, "kube": (t1 - t0) * 1000, "token": (t2 - t1) * 1000, "swift": (t3 - t2) * 1000}
+
+
+def floor_pairs(argv, skip_argv, floor, env, pairs):
+    """Alternating runs: veldr's full doctor, the floor client, `--skip openstack`; the median of
+    the per-pair ratios full / floor, and of the per-triple differences full - skip."""
+    full, skip, fl, ratios, over = [], [], [], [], []
+    for i in range(pairs):
+        steps = [("full", argv), ("floor", None), ("skip", skip_argv)]
+        if i % 2:
+            steps.reverse()
+        got = {}
+        for name, cmd in steps:
+            if cmd is None:
+                got[name] = floor.once()["total"]
+            else:
+                t0 = time.perf_counter()
+                r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                got[name] = (time.perf_counter() - t0) * 1000
+                if r.returncode != 0:
+                    sys.exit(f"veldr exited {r.returncode} in the floor runs: {' '.join(cmd)}")
+        full.append(got["full"]), skip.append(got["skip"]), fl.append(got["floor"])
+        ratios.append(got["full"] / got["floor"])
+        over.append(got["full"] - got["skip"])
+    med = statistics.median
+    return {"pairs": pairs, "full_ms": med(full), "skip_ms": med(skip), "floor_ms": med(fl), "ratio": med(ratios),
+            "ratio_min": min(ratios), "ratio_max": max(ratios), "full_minus_skip_ms": med(over)}
+
+
 def doctor_argv(kubeconfig, *extra):
     return [str(VELDR), "doctor", "--kubeconfig", str(kubeconfig), "-o", "json", *extra]
 
@@ -255,8 +355,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20, help="hyperfine runs per command (head to head)")
     ap.add_argument("--lab", default=os.environ.get("VELDR_LAB", "/tmp/veldr-lab/lab.json"))
+    ap.add_argument("--floor-pairs", type=int, default=None, help="paired runs per floor configuration (default: max(5, runs/2))")
+    ap.add_argument("--floor-only", action="store_true", help="only section 5, the floor (fixtures are generated as usual)")
     args = ap.parse_args()
     runs = max(3, args.runs)
+    floor_pairs_n = max(3, args.floor_pairs or max(5, runs // 2))
 
     for p in (VELDR, SERVER):
         if not p.exists():
@@ -296,6 +399,16 @@ def main():
 
     venv_path = f"{venv / 'bin'}:{os.environ.get('PATH', '')}"
     kcache = WORK / "kubectl-cache"
+
+    if args.floor_only:
+        results["floor"] = measure_floor(fixtures, floor_pairs_n)
+        results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        results["machine"]["load_end"] = os.getloadavg()
+        (WORK / "results-floor.json").write_text(json.dumps(results, indent=2))
+        md = render_floor(results)
+        (WORK / "report-floor.md").write_text(md)
+        print(md)
+        return
 
     # 1. Head to head.
     log("1/4 head to head: veldr doctor vs the hand script")
@@ -388,6 +501,9 @@ def main():
     # 4. --version.
     log("4/4 veldr --version")
     results["version"] = hyperfine([f"{VELDR} --version"], 200, 20, clean_env(), "version")[0]
+
+    # 5. The floor.
+    results["floor"] = measure_floor(fixtures, floor_pairs_n)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     results["machine"]["load_end"] = os.getloadavg()
 
@@ -395,6 +511,67 @@ def main():
     md = render(results)
     (WORK / "report.md").write_text(md)
     print(md)
+
+
+def measure_floor(fixtures, pairs):
+    """Section 5: veldr's full doctor against the floor client, at each size and API latency."""
+    log(f"5/5 the floor: {', '.join(FLOOR_SIZES)} at {', '.join(f'{d} ms' for d in FLOOR_DELAYS)} per API request, {pairs} paired runs each")
+    out = {}
+    for name in FLOOR_SIZES:
+        for d in FLOOR_DELAYS:
+            with ApiServer(f"floor-{name}", fixtures[name], d) as srv:
+                env = clean_env()
+                argv, skip = doctor_argv(srv.kubeconfig), doctor_argv(srv.kubeconfig, "--skip", "openstack")
+                (code, rep), reqs = srv.count_during(lambda: run_report(argv, env))
+                if code != 0:
+                    sys.exit(f"veldr against {name} at {d} ms is not all ok (exit {code}): {summary_of(rep)}")
+                seen = {}
+                for r in reqs:
+                    key = (r["method"], r["path"], r["query"])
+                    seen[key] = seen.get(key, 0) + 1
+                floor = FloorClient(srv.kubeconfig)
+                floor.once()  # Python's first TLS handshake and imports, not the server's
+                steps = [floor.once() for _ in range(3)]
+                x = floor_pairs(argv, skip, floor, env, pairs)
+                x["floor_steps_ms"] = {k: statistics.median(s[k] for s in steps) for k in ("kube", "token", "swift")}
+                x["requests"] = len(reqs)
+                x["duplicate_requests"] = sorted(f"{m} {p}?{q} x{n}" for (m, p, q), n in seen.items() if n > 1)
+                out[f"{name}@{d}"] = x
+                log(f"   {name} at {d} ms: full {x['full_ms']:.0f} ms, skip {x['skip_ms']:.0f} ms, floor {x['floor_ms']:.0f} ms, "
+                    f"ratio {x['ratio']:.2f}, full - skip {x['full_minus_skip_ms']:.0f} ms")
+    return out
+
+
+def render_floor(R):
+    """Section 5 and its targets."""
+    F = R["floor"]
+    m = R["machine"]
+    L = [f"### 5. veldr against the floor ({R['started']} → {R['finished']}; load average {m['load'][0]:.2f} at start, "
+         f"{m['load_end'][0]:.2f} at end)\n"]
+    L.append("The floor: a minimal client (bench/bench.py `FloorClient`) doing one after the other only what any "
+             "client must: list Deployments, get the secret the velero container names, ask Keystone for a token, send "
+             "the first Swift request with it. Full doctor and `--skip openstack`: wall time of the process. Paired "
+             "alternating runs (full, floor, skip), medians; ratio = median of the per-pair full / floor.\n")
+    L.append("| size | API latency | veldr full | `--skip openstack` | full − skip | floor | of which kube / token / first Swift | full / floor (min … max) | duplicate API requests |")
+    L.append("|---|---:|---:|---:|---:|---:|---|---:|---:|")
+    for key, x in F.items():
+        name, d = key.split("@")
+        st = x["floor_steps_ms"]
+        L.append(f"| {name} | {d} ms | {x['full_ms']:.0f} ms | {x['skip_ms']:.0f} ms | {x['full_minus_skip_ms']:.0f} ms | {x['floor_ms']:.0f} ms | "
+                 f"{st['kube']:.0f} / {st['token']:.0f} / {st['swift']:.0f} ms | **{x['ratio']:.2f}×** ({x['ratio_min']:.2f} … {x['ratio_max']:.2f}) | "
+                 f"{len(x['duplicate_requests'])} of {x['requests']} |")
+    L.append("")
+    L.append("| target (issue 13) | measured | |")
+    L.append("|---|---|---|")
+    if "100x@100" in F:
+        over = F["100x@100"]["full_minus_skip_ms"]
+        L.append(f"| 100× at 100 ms per API request: full doctor ≤ `--skip openstack` + 150 ms | +{over:.0f} ms | {'met' if over <= 150 else 'missed'} |")
+    if "1x@0" in F:
+        r = F["1x@0"]["ratio"]
+        L.append(f"| 1× against the lab: full doctor ≤ 1.2× the floor (paired median) | {r:.2f}× | {'met' if r <= 1.2 else 'missed'} |")
+    dups = sum(len(x["duplicate_requests"]) for x in F.values())
+    L.append(f"| no API request made twice | {dups} duplicate(s) over {len(F)} configurations (Keystone and Swift: tests/graph.rs) | {'met' if dups == 0 else 'missed'} |")
+    return "\n".join(L) + "\n"
 
 
 def ms(s):
@@ -481,7 +658,7 @@ def render(R):
              f"({r100['continue_pages']} continue pages) | {'met' if grows else 'missed'} |")
     L.append(f"| peak RSS ≤ 50 MB at 100× | {mib(sc['100x']['rss_kb'])} ({sc['100x']['rss_kb'] * 1024 / 1e6:.1f} MB) | {'met' if sc['100x']['rss_kb'] * 1024 <= 50e6 else 'missed'} |")
     L.append(f"| `veldr --version` < 10 ms | {ms(v['median'])} | {'met' if v['median'] < 0.010 else 'missed'} |")
-    return "\n".join(L) + "\n"
+    return "\n".join(L) + "\n\n" + render_floor(R)
 
 
 if __name__ == "__main__":

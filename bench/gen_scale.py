@@ -11,6 +11,8 @@ generated objects up to these totals (N = 100 is the issue's "100x"):
     PersistentVolumeClaims + PVs    30N each (CSI, bound, in shop and the app namespaces)
     Backups                         20N  (Completed, spread over the schedules, newest first per schedule)
     Schedules                       max(1, N/2)
+    Restores                        2N   (Completed restore drills, one every 12h back in time: Velero keeps
+                                          them until their backups expire)
     BackupStorageLocations          max(1, N/5) (all Available; the extra ones share the container
                                                  under a prefix of their own)
     Deployments                     one per app namespace (veldr lists Deployments cluster-wide)
@@ -176,6 +178,17 @@ def generate(objects, n):
         b["status"]["completionTimestamp"] = f"${{NOW-{hours}h}}"
         b["status"]["expiration"] = f"${{NOW+{max(1, 30 * 24 - hours)}h}}"
         objects.append(b)
+
+    # Restores: completed drills, the older ones every 12h before healthy/'s (20h ago).
+    restore0 = next(o for o in objects if o.get("kind") == "Restore")
+    for k in range(2 * n - count("Restore")):
+        hours = 32 + 12 * k
+        r = copy(restore0)
+        r["metadata"]["name"] = f"drill-gen-{k:05d}"
+        r["metadata"]["creationTimestamp"] = f"${{NOW-{hours}h}}"
+        r["status"]["startTimestamp"] = f"${{NOW-{hours}h}}"
+        r["status"]["completionTimestamp"] = f"${{NOW-{hours}h}}"
+        objects.append(r)
 
     # PVCs and their PVs, spread over shop and the app namespaces.
     homes = ["shop"] + apps

@@ -2,11 +2,13 @@
 # The benchmark of BENCHMARKS.md, in one command:
 #
 #   bash bench/run.sh [--runs N]      (default 20 hyperfine runs per command in the head-to-head)
+#   bash bench/run.sh --floor-only [--floor-pairs N]   (only section 5: veldr against the floor)
 #
 # Installs what it needs (Debian's hyperfine and time; the lab's venv), builds the release binaries,
 # starts the Keystone + Swift lab if it is not running (and leaves it running: others may use it),
 # then runs bench/bench.py, which prints the tables (also in target/bench/report.md, raw numbers in
-# target/bench/results.json). About 3 minutes after the build on 2 cores.
+# target/bench/results.json), the last one veldr's wall time as a ratio to the floor measured in the
+# same run (1x, 10x, 100x; 0, 25 and 100 ms per API request). About 6 minutes after the build on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -27,12 +27,18 @@ impl DoctorArgs {
             needs: self.selection().needs(),
             bsl_filter: self.bsl.clone(),
             insecure: self.insecure,
+            tokens: None,
         }
     }
 }
 
 /// Gets the facts: from a bundle, or by reading the cluster and OpenStack.
 pub async fn gather(args: &DoctorArgs) -> Result<(Facts, collect::IoTimes), Unrunnable> {
+    gather_keeping(args, None).await
+}
+
+/// [`gather`], with the Keystone tokens of earlier runs (`veldr serve`).
+pub async fn gather_keeping(args: &DoctorArgs, tokens: Option<&collect::tokens::TokenCache>) -> Result<(Facts, collect::IoTimes), Unrunnable> {
     let facts = match &args.from_bundle {
         Some(path) => {
             let facts = crate::bundle::load(path).map_err(|e| Unrunnable(e.to_string()))?;
@@ -41,7 +47,10 @@ pub async fn gather(args: &DoctorArgs) -> Result<(Facts, collect::IoTimes), Unru
             }
             (facts, Default::default())
         }
-        None => collect::collect(&args.collect_options()).await.map_err(|e| Unrunnable(e.to_string()))?,
+        None => {
+            let opts = CollectOptions { tokens: tokens.cloned(), ..args.collect_options() };
+            collect::collect(&opts).await.map_err(|e| Unrunnable(e.to_string()))?
+        }
     };
     if let Some(path) = &args.save_bundle {
         crate::bundle::save(path, &facts.0).map_err(|e| Unrunnable(e.to_string()))?;

@@ -70,6 +70,7 @@ pub async fn run(args: LogsArgs) -> Result<i32, Unrunnable> {
         needs: [Need::OpenStack, Need::Backups].into(),
         bsl_filter: vec![],
         insecure: args.insecure,
+        tokens: None,
     };
     let (facts, _) = crate::app::with_progress(args.verbose == 0, collect::collect(&opts)).await.map_err(|e| Unrunnable(e.to_string()))?;
     let backup = match &subject {

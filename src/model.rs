@@ -107,19 +107,22 @@ impl Severity {
 }
 
 /// A gauge a check exports to Prometheus, declared beside the check (its `CheckDef::metrics`).
-/// Names follow Prometheus conventions: `veldr_` prefix, base units. No labels: object names stay
-/// out of series (bounded cardinality).
+/// Names follow Prometheus conventions: `veldr_` prefix, base units. Labels are set per value
+/// ([`Measure::labels`]) and only where their values are few and public (a Schedule's name, never
+/// a backup's, never a secret): series stay bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricDef {
     pub name: &'static str,
     pub help: &'static str,
 }
 
-/// One value of a declared metric, set by the judge.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One value of a declared metric, set by the judge; one series per distinct label set.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Measure {
     pub name: &'static str,
     pub value: f64,
+    /// `(label, value)` pairs, in the order they are rendered; empty for an unlabelled gauge.
+    pub labels: Vec<(&'static str, String)>,
 }
 
 /// What a judge function says about the facts. The engine adds id, title, timing and runbook.
@@ -148,7 +151,13 @@ impl Verdict {
     }
     /// Sets a metric the check declares (a name it does not declare is a bug, caught by tests).
     pub fn metric(mut self, def: &MetricDef, value: f64) -> Self {
-        self.metrics.push(Measure { name: def.name, value });
+        self.metrics.push(Measure { name: def.name, value, labels: Vec::new() });
+        self
+    }
+    /// Sets one labelled series of a declared metric (e.g. `schedule="daily"`).
+    pub fn labelled_metric(mut self, def: &MetricDef, labels: &[(&'static str, &str)], value: f64) -> Self {
+        let labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        self.metrics.push(Measure { name: def.name, value, labels });
         self
     }
     pub fn ok(summary: impl Into<String>) -> Self {

@@ -142,13 +142,15 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = &'static s
 }
 
 async fn run_periodically(doctor: crate::cli::DoctorArgs, every: Duration, state: Shared) {
+    // One Keystone token for as long as it lasts, not one per run (memory only; see collect::tokens).
+    let tokens = crate::collect::tokens::TokenCache::default();
     let mut ticks = tokio::time::interval(every);
     // A run longer than the interval delays the next one; runs never pile up or overlap.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         // Its own task: a bug that panics in one run is a failed run, not a dead exporter serving stale figures.
-        let outcome = match tokio::spawn(run_once(doctor.clone())).await {
+        let outcome = match tokio::spawn(run_once(doctor.clone(), tokens.clone())).await {
             Ok(outcome) => outcome,
             Err(e) => Err(format!("the run crashed: {e}")),
         };
@@ -174,11 +176,11 @@ async fn run_periodically(doctor: crate::cli::DoctorArgs, every: Duration, state
 /// One doctor run. `Err` when it could not complete: no configuration, the API server unreadable,
 /// or the run still going 5 s past `--timeout`. Reads that timed out inside the run are checks at
 /// `error` in a completed run: served as such, not as the previous run's figures.
-async fn run_once(doctor: crate::cli::DoctorArgs) -> Result<Report, String> {
+async fn run_once(doctor: crate::cli::DoctorArgs, tokens: crate::collect::tokens::TokenCache) -> Result<Report, String> {
     let started = Instant::now();
     // The collector bounds every read by --timeout; this bounds the run as a whole, whatever hangs.
     let hard = doctor.cluster.timeout + Duration::from_secs(5);
-    let (facts, io) = match tokio::time::timeout(hard, app::gather(&doctor)).await {
+    let (facts, io) = match tokio::time::timeout(hard, app::gather_keeping(&doctor, Some(&tokens))).await {
         Ok(Ok(got)) => got,
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err(format!("the run did not finish within --timeout {}", human(doctor.cluster.timeout))),

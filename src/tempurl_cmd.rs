@@ -27,6 +27,7 @@ async fn from_cluster(args: &TempurlArgs) -> Result<Signer, Unrunnable> {
         needs: [Need::OpenStack].into(),
         bsl_filter: vec![],
         insecure: false,
+        tokens: None,
     };
     let (facts, _) = collect::collect(&opts).await.map_err(|e| Unrunnable(e.to_string()))?;
     let os = facts.openstack.ok_or_else(|| Unrunnable("OpenStack was not asked".into()))?;

@@ -45,6 +45,10 @@ fn prometheus_output_parses_and_has_every_check() {
     for name in ["veldr_run_duration_seconds", "veldr_last_run_timestamp_seconds", "veldr_build_info", "veldr_check_duration_seconds"] {
         assert!(samples.iter().any(|s| s.starts_with(name)), "{name} missing");
     }
+    // The checks' gauges: a labelled one per schedule, and the restore counts of velero.operations.
+    assert!(samples.iter().any(|s| s.starts_with("veldr_schedule_newest_completed_backup_age_seconds {'schedule': 'daily'} ")), "{samples:?}");
+    assert!(samples.iter().any(|s| s == "veldr_restores_failed_24h {} 0.0"), "{samples:?}");
+    assert!(samples.iter().any(|s| s == "veldr_restores_partially_failed_24h {} 0.0"), "{samples:?}");
 }
 
 #[test]

@@ -333,3 +333,80 @@ fn progress_line_on_a_terminal_names_what_is_still_read_and_is_cleared() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["summary"]["fail"], 0);
 }
+
+fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
+}
+
+/// Revokes a Keystone token with itself (a user may revoke their own token): the real thing,
+/// not a faked 401. Returns the HTTP status.
+fn revoke(keystone_root: &str, token: &str) -> u16 {
+    let mut s = TcpStream::connect(host_port(keystone_root)).expect("connect to Keystone");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "DELETE /v3/auth/tokens HTTP/1.1\r\nHost: {}\r\nX-Auth-Token: {token}\r\nX-Subject-Token: {token}\r\nConnection: close\r\n\r\n",
+        host_port(keystone_root)
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("Keystone answers");
+    raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// The exporter keeps its Keystone token between runs (two runs, one token request) and asks for a
+/// new one when Keystone refuses it (revoked); the token is never shown.
+#[test]
+fn serve_keeps_its_token_between_runs_and_renews_a_revoked_one() {
+    let lab = lab();
+    let ks = common::proxy::FaultProxy::start(&host_port(lab["keystone_root"].as_str().unwrap()));
+    let auth_url = format!("http://{}/v3", ks.addr);
+    let cluster = serve_lab_env(
+        "healthy",
+        &[
+            ("OS_AUTH_URL", auth_url.as_str()),
+            ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
+            ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
+            ("OS_REGION_NAME", "{region_a}"),
+            ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
+            ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
+        ],
+        &lab,
+    );
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    // -vv: the debug log (the renewal included) goes to stderr, which must not show a token either.
+    let s = start(&["--kubeconfig", &kubeconfig, "--interval", "1s", "--timeout", "20s", "-vv"]);
+    // Each run reads the application credential's expiry with the token it holds.
+    let runs = || ks.requests().iter().filter(|r| r.starts_with("GET /v3/users/")).count();
+    let wait_for = |what: &str, pred: &dyn Fn() -> bool| {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !pred() {
+            assert!(Instant::now() < until, "{what} within 30 s; Keystone saw {:?}\nstderr:\n{}", ks.requests(), s.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    const AUTH: &str = r#"veldr_check_status{check="keystone.auth",category="openstack",severity="critical"}"#;
+    const CONTAINER: &str = r#"veldr_check_status{check="swift.container",category="openstack",severity="critical"}"#;
+
+    wait_for("two runs", &|| runs() >= 2);
+    assert_eq!(ks.count("POST /v3/auth/tokens"), 1, "two runs, one token: {:?}", ks.requests());
+    let m = s.metrics_until(Duration::from_secs(10), "keystone.auth", |b| sample(b, AUTH).is_some());
+    assert_eq!(sample(&m, AUTH), Some(0.0), "{m}");
+
+    // Keystone revokes the kept token: the next run is refused (401), asks for a new token, and
+    // judges with it; later runs keep the new one.
+    let tokens = ks.subject_tokens();
+    assert_eq!(tokens.len(), 1, "one token issued");
+    assert_eq!(revoke(lab["keystone_root"].as_str().unwrap(), &tokens[0]), 204, "Keystone revokes the token");
+    wait_for("a new token after the revocation", &|| ks.count("POST /v3/auth/tokens") == 2);
+    let after = runs();
+    wait_for("two more runs", &|| runs() >= after + 2);
+    assert_eq!(ks.count("POST /v3/auth/tokens"), 2, "the new token is kept: {:?}", ks.requests());
+    let m = s.get("/metrics").body;
+    assert_eq!(sample(&m, AUTH), Some(0.0), "{m}");
+    assert_eq!(sample(&m, CONTAINER), Some(0.0), "{m}");
+    assert_eq!(sample(&m, "veldr_up"), Some(1.0), "{m}");
+    for t in ks.subject_tokens() {
+        assert!(!s.stderr().contains(&t) && !m.contains(&t), "a token was shown");
+    }
+}

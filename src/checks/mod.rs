@@ -120,6 +120,7 @@ pub static REGISTRY: &[CheckDef] = &[
     swift::clock::CHECK,
     backup::recent::CHECK,
     backup::failures::CHECK,
+    velero::operations::CHECK,
     csi::snapshot_limit::CHECK,
     csi::snapshots::CHECK,
     credentials::tls::CHECK,

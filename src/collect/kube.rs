@@ -132,6 +132,12 @@ const SCHEDULES: Kind = Kind::new("velero.io", "v1", "Schedule", "schedules", tr
 const BACKUPS: Kind = Kind::new("velero.io", "v1", "Backup", "backups", true);
 const PVBS: Kind = Kind::new("velero.io", "v1", "PodVolumeBackup", "podvolumebackups", true);
 const REPOS: Kind = Kind::new("velero.io", "v1", "BackupRepository", "backuprepositories", true);
+const RESTORES: Kind = Kind::new("velero.io", "v1", "Restore", "restores", true);
+const DELETE_REQUESTS: Kind = Kind::new("velero.io", "v1", "DeleteBackupRequest", "deletebackuprequests", true);
+const PVRS: Kind = Kind::new("velero.io", "v1", "PodVolumeRestore", "podvolumerestores", true);
+// The data mover's kinds are still v2alpha1 in Velero 1.12–1.17; an older Velero answers 404 (NotServed).
+const DATA_UPLOADS: Kind = Kind::new("velero.io", "v2alpha1", "DataUpload", "datauploads", true);
+const DATA_DOWNLOADS: Kind = Kind::new("velero.io", "v2alpha1", "DataDownload", "datadownloads", true);
 const VSCLASSES: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses", false);
 const CSIDRIVERS: Kind = Kind::new("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false);
 const STORAGECLASSES: Kind = Kind::new("storage.k8s.io", "v1", "StorageClass", "storageclasses", false);
@@ -353,16 +359,33 @@ impl Plan<'_> {
     }
 }
 
-/// Reads what `needs` asks for, all at once. `referenced` decides the dependent reads (the
-/// secrets and config maps the velero container names) once Deployments are known.
+/// What the velero container's environment is resolved from, handed over as soon as it is read.
+pub struct EnvSources<'s> {
+    pub deployments: &'s Read<List<Deployment>>,
+    pub secrets: &'s BTreeMap<String, Read<Option<SecretInfo>>>,
+    pub config_maps: &'s BTreeMap<String, Read<Option<Vec<String>>>>,
+    pub sensitive: &'s Sensitive,
+}
+
+/// How the velero container's environment is read: `referenced` names the secrets and config maps
+/// it reads once the Deployments are known, `read` gets them the moment they are read (their
+/// values are dropped right after).
+pub struct EnvReads<R, E> {
+    pub referenced: R,
+    pub read: E,
+}
+
+/// Reads what `needs` asks for, all at once, the velero container's environment as `env` says;
+/// the facts other reads wait for are published on `board` as they arrive.
 pub async fn collect(
     client: &Client,
     namespace: &str,
     needs: &BTreeSet<Need>,
     deadline: Deadline,
     prelisted: Option<Prelisted>,
-    referenced: impl Fn(&[Deployment]) -> Referenced,
-) -> (KubeFacts, Sensitive, super::IoTimes) {
+    board: &super::Board,
+    env: EnvReads<impl Fn(&[Deployment]) -> Referenced, impl FnOnce(EnvSources<'_>)>,
+) -> (KubeFacts, super::IoTimes) {
     let plan = Plan { client, namespace, needs, deadline, times: Default::default() };
     let plan = &plan;
     let api_started = std::time::Instant::now();
@@ -418,12 +441,14 @@ pub async fn collect(
             Err(ReadError::not_needed(&DEPLOYMENTS.resource_name()))
         };
         let refs = match &deployments {
-            Ok(items) if want_env => referenced(items),
+            Ok(items) if want_env => (env.referenced)(items),
             _ => Referenced::default(),
         };
         let secrets = read_named_secrets(client, namespace, &refs.secrets, deadline);
         let config_maps = read_named_config_maps(client, namespace, &refs.config_maps, deadline);
         let (secrets, config_maps) = plan.timed(Need::VeleroEnv, async { futures::join!(secrets, config_maps) }).await;
+        let (secrets, config_maps, sensitive) = split_values(secrets, config_maps);
+        (env.read)(EnvSources { deployments: &deployments, secrets: &secrets, config_maps: &config_maps, sensitive: &sensitive });
         (deployments, secrets, config_maps)
     };
 
@@ -433,10 +458,13 @@ pub async fn collect(
             list_if(plan, Need::DaemonSets, &DAEMONSETS),
             list_if(plan, Need::Pods, &PODS),
             list_if(plan, Need::Events, &EVENTS),
-            list_if(plan, Need::BackupStorageLocations, &BSLS),
+            published(&board.bsls, list_if(plan, Need::BackupStorageLocations, &BSLS)),
             list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
             list_if(plan, Need::Schedules, &SCHEDULES),
-            list_if(plan, Need::Backups, &BACKUPS),
+            async {
+                let read = list_if(plan, Need::Backups, &BACKUPS);
+                if board.wants_backups { published(&board.backups, read).await } else { read.await }
+            },
             list_if(plan, Need::PodVolumeBackups, &PVBS),
             list_if(plan, Need::BackupRepositories, &REPOS),
             list_if(plan, Need::VolumeSnapshotClasses, &VSCLASSES),
@@ -448,11 +476,79 @@ pub async fn collect(
             list_if(plan, Need::VolumeSnapshotContents, &VSCONTENTS),
         )
     };
-    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features) =
-        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features);
+    // Velero's operation kinds, in a group of their own (one join! per group keeps each tuple readable).
+    let operations = async {
+        futures::join!(
+            list_if(plan, Need::Restores, &RESTORES),
+            list_if(plan, Need::DeleteBackupRequests, &DELETE_REQUESTS),
+            list_if(plan, Need::PodVolumeRestores, &PVRS),
+            list_if(plan, Need::DataUploads, &DATA_UPLOADS),
+            list_if(plan, Need::DataDownloads, &DATA_DOWNLOADS),
+        )
+    };
+    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features, operations) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features, operations);
+    let (restores, delete_backup_requests, pod_volume_restores, data_uploads, data_downloads) = operations;
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs, vsnapshots, vscontents) =
         lists;
 
+    let facts = KubeFacts {
+        version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
+        api_groups: groups.map(|g| {
+            g.groups
+                .into_iter()
+                .map(|g| ApiGroup { name: g.name, versions: g.versions.into_iter().map(|v| v.version).collect() })
+                .collect()
+        }),
+        namespace: namespace_obj,
+        deployments,
+        daemonsets,
+        pods,
+        events,
+        backup_storage_locations: bsls,
+        volume_snapshot_locations: vsls,
+        schedules,
+        backups,
+        pod_volume_backups: pvbs,
+        backup_repositories: repos,
+        restores,
+        delete_backup_requests,
+        pod_volume_restores,
+        data_uploads,
+        data_downloads,
+        volume_snapshot_classes: vsclasses,
+        csi_drivers,
+        storage_classes,
+        persistent_volumes: pvs,
+        persistent_volume_claims: pvcs,
+        volume_snapshots: vsnapshots,
+        volume_snapshot_contents: vscontents,
+        vsphere_config,
+        vsphere_feature_states: vsphere_features,
+        secrets,
+        config_maps,
+        helm_releases: helm,
+    };
+    let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
+    (facts, super::IoTimes { api_server_ms, by_need, ..Default::default() })
+}
+
+/// A read whose answer other reads wait for: published on its slot the moment it arrives.
+async fn published<T: Clone>(slot: &super::graph::Slot<T>, read: impl Future<Output = T>) -> T {
+    let value = read.await;
+    slot.set(value.clone());
+    value
+}
+
+type SecretReads = Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)>;
+type ConfigMapReads = Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)>;
+
+/// The facts of the secrets and config maps read (names, keys) apart from their values.
+#[allow(clippy::type_complexity)]
+fn split_values(
+    secrets: SecretReads,
+    config_maps: ConfigMapReads,
+) -> (BTreeMap<String, Read<Option<SecretInfo>>>, BTreeMap<String, Read<Option<Vec<String>>>>, Sensitive) {
     let mut sensitive = Sensitive::default();
     let secrets = secrets
         .into_iter()
@@ -478,40 +574,7 @@ pub async fn collect(
             (name, read)
         })
         .collect();
-    let facts = KubeFacts {
-        version: version.map(|v| ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor, platform: v.platform }),
-        api_groups: groups.map(|g| {
-            g.groups
-                .into_iter()
-                .map(|g| ApiGroup { name: g.name, versions: g.versions.into_iter().map(|v| v.version).collect() })
-                .collect()
-        }),
-        namespace: namespace_obj,
-        deployments,
-        daemonsets,
-        pods,
-        events,
-        backup_storage_locations: bsls,
-        volume_snapshot_locations: vsls,
-        schedules,
-        backups,
-        pod_volume_backups: pvbs,
-        backup_repositories: repos,
-        volume_snapshot_classes: vsclasses,
-        csi_drivers,
-        storage_classes,
-        persistent_volumes: pvs,
-        persistent_volume_claims: pvcs,
-        volume_snapshots: vsnapshots,
-        volume_snapshot_contents: vscontents,
-        vsphere_config,
-        vsphere_feature_states: vsphere_features,
-        secrets,
-        config_maps,
-        helm_releases: helm,
-    };
-    let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
-    (facts, sensitive, super::IoTimes { api_server_ms, by_need, ..Default::default() })
+    (secrets, config_maps, sensitive)
 }
 
 /// Values read in this run for env resolution only. Never serialized, never logged.
@@ -521,12 +584,7 @@ pub struct Sensitive {
     pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-async fn read_named_secrets(
-    client: &Client,
-    namespace: &str,
-    names: &BTreeSet<String>,
-    deadline: Deadline,
-) -> Vec<(String, Read<Option<(SecretInfo, BTreeMap<String, Vec<u8>>)>>)> {
+async fn read_named_secrets(client: &Client, namespace: &str, names: &BTreeSet<String>, deadline: Deadline) -> SecretReads {
     let url_path = <KubeSecret as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
         let url_path = &url_path;
@@ -566,12 +624,7 @@ fn secret_parts(s: KubeSecret) -> (SecretInfo, BTreeMap<String, Vec<u8>>) {
     (info, values)
 }
 
-async fn read_named_config_maps(
-    client: &Client,
-    namespace: &str,
-    names: &BTreeSet<String>,
-    deadline: Deadline,
-) -> Vec<(String, Read<Option<(Vec<String>, BTreeMap<String, String>)>>)> {
+async fn read_named_config_maps(client: &Client, namespace: &str, names: &BTreeSet<String>, deadline: Deadline) -> ConfigMapReads {
     let url_path = <ConfigMap as kube::Resource>::url_path(&(), Some(namespace));
     let reads = names.iter().map(|name| {
         let url_path = &url_path;

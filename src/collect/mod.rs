@@ -1,10 +1,24 @@
 //! Collect: all I/O of a run, concurrent, once. Produces [`Facts`]; nothing here judges.
+//!
+//! A run is a graph of reads, not a sequence of phases: every read starts when the reads it needs
+//! have answered ([`graph`]). The Kubernetes lists all start at once; the velero container's
+//! environment is resolved as soon as its Deployment and the secrets it names are read, and
+//! Keystone is asked at that moment, while the other lists and pages are still arriving; Swift is
+//! asked when the token and catalog are there. The facts a read waits for are on the run's
+//! [`Board`]. One deadline bounds every read, and a read that fails publishes its failure, so no
+//! branch waits on another's trouble.
+//!
+//! Adding a read: if it needs nothing, start it with the others (a `list_if` in `kube::collect`);
+//! if it needs another read's answer, give that answer a slot on the [`Board`], publish it where it
+//! is read (`kube::published`), and `get().await` it in the new read.
 
 pub mod clouds;
+pub mod graph;
 pub mod kube;
 pub mod openstack;
 pub mod plugin_tls;
 pub mod results;
+pub mod tokens;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -43,9 +57,10 @@ pub mod progress {
     }
 }
 
-use crate::facts::{Facts, Need, OpenStackRead, ResolvedEnv, Target, BUNDLE_SCHEMA};
+use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Target, BUNDLE_SCHEMA};
 use crate::velero;
-use self::kube::{Deadline, KubeTarget, Referenced, Sensitive};
+use self::graph::Slot;
+use self::kube::{Deadline, EnvSources, KubeTarget, Referenced};
 use k8s_openapi::api::apps::v1::Deployment;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -96,6 +111,23 @@ pub struct CollectOptions {
     pub needs: BTreeSet<Need>,
     pub bsl_filter: Vec<String>,
     pub insecure: bool,
+    /// Keystone tokens kept from earlier runs (`veldr serve`); `None`: a new token each run.
+    pub tokens: Option<tokens::TokenCache>,
+}
+
+/// The facts of a run that other reads wait for, each published once by the read that learns it.
+#[derive(Default)]
+pub struct Board {
+    /// The velero container's environment (`None`: unknown): with `--credentials cluster`, once its
+    /// Deployment and the secrets and config maps it names are read; otherwise at the start.
+    pub env: Slot<Option<ResolvedEnv>>,
+    /// The BackupStorageLocations (the plugin's config per BSL).
+    pub bsls: Slot<Read<List<BackupStorageLocation>>>,
+    /// The Backups, published only when a read waits for them (`wants_backups`).
+    pub backups: Slot<Read<List<Backup>>>,
+    pub wants_backups: bool,
+    /// The OpenStack facts as far as the token: its value and each BSL's endpoint, Swift not yet asked.
+    pub token: Slot<OpenStackFacts>,
 }
 
 /// Time spent reading each fact, for the `durationMs` of the checks that need it. Keyed by what
@@ -116,9 +148,6 @@ impl IoTimes {
     fn record_openstack(&mut self, os: &crate::facts::OpenStackFacts) {
         if let Some(a) = &os.auth {
             self.openstack.insert(OpenStackRead::Token, a.elapsed_ms);
-        }
-        if let Some(t) = &os.plugin_tls {
-            self.openstack.insert(OpenStackRead::PluginTls, t.elapsed_ms);
         }
         for read in OpenStackRead::SWIFT {
             if let Some(ms) = os.targets.iter().filter_map(|t| t.timings_ms.get(read.key())).max() {
@@ -150,77 +179,131 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let started = jiff::Timestamp::now();
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
+    let needs = closure(&opts.needs);
+    let board = Board { wants_backups: needs.contains(&Need::BackupResults), ..Default::default() };
+    // Known without reading the cluster: these credentials are there from the start.
+    match &opts.credentials {
+        CredentialsSource::Cluster => {}
+        CredentialsSource::Env => board.env.set(Some(operator_env())),
+        CredentialsSource::Cloud(name) => {
+            let env = clouds::load(name).map_err(|e| kube::ConfigError::Invalid(format!("--credentials cloud:{name}: {e}")))?;
+            board.env.set(Some(env));
+        }
+    }
+    let ca_pem = match needs.contains(&Need::OpenStack).then(|| std::env::var_os("OS_CACERT")).flatten() {
+        Some(path) => Some(std::fs::read(&path).map_err(|e| kube::ConfigError::Invalid(format!("OS_CACERT {}: {e}", path.to_string_lossy())))?),
+        None => None,
+    };
+
+    let plugin_trust: std::sync::Mutex<Option<plugin_tls::PluginTrust>> = std::sync::Mutex::new(None);
     let kube_started = std::time::Instant::now();
     let (chosen, prelisted) = choose_namespace(&client, opts.namespace.as_ref(), deadline).await;
     let ns = chosen.namespace.clone();
-    let needs = closure(&opts.needs);
-    let (kube_facts, sensitive, mut io) = kube::collect(&client, &ns, &needs, deadline, prelisted, |deployments| referenced(deployments, &ns)).await;
-    io.kube_ms = kube_started.elapsed().as_millis() as u64;
-
-    let velero_env = match &opts.credentials {
-        CredentialsSource::Cluster => resolve_cluster_env(&kube_facts, &sensitive, &ns),
-        CredentialsSource::Env => Some(operator_env()),
-        CredentialsSource::Cloud(name) => Some(clouds::load(name).map_err(|e| kube::ConfigError::Invalid(format!("--credentials cloud:{name}: {e}")))?),
+    let from_cluster = opts.credentials == CredentialsSource::Cluster;
+    let kube_side = async {
+        let (facts, mut io) = kube::collect(
+            &client,
+            &ns,
+            &needs,
+            deadline,
+            prelisted,
+            &board,
+            kube::EnvReads {
+                referenced: |deployments: &[Deployment]| referenced(deployments, &ns),
+                read: |sources: EnvSources<'_>| {
+                    let cluster_env = resolve_cluster_env(&sources, &ns);
+                    // The CA files the plugin's trust holds are read now, while the values are at hand.
+                    if needs.contains(&Need::OpenStack) {
+                        let trust = plugin_tls::plugin_trust(sources.deployments, sources.sensitive, &ns, cluster_env.as_ref());
+                        *plugin_trust.lock().unwrap_or_else(|e| e.into_inner()) = trust;
+                    }
+                    if from_cluster {
+                        board.env.set(cluster_env);
+                    }
+                },
+            },
+        )
+        .await;
+        io.kube_ms = kube_started.elapsed().as_millis() as u64;
+        (facts, io)
     };
-    // The CA files the plugin's trust holds are read now, while the objects' values are at hand.
-    let plugin_trust = needs.contains(&Need::OpenStack).then(|| plugin_tls::plugin_trust(&kube_facts, &sensitive, &ns, velero_env.as_ref())).flatten();
-    drop(sensitive);
+    let openstack_side = async {
+        if !needs.contains(&Need::OpenStack) {
+            return None;
+        }
+        // Waits for exactly what Keystone needs: the credentials and the plugin's config per BSL.
+        let waited = tokio::time::timeout_at(deadline.at, async { futures::join!(board.env.get(), board.bsls.get()) }).await;
+        let Ok((env, bsls)) = waited else {
+            let why = format!("the velero container's environment was not read within the run's --timeout ({}s)", deadline.total.as_secs_f32());
+            return Some((OpenStackFacts { not_attempted: Some(why), credentials_from: opts.credentials.to_string(), insecure: opts.insecure, ..Default::default() }, 0));
+        };
+        let os_opts = openstack::OpenStackOptions {
+            deadline,
+            env: env.as_ref(),
+            credentials_from: opts.credentials.to_string(),
+            bsl_filter: &opts.bsl_filter,
+            insecure: opts.insecure,
+            ca_pem: ca_pem.clone(),
+            tokens: opts.tokens.as_ref(),
+            token_ready: Some(&board.token),
+        };
+        let t0 = std::time::Instant::now();
+        let _reading = progress::reading("Keystone and Swift");
+        let os = openstack::collect(bsls, &os_opts).await;
+        // Not asked at all (no credentials, no OpenStack BSL): what waits for the token learns why.
+        board.token.set(os.clone());
+        Some((os, t0.elapsed().as_millis() as u64))
+    };
+    // The results objects of failed backups: as soon as the Backups are listed and the token is
+    // there, alongside the Swift heads and probes.
+    let results_side = async {
+        if !needs.contains(&Need::BackupResults) {
+            return None;
+        }
+        let waited = tokio::time::timeout_at(deadline.at, async { futures::join!(board.backups.get(), board.bsls.get(), board.token.get()) }).await;
+        let Ok((backups, bsls, os)) = waited else {
+            let why = format!("the Backups or the Keystone token did not come within the run's --timeout ({}s)", deadline.total.as_secs_f32());
+            return Some((facts::BackupResultsFacts { not_attempted: Some(why), limit: results::MAX_BACKUPS, ..Default::default() }, 0));
+        };
+        let t0 = std::time::Instant::now();
+        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
+        let inputs = results::Inputs { backups, bsls, openstack: Some(os), now: started };
+        let read = results::from_parts(&inputs, &http_opts, &deadline).await;
+        Some((read, t0.elapsed().as_millis() as u64))
+    };
+    // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.
+    let ((kube_facts, mut io), openstack, results) = futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side));
 
+    let openstack = openstack.map(|(mut os, ms)| {
+        io.by_need.insert(Need::OpenStack, ms);
+        io.record_openstack(&os);
+        if let Some((read, ms)) = results {
+            io.by_need.insert(Need::BackupResults, ms);
+            io.openstack.insert(OpenStackRead::Results, ms);
+            os.backup_results = Some(read);
+        }
+        os
+    });
     let mut facts = Facts {
         schema_version: BUNDLE_SCHEMA,
         veldr: env!("CARGO_PKG_VERSION").to_string(),
         collected_at: started,
         target: Target { context, server: Some(server), namespace: ns, namespace_source: Some(chosen.source) },
         kube: kube_facts,
-        velero_env,
+        velero_env: board.env.into_inner().flatten(),
         credentials_source: opts.credentials.to_string(),
-        openstack: None,
+        openstack,
     };
-    if needs.contains(&Need::OpenStack) {
-        let ca_pem = match std::env::var_os("OS_CACERT") {
-            Some(path) => Some(std::fs::read(&path).map_err(|e| kube::ConfigError::Invalid(format!("OS_CACERT {}: {e}", path.to_string_lossy())))?),
-            None => None,
-        };
-        let os_opts = openstack::OpenStackOptions {
-            deadline,
-            env: facts.velero_env.as_ref(),
-            credentials_from: opts.credentials.to_string(),
-            bsl_filter: &opts.bsl_filter,
-            insecure: opts.insecure,
-            ca_pem,
-        };
-        let t0 = std::time::Instant::now();
-        let os = {
-            let _reading = progress::reading("Keystone and Swift");
-            openstack::collect(&facts, &os_opts).await
-        };
-        let os_ms = t0.elapsed().as_millis() as u64;
-        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: os_opts.ca_pem.clone(), insecure: opts.insecure };
-        facts.openstack = Some(os);
-        // Two independent reads that need the hosts and targets found above, concurrently: the
-        // handshakes under the plugin's trust (credentials.tls) and the failed backups' results.
-        let tls = async {
-            let _reading = progress::reading("TLS under the plugin's trust");
-            let os = facts.openstack.as_ref().expect("set above");
-            plugin_tls::collect(&facts, os, plugin_trust.as_ref(), &deadline).await
-        };
-        let backup_results = async {
-            if !needs.contains(&Need::BackupResults) {
-                return None;
-            }
-            let t0 = std::time::Instant::now();
-            let read = results::from_facts(&facts, &http_opts, &deadline).await;
-            Some((read, t0.elapsed().as_millis() as u64))
-        };
-        let (tls, backup_results) = futures::join!(tls, backup_results);
-        let os = facts.openstack.as_mut().expect("set above");
-        os.plugin_tls = tls;
-        io.by_need.insert(Need::OpenStack, os_ms);
-        io.record_openstack(os);
-        if let Some((read, ms)) = backup_results {
-            io.by_need.insert(Need::BackupResults, ms);
-            io.openstack.insert(OpenStackRead::Results, ms);
-            os.backup_results = Some(read);
+    // credentials.tls's handshakes need the hosts found above (auth URL, each BSL's endpoint).
+    if let Some(os) = facts.openstack.as_ref() {
+        let trust = plugin_trust.into_inner().unwrap_or_else(|e| e.into_inner());
+        let _reading = progress::reading("TLS under the plugin's trust");
+        let tls = plugin_tls::collect(&facts, os, trust.as_ref(), &deadline).await;
+        if let Some(t) = &tls {
+            io.openstack.insert(OpenStackRead::PluginTls, t.elapsed_ms);
+        }
+        if let Some(os) = facts.openstack.as_mut() {
+            os.plugin_tls = tls;
         }
     }
     Ok((facts, io))
@@ -263,17 +346,17 @@ fn referenced(deployments: &[Deployment], namespace: &str) -> Referenced {
     r
 }
 
-fn resolve_cluster_env(k: &crate::facts::KubeFacts, sensitive: &Sensitive, namespace: &str) -> Option<ResolvedEnv> {
+fn resolve_cluster_env(k: &EnvSources<'_>, namespace: &str) -> Option<ResolvedEnv> {
     let deployments = k.deployments.as_ref().ok()?;
     let dep = velero::find_deployment(deployments, namespace)?;
     let container = velero::server_container(dep)?;
     let dep_name = dep.metadata.name.as_deref().unwrap_or("velero");
-    let secret = |name: &str| match (k.secrets.get(name), sensitive.secrets.get(name)) {
+    let secret = |name: &str| match (k.secrets.get(name), k.sensitive.secrets.get(name)) {
         (Some(Ok(Some(_))), Some(values)) => velero::Lookup::Found(values),
         (Some(Err(e)), _) => velero::Lookup::Unreadable(e.explain()),
         _ => velero::Lookup::Missing,
     };
-    let config_map = |name: &str| match (k.config_maps.get(name), sensitive.config_maps.get(name)) {
+    let config_map = |name: &str| match (k.config_maps.get(name), k.sensitive.config_maps.get(name)) {
         (Some(Ok(Some(_))), Some(values)) => velero::Lookup::Found(values),
         (Some(Err(e)), _) => velero::Lookup::Unreadable(e.explain()),
         _ => velero::Lookup::Missing,

@@ -4,10 +4,11 @@
 //! deadline. Self-contained: called once per run with the hosts the other OpenStack reads found.
 
 use super::kube::{Deadline, Sensitive};
-use crate::facts::{Facts, LoadedCa, OpenStackFacts, PluginTls, Problem, ProblemKind, ResolvedEnv, TlsEndpoint, TlsResult};
+use crate::facts::{Facts, List, LoadedCa, Read, OpenStackFacts, PluginTls, Problem, ProblemKind, ResolvedEnv, TlsEndpoint, TlsResult};
 use crate::trust::{self, PathSource, TrustFile};
 use crate::velero;
 use futures::future::join_all;
+use k8s_openapi::api::apps::v1::Deployment;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::collections::BTreeMap;
@@ -29,8 +30,8 @@ pub struct PluginTrust {
     pub cas: Vec<PluginCa>,
 }
 
-pub fn plugin_trust(facts_kube: &crate::facts::KubeFacts, sensitive: &Sensitive, namespace: &str, env: Option<&ResolvedEnv>) -> Option<PluginTrust> {
-    let deployments = facts_kube.deployments.as_ref().ok()?;
+pub fn plugin_trust(deployments: &Read<List<Deployment>>, sensitive: &Sensitive, namespace: &str, env: Option<&ResolvedEnv>) -> Option<PluginTrust> {
+    let deployments = deployments.as_ref().ok()?;
     let dep = velero::find_deployment(deployments, namespace)?;
     let spec = dep.spec.template.spec.as_ref()?;
     let container = velero::server_container(dep)?;

@@ -10,7 +10,7 @@
 
 use super::kube::Deadline;
 use super::openstack::{swift_problem, timed};
-use crate::facts::{Backup, BackupResultsFacts, Facts, Object, Problem, ProblemKind, ResultsRead};
+use crate::facts::{Backup, BackupResultsFacts, BackupStorageLocation, Facts, List, Object, OpenStackFacts, Problem, ProblemKind, Read, ResultsRead};
 use crate::openstack::http::{self, HttpOptions};
 use crate::openstack::swift;
 use crate::secret::Secret;
@@ -80,9 +80,14 @@ fn unread(backup: &str, bsl: &str, why: String) -> ResultsRead {
 
 /// Every BSL's store, as the OpenStack facts found it.
 pub fn stores(facts: &Facts) -> Stores {
+    stores_of(&facts.kube.backup_storage_locations, facts.openstack.as_ref())
+}
+
+/// [`stores`] from the BSLs and the OpenStack facts alone (the endpoints are known with the token).
+fn stores_of(bsls: &Read<List<BackupStorageLocation>>, os: Option<&OpenStackFacts>) -> Stores {
     let mut out = Stores::new();
-    let Ok(bsls) = &facts.kube.backup_storage_locations else { return out };
-    let targets = facts.openstack.as_ref().map(|o| o.targets.as_slice()).unwrap_or_default();
+    let Ok(bsls) = bsls else { return out };
+    let targets = os.map(|o| o.targets.as_slice()).unwrap_or_default();
     for b in bsls.iter() {
         let name = b.name().to_string();
         let store = match targets.iter().find(|t| t.bsl == name) {
@@ -102,23 +107,43 @@ pub fn stores(facts: &Facts) -> Stores {
 /// The default BSL: `spec.default: true` (the server's `--default-backup-storage-location` names it
 /// too, but Velero fills every Backup's `spec.storageLocation` at creation).
 pub fn default_bsl(facts: &Facts) -> Option<&str> {
-    let bsls = facts.kube.backup_storage_locations.as_ref().ok()?;
-    bsls.iter().find(|b| b.spec.default).map(|b| b.name())
+    default_of(&facts.kube.backup_storage_locations)
+}
+
+fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
+    bsls.as_ref().ok()?.iter().find(|b| b.spec.default).map(|b| b.name())
 }
 
 /// The results of the failed backups in `facts` (collect's hook): the token, endpoints and backups
 /// are taken from what was collected before.
 pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
+    let inputs = Inputs { backups: &facts.kube.backups, bsls: &facts.kube.backup_storage_locations, openstack: facts.openstack.as_ref(), now: facts.collected_at };
+    from_parts(&inputs, http_opts, deadline).await
+}
+
+/// What the results reads need, each as soon as it is read: the Backups, the BSLs, and the
+/// OpenStack facts as far as the token (its value, each BSL's endpoint).
+pub struct Inputs<'a> {
+    pub backups: &'a Read<List<Backup>>,
+    pub bsls: &'a Read<List<BackupStorageLocation>>,
+    pub openstack: Option<&'a OpenStackFacts>,
+    /// The run's start (which failures are recent).
+    pub now: jiff::Timestamp,
+}
+
+/// The results of the failed backups among `inputs.backups` (a node of collect's graph: it starts
+/// when the Backups are listed and the token is there, not after every Swift read).
+pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
     let not = |why: String| BackupResultsFacts { not_attempted: Some(why), limit: MAX_BACKUPS, ..Default::default() };
-    let backups = match &facts.kube.backups {
+    let backups = match inputs.backups {
         Ok(list) => list,
         Err(e) => return not(format!("the Backups could not be read: {}", e.explain())),
     };
-    let failed = crate::rules::backups::failed_backups(backups, facts.collected_at);
+    let failed = crate::rules::backups::failed_backups(backups, inputs.now);
     if failed.is_empty() {
         return BackupResultsFacts { limit: MAX_BACKUPS, ..Default::default() };
     }
-    let os = facts.openstack.as_ref();
+    let os = inputs.openstack;
     if let Some(why) = os.and_then(|o| o.not_attempted.clone()) {
         return not(format!("OpenStack was not asked: {why}"));
     }
@@ -131,7 +156,7 @@ pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadl
         Ok(c) => c,
         Err(e) => return not(e.to_string()),
     };
-    read_results(&client, &token, &stores(facts), &failed, default_bsl(facts), deadline).await
+    read_results(&client, &token, &stores_of(inputs.bsls, os), &failed, default_of(inputs.bsls), deadline).await
 }
 
 #[cfg(test)]

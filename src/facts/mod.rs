@@ -165,6 +165,12 @@ pub enum Need {
     Backups,
     PodVolumeBackups,
     BackupRepositories,
+    Restores,
+    DeleteBackupRequests,
+    PodVolumeRestores,
+    /// `velero.io/v2alpha1` (Velero 1.12+); an older Velero does not serve it.
+    DataUploads,
+    DataDownloads,
     VolumeSnapshotClasses,
     CsiDrivers,
     StorageClasses,
@@ -243,6 +249,17 @@ pub struct KubeFacts {
     pub backups: Read<List<Backup>>,
     pub pod_volume_backups: Read<List<PodVolumeBackup>>,
     pub backup_repositories: Read<List<BackupRepository>>,
+    // Added in 0.2: bundles written before lack them, and load as "not read".
+    #[serde(default = "not_read::velero::<Restore>")]
+    pub restores: Read<List<Restore>>,
+    #[serde(default = "not_read::velero::<DeleteBackupRequest>")]
+    pub delete_backup_requests: Read<List<DeleteBackupRequest>>,
+    #[serde(default = "not_read::velero::<PodVolumeRestore>")]
+    pub pod_volume_restores: Read<List<PodVolumeRestore>>,
+    #[serde(default = "not_read::velero::<DataUpload>")]
+    pub data_uploads: Read<List<DataUpload>>,
+    #[serde(default = "not_read::velero::<DataDownload>")]
+    pub data_downloads: Read<List<DataDownload>>,
     /// Cluster-wide.
     pub volume_snapshot_classes: Read<List<VolumeSnapshotClass>>,
     pub csi_drivers: Read<List<CSIDriver>>,
@@ -271,6 +288,10 @@ pub struct KubeFacts {
 mod not_read {
     use super::*;
 
+    /// Velero kinds added in 0.2 (`restores.velero.io`, ...).
+    pub fn velero<T: Object>() -> Read<List<T>> {
+        Err(ReadError::not_needed(&format!("{}s.velero.io", T::KIND.to_lowercase())))
+    }
     pub fn volume_snapshots() -> Read<List<VolumeSnapshot>> {
         Err(ReadError::not_needed("volumesnapshots.snapshot.storage.k8s.io"))
     }
@@ -400,6 +421,11 @@ impl Facts {
                 backups: Ok(List::default()),
                 pod_volume_backups: Ok(List::default()),
                 backup_repositories: Ok(List::default()),
+                restores: Ok(List::default()),
+                delete_backup_requests: Ok(List::default()),
+                pod_volume_restores: Ok(List::default()),
+                data_uploads: Ok(List::default()),
+                data_downloads: Ok(List::default()),
                 volume_snapshot_classes: Ok(List::default()),
                 csi_drivers: Ok(List::default()),
                 storage_classes: Ok(List::default()),

@@ -252,6 +252,18 @@ pub struct PodVolumeSpec {
     pub uploader_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_identifier: Option<String>,
+    /// The pod whose volume is backed up or restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<ObjectRef>,
+}
+
+/// `corev1.ObjectReference`, the part that names an object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObjectRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// `status.phase` + `status.message`, the shape several Velero kinds share.
@@ -290,6 +302,123 @@ pub struct BackupRepositorySpec {
     pub repository_type: Option<String>,
 }
 
+/// A Restore: the part of its spec that names what it restores and how long it may wait.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restore {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: RestoreSpec,
+    /// Velero's RestoreStatus has the fields of BackupStatus that veldr keeps (`expiration` aside).
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: BackupStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_operation_timeout: Option<String>,
+}
+
+/// `velero backup delete` asks for a deletion with one of these; the server processes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteBackupRequest {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: DeleteBackupRequestSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: DeleteBackupRequestStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteBackupRequestSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub backup_name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteBackupRequestStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// A file-system restore of one pod volume (node-agent); same spec fields as a PodVolumeBackup.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeRestore {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: PodVolumeSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+/// `velero.io/v2alpha1` DataUpload: the data mover copying one CSI snapshot to the BSL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataUpload {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: DataUploadSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataUploadSpec {
+    #[serde(default, rename = "sourcePVC", skip_serializing_if = "Option::is_none")]
+    pub source_pvc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_storage_location: Option<String>,
+}
+
+/// `velero.io/v2alpha1` DataDownload: the data mover restoring one volume from the BSL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataDownload {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "or_default")]
+    pub spec: DataDownloadSpec,
+    #[serde(default, deserialize_with = "or_default")]
+    pub status: PhaseStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataDownloadSpec {
+    #[serde(default, deserialize_with = "or_default")]
+    pub target_volume: TargetVolume,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_storage_location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetVolume {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
 /// `snapshot.storage.k8s.io/v1` VolumeSnapshotClass: its fields sit at the top level (no `spec`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -310,6 +439,12 @@ crate::impl_object! {
     Backup => "Backup", keeps_annotation: |_: &str| false;
     PodVolumeBackup => "PodVolumeBackup";
     BackupRepository => "BackupRepository";
+    // Like Backups, these accumulate with every run (one per backup, restore or volume).
+    Restore => "Restore", keeps_annotation: |_: &str| false;
+    DeleteBackupRequest => "DeleteBackupRequest", keeps_annotation: |_: &str| false;
+    PodVolumeRestore => "PodVolumeRestore", keeps_annotation: |_: &str| false;
+    DataUpload => "DataUpload", keeps_annotation: |_: &str| false;
+    DataDownload => "DataDownload", keeps_annotation: |_: &str| false;
     VolumeSnapshotClass => "VolumeSnapshotClass";
     k8s_openapi::api::apps::v1::Deployment => "Deployment";
     k8s_openapi::api::apps::v1::DaemonSet => "DaemonSet";
@@ -335,6 +470,37 @@ mod tests {
         assert_eq!(b.spec.config.get("x").map(String::as_str), Some("3"));
         assert!(!b.spec.config.contains_key("region"));
         assert!(b.is_openstack());
+    }
+
+    #[test]
+    fn operation_kinds_keep_what_is_judged_and_drop_the_rest() {
+        use crate::facts::List;
+        let mut uploads: List<DataUpload> = List::default();
+        uploads.push_json(
+            r#"{"apiVersion":"velero.io/v2alpha1","kind":"DataUpload","metadata":{"name":"b-x","namespace":"velero",
+                "annotations":{"a":"b"},"labels":{"velero.io/backup-name":"b"}},
+                "spec":{"sourcePVC":"data-0","sourceNamespace":"shop","operationTimeout":"10m0s","csiSnapshot":{"volumeSnapshot":"vs"}},
+                "status":{"phase":"Failed","message":"boom","progress":{"totalBytes":10}}}"#,
+        );
+        let u = &uploads[0];
+        assert_eq!((u.spec.source_pvc.as_deref(), u.status.phase.as_deref(), u.status.message.as_deref()), (Some("data-0"), Some("Failed"), Some("boom")));
+        assert!(u.metadata.annotations.is_none(), "annotations of accumulating kinds are dropped");
+        let text = serde_json::to_string(u).unwrap();
+        assert!(text.contains("\"sourcePVC\":\"data-0\"") && !text.contains("csiSnapshot") && !text.contains("operationTimeout"), "{text}");
+
+        let r: Restore = serde_json::from_str(
+            r#"{"metadata":{"name":"r"},"spec":{"backupName":"b","itemOperationTimeout":"4h0m0s"},
+                "status":{"phase":"FailedValidation","validationErrors":["backup not found"],"errors":1}}"#,
+        )
+        .unwrap();
+        assert_eq!((r.spec.backup_name.as_deref(), r.spec.item_operation_timeout.as_deref()), (Some("b"), Some("4h0m0s")));
+        assert_eq!((r.status.validation_errors.len(), r.status.errors), (1, Some(1)));
+        let d: DeleteBackupRequest = serde_json::from_str(r#"{"metadata":{"name":"d"},"spec":{"backupName":"b"},"status":{"phase":"Processed","errors":null}}"#).unwrap();
+        assert_eq!((d.spec.backup_name.as_str(), d.status.phase.as_deref(), d.status.errors.len()), ("b", Some("Processed"), 0));
+        let dd: DataDownload = serde_json::from_str(r#"{"metadata":{"name":"x"},"spec":{"targetVolume":{"pvc":"p","pv":"","namespace":"n"}}}"#).unwrap();
+        assert_eq!((dd.spec.target_volume.pvc.as_deref(), dd.spec.target_volume.namespace.as_deref()), (Some("p"), Some("n")));
+        let pvr: PodVolumeRestore = serde_json::from_str(r#"{"metadata":{"name":"x"},"spec":{"pod":{"kind":"Pod","namespace":"shop","name":"db-0"},"volume":"data"}}"#).unwrap();
+        assert_eq!(pvr.spec.pod.and_then(|p| p.name).as_deref(), Some("db-0"));
     }
 
     #[test]

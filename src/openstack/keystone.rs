@@ -62,6 +62,11 @@ impl AuthMethod {
         }
     }
 
+    /// The secret's value (for telling credential sets apart in memory; never shown).
+    pub fn secret_value(&self) -> Option<&str> {
+        self.secret().expose()
+    }
+
     /// Short description for messages: the method and the identifiers, never the secret.
     pub fn describe(&self) -> String {
         match self {

@@ -2,6 +2,8 @@
 //! Keystone + Swift lab, and running the veldr binary against them.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use fixture_apiserver::{Options, Server};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -12,7 +12,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "backup.recent", category: Backups, severity: Major,
     title: "Recent backups completed",
     depends_on: ["kube.crds"], needs: [Schedules, Backups, Deployments, HelmReleases],
-    metrics: [OLDEST_AGE],
+    metrics: [OLDEST_AGE, SCHEDULE_NEWEST_AGE],
     judge: judge,
 };
 
@@ -20,6 +20,13 @@ pub const CHECK: CheckDef = crate::check! {
 pub const OLDEST_AGE: MetricDef = MetricDef {
     name: "veldr_oldest_schedule_backup_age_seconds",
     help: "Age of the newest completed backup of the most stale schedule.",
+};
+
+/// One series per unpaused schedule that has a completed backup (label `schedule`): alert rules can
+/// then compare each schedule's age with its own interval.
+pub const SCHEDULE_NEWEST_AGE: MetricDef = MetricDef {
+    name: "veldr_schedule_newest_completed_backup_age_seconds",
+    help: "Age of the newest completed backup of each unpaused schedule.",
 };
 
 const DAY: f64 = 86400.0;
@@ -115,6 +122,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     let mut active = 0;
     // The gauge: the newest completed backup's age of the most stale unpaused schedule.
     let mut oldest: Option<i64> = None;
+    let mut per_schedule: Vec<(&str, i64)> = Vec::new();
     for s in schedules.iter() {
         let name = s.name();
         let expr = s.spec.schedule.as_str();
@@ -153,6 +161,9 @@ fn judge(ctx: &Ctx) -> Verdict {
         }
         active += 1;
         oldest = oldest.max(completed_ago);
+        if let Some(age) = completed_ago {
+            per_schedule.push((name, age));
+        }
 
         if s.status.phase.as_deref() == Some("FailedValidation") {
             let errs = &s.status.validation_errors;
@@ -232,7 +243,10 @@ fn judge(ctx: &Ctx) -> Verdict {
             .hint(format!("unpause: `velero schedule unpause <name> -n {ns}`"))
             .evidence("schedules", evidence);
     }
-    let verdict = combine(format!("every active schedule ({active}) has a recent completed backup"), findings, notes).evidence("schedules", evidence);
+    let mut verdict = combine(format!("every active schedule ({active}) has a recent completed backup"), findings, notes).evidence("schedules", evidence);
+    for (name, age) in per_schedule {
+        verdict = verdict.labelled_metric(&SCHEDULE_NEWEST_AGE, &[("schedule", name)], age as f64);
+    }
     match oldest {
         Some(age) => verdict.metric(&OLDEST_AGE, age as f64),
         None => verdict,
@@ -388,19 +402,23 @@ mod tests {
         v.metrics.iter().find(|m| m.name == OLDEST_AGE.name).map(|m| m.value)
     }
 
-    #[test]
-    fn oldest_age_is_the_most_stale_unpaused_schedule() {
+    /// daily (completed 6h - 4min ago), hourly (59 min), never (no completed backup), monthly (paused),
+    /// and `extra` backups.
+    fn four_schedules(extra: Vec<Value>) -> Facts {
         let mut paused = schedule("monthly", "0 0 1 * *");
         paused["spec"]["paused"] = json!(true);
-        let f = facts(
-            vec![schedule("daily", "0 2 * * *"), schedule("hourly", "@hourly"), schedule("never", "@daily"), paused],
-            vec![
-                backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:04:00Z")),
-                backup("hourly-20261129070000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z")),
-                backup("monthly-20260101000000", "monthly", "Completed", "2026-01-01T00:00:00Z", Some("2026-01-01T00:10:00Z")),
-            ],
-        );
-        let v = run(&f);
+        let mut backups = vec![
+            backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:04:00Z")),
+            backup("hourly-20261129070000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z")),
+            backup("monthly-20260101000000", "monthly", "Completed", "2026-01-01T00:00:00Z", Some("2026-01-01T00:10:00Z")),
+        ];
+        backups.extend(extra);
+        facts(vec![schedule("daily", "0 2 * * *"), schedule("hourly", "@hourly"), schedule("never", "@daily"), paused], backups)
+    }
+
+    #[test]
+    fn oldest_age_is_the_most_stale_unpaused_schedule() {
+        let v = run(&four_schedules(vec![]));
         // daily: 6h - 4min; hourly: 59min; never: no completed backup (not counted); monthly: paused.
         assert_eq!(oldest_age(&v), Some((6 * 3600 - 240) as f64), "{v:?}");
         assert!(CHECK.metrics.contains(&OLDEST_AGE));
@@ -412,6 +430,22 @@ mod tests {
         paused["spec"]["paused"] = json!(true);
         assert_eq!(oldest_age(&run(&facts(vec![paused], vec![backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", None)]))), None);
         assert_eq!(oldest_age(&run(&facts(vec![], vec![]))), None);
+    }
+
+    #[test]
+    fn each_unpaused_schedule_has_its_newest_completed_age() {
+        let v = run(&four_schedules(vec![backup("daily-20261130020000", "daily", "Failed", "2026-11-29T07:00:00Z", None)]));
+        let series: Vec<(String, f64)> = v
+            .metrics
+            .iter()
+            .filter(|m| m.name == SCHEDULE_NEWEST_AGE.name)
+            .map(|m| (m.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","), m.value))
+            .collect();
+        // never: no completed backup, no series; monthly: paused. The Failed daily does not count.
+        assert_eq!(series, [("schedule=daily".to_string(), (6 * 3600 - 240) as f64), ("schedule=hourly".to_string(), 59.0 * 60.0)]);
+        assert!(CHECK.metrics.contains(&SCHEDULE_NEWEST_AGE));
+        // The unlabelled gauge is still there, the largest of them.
+        assert_eq!(oldest_age(&v), Some((6 * 3600 - 240) as f64));
     }
 
     #[test]

@@ -161,11 +161,11 @@ mod tests {
         // Collected at 2026-11-29T08:00:00Z (Facts::empty).
         let v = judge(&Ctx::new(&auth_ok(Some("2026-12-06T08:00:00Z")), &[]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert_eq!(v.metrics, [crate::model::Measure { name: "veldr_credential_expiry_seconds", value: 604800.0 }]);
+        assert_eq!(v.metrics, [crate::model::Measure { name: "veldr_credential_expiry_seconds", value: 604800.0, labels: vec![] }]);
         assert_eq!(v.evidence["credentialExpiresInSeconds"], 604800);
         let v = judge(&Ctx::new(&auth_ok(Some("2027-11-29T08:00:00Z")), &[]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert_eq!(v.metrics, [crate::model::Measure { name: CREDENTIAL_EXPIRY.name, value: 365.0 * 86400.0 }]);
+        assert_eq!(v.metrics, [crate::model::Measure { name: CREDENTIAL_EXPIRY.name, value: 365.0 * 86400.0, labels: vec![] }]);
         let v = judge(&Ctx::new(&auth_ok(None), &[]));
         assert_eq!(v.status, Status::Ok);
         assert!(v.metrics.is_empty() && v.evidence.get("credentialExpiresInSeconds").is_none());

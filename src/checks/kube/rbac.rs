@@ -12,8 +12,9 @@ pub const CHECK: CheckDef = crate::check! {
     depends_on: ["kube.connect"],
     // Every Kubernetes read veldr can make, so that `--only kube.rbac` still tries them all.
     needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
-        Backups, PodVolumeBackups, BackupRepositories, VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes,
-        PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents, VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases],
+        Backups, PodVolumeBackups, BackupRepositories, Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads,
+        VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes, PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents,
+        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases],
     judge: judge,
 };
 
@@ -28,10 +29,13 @@ fn affected_checks(resource: &str) -> &'static [&'static str] {
         "configmaps" => &["credentials.env"],
         "backupstoragelocations.velero.io" => &["bsl.phase", "bsl.config", "velero.plugin", "swift.container"],
         "volumesnapshotlocations.velero.io" => &["vsl.config"],
-        "schedules.velero.io" => &["backup.recent", "velero.fs-backup", "csi.snapshot-limit"],
-        "backups.velero.io" => &["backup.recent", "velero.fs-backup", "csi.snapshots"],
+        "schedules.velero.io" => &["backup.recent", "velero.fs-backup", "velero.operations", "csi.snapshot-limit"],
+        "backups.velero.io" => &["backup.recent", "velero.fs-backup", "velero.operations", "csi.snapshots"],
         "volumesnapshots.snapshot.storage.k8s.io" | "volumesnapshotcontents.snapshot.storage.k8s.io" => &["csi.snapshots"],
-        "podvolumebackups.velero.io" | "backuprepositories.velero.io" => &["velero.fs-backup"],
+        "podvolumebackups.velero.io" | "backuprepositories.velero.io" => &["velero.fs-backup", "velero.operations"],
+        "restores.velero.io" | "deletebackuprequests.velero.io" | "podvolumerestores.velero.io" | "datauploads.velero.io" | "datadownloads.velero.io" => {
+            &["velero.operations"]
+        }
         "volumesnapshotclasses.snapshot.storage.k8s.io" => &["csi.snapshot-class"],
         "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class", "csi.snapshot-limit"],
         "csidrivers.storage.k8s.io" => &["csi.driver"],
@@ -53,6 +57,11 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.backups.as_ref().err(),
         k.pod_volume_backups.as_ref().err(),
         k.backup_repositories.as_ref().err(),
+        k.restores.as_ref().err(),
+        k.delete_backup_requests.as_ref().err(),
+        k.pod_volume_restores.as_ref().err(),
+        k.data_uploads.as_ref().err(),
+        k.data_downloads.as_ref().err(),
         k.volume_snapshot_classes.as_ref().err(),
         k.csi_drivers.as_ref().err(),
         k.storage_classes.as_ref().err(),

@@ -77,7 +77,7 @@ mod tests {
         let f = facts(vec![at(Some("2026-11-29T08:00:10Z"))]);
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Ok);
-        assert_eq!(v.metrics, [Measure { name: "veldr_swift_clock_skew_seconds", value: 10.0 }]);
+        assert_eq!(v.metrics, [Measure { name: "veldr_swift_clock_skew_seconds", value: 10.0, labels: vec![] }]);
         let f = facts(vec![at(Some("2026-11-29T08:10:00Z"))]);
         assert_eq!(judge(&Ctx::new(&f, &[])).status, Status::Fail);
     }
@@ -87,7 +87,7 @@ mod tests {
         let f = facts(vec![at(Some("2026-11-29T08:01:30Z")), at(Some("2026-11-29T07:58:00Z")), at(None)]);
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn);
-        assert_eq!(v.metrics, [Measure { name: CLOCK_SKEW.name, value: -120.0 }]);
+        assert_eq!(v.metrics, [Measure { name: CLOCK_SKEW.name, value: -120.0, labels: vec![] }]);
         assert_eq!(v.evidence["bsls"][1]["evidence"]["skewSeconds"], -120);
         let f = facts(vec![at(None)]);
         let v = judge(&Ctx::new(&f, &[]));

@@ -168,3 +168,4 @@ mod tests {
         assert!(one_line(&long).ends_with('…') && one_line(&long).chars().count() == 301);
     }
 }
+pub mod operations;

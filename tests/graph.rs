@@ -1,0 +1,134 @@
+//! Collection as a graph of reads (src/collect/graph.rs), end to end against the fixture API server
+//! and the real Keystone + Swift lab, each behind a proxy that logs every request:
+//!
+//! - Keystone is asked as soon as the velero container's environment is read, and Swift as soon as
+//!   the token is there, while a slow Kubernetes list is still in flight;
+//! - no request is made twice: the API server's request log, Keystone's and Swift's, with three
+//!   BackupStorageLocations sharing one container (one token, one account HEAD, one container HEAD,
+//!   one `/info`, one probe).
+
+mod common;
+
+use common::proxy::FaultProxy;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
+}
+
+/// A lab cluster (`base` overlaid on healthy/) whose Keystone and Swift are reached through
+/// logging proxies, with extra BSLs (copies of `default`, same container) named `extra`.
+fn lab_cluster(base: &str, extra: &[&str], lab: &Value) -> (Cluster, FaultProxy, FaultProxy) {
+    let ks = FaultProxy::start(&host_port(lab["keystone_root"].as_str().unwrap()));
+    let sw = FaultProxy::start(&host_port(lab["swift_a"].as_str().unwrap()));
+    let auth_url = format!("http://{}/v3", ks.addr);
+    let endpoint = format!("http://{}/v1/{{account}}/", sw.addr);
+    let env: BTreeMap<String, String> = [
+        ("OS_AUTH_URL", auth_url.as_str()),
+        ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
+        ("OS_REGION_NAME", "{region_a}"),
+        ("OS_SWIFT_ENDPOINT_OVERRIDE", endpoint.as_str()),
+        ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
+        ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let dir = materialize(base, None);
+    point_env_at_lab(dir.path(), &env, Some("{containers.main.name}"), lab);
+    let mut objects = read_objects(dir.path());
+    let default = objects.iter().find(|o| o["kind"] == "BackupStorageLocation").expect("healthy/ has a BSL").clone();
+    for name in extra {
+        let mut bsl = default.clone();
+        bsl["metadata"]["name"] = Value::String(name.to_string());
+        bsl["spec"]["default"] = Value::Bool(false);
+        objects.push(bsl);
+    }
+    write_objects(dir.path(), &objects);
+    (serve_dir(dir), ks, sw)
+}
+
+/// (method, path, query) → how often, for the requests made more than once.
+fn api_duplicates(cluster: &Cluster) -> Vec<(String, usize)> {
+    let mut seen = BTreeMap::new();
+    for r in cluster.server.requests() {
+        *seen.entry(format!("{} {}?{}", r.method, r.path, r.query)).or_insert(0usize) += 1;
+    }
+    seen.into_iter().filter(|(_, n)| *n > 1).collect()
+}
+
+#[test]
+fn no_request_is_made_twice() {
+    let lab = lab();
+    let (cluster, ks, sw) = lab_cluster("healthy", &["second", "third"], &lab);
+    let out = run(&cluster, &["-o", "json", "--timeout", "30s"]);
+    let report = report(&out);
+    for id in ["keystone.auth", "swift.container", "swift.tempurl-key", "swift.tempurl-digest", "swift.tempurl"] {
+        assert_eq!(check(&report, id)["status"], "ok", "{id}: {}", check(&report, id));
+    }
+    assert!(check(&report, "swift.container")["summary"].to_string().contains('3'), "three BSLs judged: {}", check(&report, "swift.container"));
+    // The server logs a request once answered: give the last one a moment.
+    std::thread::sleep(Duration::from_millis(100));
+
+    assert_eq!(api_duplicates(&cluster), vec![], "the API server was asked twice");
+    assert_eq!(ks.duplicates(), vec![], "Keystone was asked twice: {:?}", ks.requests());
+    assert_eq!(ks.count("POST /v3/auth/tokens"), 1, "{:?}", ks.requests());
+    assert_eq!(sw.duplicates(), vec![], "Swift was asked twice: {:?}", sw.requests());
+    let account = format!("/v1/{}", lab["account"].as_str().unwrap());
+    let container = format!("{account}/{}", lab["containers"]["main"]["name"].as_str().unwrap());
+    let mut seen = sw.requests();
+    seen.sort();
+    let mut want = vec![
+        // The plugin escapes the object name's slash (gophercloud's path escaping).
+        format!("GET {container}/veldr-probe%2Fdoes-not-exist"),
+        "GET /info".to_string(),
+        format!("HEAD {account}"),
+        format!("HEAD {container}"),
+    ];
+    want.sort();
+    assert_eq!(seen, want, "one request of each kind for three BSLs sharing a container");
+}
+
+#[test]
+fn keystone_and_swift_are_asked_while_a_slow_list_is_still_read() {
+    let lab = lab();
+    // serve-slow: the API server takes 3 s to list pods.
+    let (cluster, ks, sw) = lab_cluster("serve-slow", &[], &lab);
+    let started = Instant::now();
+    let child = veldr()
+        .args(["doctor", "-o", "json", "--timeout", "30s", "--kubeconfig"])
+        .arg(&cluster.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start veldr");
+    let pods_in_flight = || {
+        cluster.server.requests().iter().any(|r| r.path == "/api/v1/namespaces/velero/pods" && r.status == 0)
+    };
+    let account = format!("HEAD /v1/{}", lab["account"].as_str().unwrap());
+    // Seen while the pods list is still unanswered: the token request, then the first Swift request.
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut order = Vec::new();
+    while order.len() < 2 && Instant::now() < until {
+        if order.is_empty() && ks.count("POST /v3/auth/tokens") == 1 {
+            order.push(("token", pods_in_flight(), started.elapsed()));
+        }
+        if order.len() == 1 && sw.count(&account) == 1 {
+            order.push(("account HEAD", pods_in_flight(), started.elapsed()));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    let report = report(&out);
+    assert_eq!(order.len(), 2, "Keystone and Swift were not both asked: {order:?}; Keystone {:?}, Swift {:?}", ks.requests(), sw.requests());
+    for (what, in_flight, at) in &order {
+        assert!(in_flight, "the {what} request came only after the pods list was answered ({at:?})");
+    }
+    assert_eq!(check(&report, "swift.tempurl")["status"], "ok", "{}", check(&report, "swift.tempurl"));
+    assert_eq!(check(&report, "velero.deployment")["status"], "ok", "the slow list still lands in the facts");
+}
