@@ -86,6 +86,8 @@ fn no_request_is_made_twice() {
     let mut want = vec![
         // The plugin escapes the object name's slash (gophercloud's path escaping).
         format!("GET {container}/veldr-probe%2Fdoes-not-exist"),
+        // swift.capacity's bounded listing of backups/, once for the three BSLs.
+        format!("GET {container}"),
         "GET /info".to_string(),
         format!("HEAD {account}"),
         format!("HEAD {container}"),
