@@ -58,7 +58,16 @@ impl Selection {
     /// The facts the selected checks need: collect reads these and nothing else.
     pub fn needs(&self) -> BTreeSet<Need> {
         let selected = self.selected();
-        REGISTRY.iter().filter(|c| selected.contains(c.id)).flat_map(|c| c.needs.iter().copied()).collect()
+        // A check whose dependency is not judged ends `skip` without reading its facts (`judge`):
+        // reading them would be wasted I/O (`--skip openstack` left backup.failures asking Swift for
+        // results). Dependencies come first in the registry (tested), so one pass settles it.
+        let mut judged: BTreeSet<&str> = BTreeSet::new();
+        for c in REGISTRY {
+            if selected.contains(c.id) && c.depends_on.iter().all(|d| judged.contains(d)) {
+                judged.insert(c.id);
+            }
+        }
+        REGISTRY.iter().filter(|c| judged.contains(c.id)).flat_map(|c| c.needs.iter().copied()).collect()
     }
 }
 
@@ -118,6 +127,16 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
 mod tests {
     use super::*;
     use crate::facts::OpenStackRead;
+
+    #[test]
+    fn a_check_whose_dependency_is_skipped_reads_nothing() {
+        let skip = |names: &[&str]| Selection { skip: names.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        assert!(Selection::default().needs().contains(&Need::BackupResults));
+        // backup.failures depends on swift.container (category openstack): skipped, so are its reads.
+        assert!(!skip(&["openstack"]).needs().contains(&Need::BackupResults));
+        assert!(!skip(&["swift.container"]).needs().contains(&Need::BackupResults));
+        assert!(skip(&["openstack"]).needs().contains(&Need::Backups), "backup.recent still reads the Backups");
+    }
 
     #[test]
     fn a_check_is_timed_by_the_read_it_is_about() {
