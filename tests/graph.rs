@@ -62,6 +62,17 @@ fn api_duplicates(cluster: &Cluster) -> Vec<(String, usize)> {
     seen.into_iter().filter(|(_, n)| *n > 1).collect()
 }
 
+/// `veldr doctor -o json` against `cluster`, started and left running (the test watches the logs meanwhile).
+fn spawn_doctor(cluster: &Cluster) -> std::process::Child {
+    veldr()
+        .args(["doctor", "-o", "json", "--timeout", "30s", "--kubeconfig"])
+        .arg(&cluster.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start veldr")
+}
+
 #[test]
 fn no_request_is_made_twice() {
     let lab = lab();
@@ -102,13 +113,7 @@ fn keystone_and_swift_are_asked_while_a_slow_list_is_still_read() {
     // serve-slow: the API server takes 3 s to list pods.
     let (cluster, ks, sw) = lab_cluster("serve-slow", &[], &lab);
     let started = Instant::now();
-    let child = veldr()
-        .args(["doctor", "-o", "json", "--timeout", "30s", "--kubeconfig"])
-        .arg(&cluster.kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start veldr");
+    let child = spawn_doctor(&cluster);
     let pods_in_flight = || {
         cluster.server.requests().iter().any(|r| r.path == "/api/v1/namespaces/velero/pods" && r.status == 0)
     };
@@ -133,4 +138,41 @@ fn keystone_and_swift_are_asked_while_a_slow_list_is_still_read() {
     }
     assert_eq!(check(&report, "swift.tempurl")["status"], "ok", "{}", check(&report, "swift.tempurl"));
     assert_eq!(check(&report, "velero.deployment")["status"], "ok", "the slow list still lands in the facts");
+}
+
+#[test]
+fn the_credentials_expiry_waits_for_swifts_first_answer() {
+    // Swift validates the new token against Keystone on its first request; keystone.auth's read of
+    // the credential's expiry asked at the same time queues on the same Keystone and delays every
+    // Swift read. So it is asked once Swift has answered: here Swift answers 400 ms late.
+    let lab = lab();
+    let (cluster, ks, sw) = lab_cluster("healthy", &[], &lab);
+    sw.set(common::proxy::Mode::Delay(400));
+    let started = Instant::now();
+    let child = spawn_doctor(&cluster);
+    let account = format!("HEAD /v1/{}", lab["account"].as_str().unwrap());
+    let expiry = format!("GET /v3/users/{}/application_credentials/{}", lab["user"]["id"].as_str().unwrap(), lab["appcred"]["id"].as_str().unwrap());
+    let (mut head_at, mut expiry_at) = (None, None);
+    let until = Instant::now() + Duration::from_secs(20);
+    while expiry_at.is_none() && Instant::now() < until {
+        if head_at.is_none() && sw.count(&account) == 1 {
+            head_at = Some(started.elapsed());
+        }
+        if ks.count(&expiry) == 1 {
+            expiry_at = Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    let report = report(&out);
+    let (Some(head_at), Some(expiry_at)) = (head_at, expiry_at) else {
+        panic!("the account HEAD ({head_at:?}) or the expiry read ({expiry_at:?}) was not seen; Keystone {:?}, Swift {:?}", ks.requests(), sw.requests());
+    };
+    assert!(
+        expiry_at >= head_at + Duration::from_millis(300),
+        "the expiry was asked {:?} after the account HEAD, before Swift could answer it (400 ms late)",
+        expiry_at.saturating_sub(head_at)
+    );
+    assert_eq!(check(&report, "keystone.auth")["status"], "ok", "{}", check(&report, "keystone.auth"));
+    assert_eq!(ks.count(&expiry), 1, "{:?}", ks.requests());
 }

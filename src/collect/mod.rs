@@ -60,6 +60,7 @@ pub mod progress {
 use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Target, BUNDLE_SCHEMA};
 use crate::velero;
 use self::graph::Slot;
+use futures::FutureExt;
 use self::kube::{Deadline, EnvSources, KubeTarget, Referenced};
 use k8s_openapi::api::apps::v1::Deployment;
 use std::collections::{BTreeMap, BTreeSet};
@@ -195,6 +196,21 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         None => None,
     };
 
+    // The OpenStack HTTP client is built on a blocking thread while the cluster is read: loading its
+    // TLS roots takes ~6 ms, which would otherwise sit between the credentials and Keystone. A
+    // failure is not reported here: the OpenStack side then builds its own and says why.
+    let early_client = {
+        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.total, ca_pem: ca_pem.clone(), insecure: opts.insecure };
+        let built = needs.contains(&Need::OpenStack).then(|| tokio::task::spawn_blocking(move || crate::openstack::http::client(&http_opts).ok()));
+        async move {
+            match built {
+                Some(handle) => handle.await.ok().flatten(),
+                None => None,
+            }
+        }
+        .boxed()
+        .shared()
+    };
     let plugin_trust: std::sync::Mutex<Option<plugin_tls::PluginTrust>> = std::sync::Mutex::new(None);
     let kube_started = std::time::Instant::now();
     let (chosen, prelisted) = choose_namespace(&client, opts.namespace.as_ref(), deadline).await;
@@ -245,6 +261,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             insecure: opts.insecure,
             ca_pem: ca_pem.clone(),
             tokens: opts.tokens.as_ref(),
+            client: early_client.clone().await,
             token_ready: Some(&board.token),
         };
         let t0 = std::time::Instant::now();
@@ -268,7 +285,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         let t0 = std::time::Instant::now();
         let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
         let inputs = results::Inputs { backups, bsls, openstack: Some(os), now: started };
-        let read = results::from_parts(&inputs, &http_opts, &deadline).await;
+        let read = results::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };
     // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.

@@ -23,6 +23,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Instant;
 
+/// How long the credential's expiry waits for Swift's first answer (see [`with_token`]).
+const EXPIRY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Name of the object the probe asks for. It must not exist: a 404 then proves the signature.
 pub const PROBE_OBJECT: &str = "veldr-probe/does-not-exist";
 
@@ -36,6 +39,9 @@ pub struct OpenStackOptions<'a> {
     pub ca_pem: Option<Vec<u8>>,
     /// Tokens kept between runs (`veldr serve`); `None`: a new token every run.
     pub tokens: Option<&'a TokenCache>,
+    /// The HTTP client, when it was built beforehand (collect builds it while the cluster is read:
+    /// loading the TLS roots takes milliseconds that would otherwise delay Keystone).
+    pub client: Option<reqwest::Client>,
     /// Where the facts as far as the token (its value, each BSL's endpoint) are published the moment
     /// they are known, for the reads that need no more (the results of failed backups).
     pub token_ready: Option<&'a Slot<OpenStackFacts>>,
@@ -153,8 +159,11 @@ fn plan<'b>(bsls: &'b Read<List<BackupStorageLocation>>, opts: &OpenStackOptions
         });
     };
     let auth_url = first.auth_url.clone().unwrap_or_default();
-    let client = http::client(&HttpOptions { timeout: opts.deadline.remaining(), ca_pem: opts.ca_pem.clone(), insecure: opts.insecure })
-        .map_err(|e| e.to_string())?;
+    let client = match &opts.client {
+        Some(c) => c.clone(),
+        None => http::client(&HttpOptions { timeout: opts.deadline.remaining(), ca_pem: opts.ca_pem.clone(), insecure: opts.insecure })
+            .map_err(|e| e.to_string())?,
+    };
     Ok(Plan { configs, method, auth_url, client })
 }
 
@@ -230,19 +239,22 @@ fn refused(expiry: &Option<Outcome<Option<jiff::Timestamp>>>, targets: &[SwiftTa
 
 /// Everything asked with a token: the credential's expiry (Keystone) alongside every BSL's Swift side.
 async fn with_token(plan: &Plan<'_>, tok: &keystone::Token, deadline: &Deadline) -> (Option<Outcome<Option<jiff::Timestamp>>>, Vec<SwiftTarget>) {
+    let reads = SwiftReads::new(&plan.client, tok, *deadline);
     let expiry = async {
+        // After Swift has validated the token, which every Swift read waits for: the expiry is only
+        // keystone.auth's. Asked together, both queue on the same Keystone and the first Swift answer
+        // comes later (the lab's single-process Keystone, paired runs: 1.44x the floor together,
+        // 1.32x one after the other; BENCHMARKS.md).
+        // A Swift that has not answered within EXPIRY_WAIT does not hold keystone.auth back longer.
+        let _ = tokio::time::timeout(EXPIRY_WAIT, reads.validated.get()).await;
         match (&tok.application_credential, keystone::normalize_auth_url(&plan.auth_url)) {
             (Some(cred), Ok((_, v3))) => Some(credential_expiry(&plan.client, &v3, tok, &cred.id, deadline).await),
             _ => None,
         }
     };
-    let reads = SwiftReads::new(&plan.client, tok, *deadline);
     let targets = async {
-        let mut targets = join_all(plan.configs.iter().map(|(bsl, pc)| reads.target(bsl, pc.clone()))).await;
-        // swift.capacity's listing, once the containers have answered (deduplicated over targets).
-        let prefixes: BTreeMap<String, String> =
-            plan.configs.iter().map(|(b, _)| (b.name().to_string(), crate::store::backups_dir(b.spec.object_storage.prefix.as_deref()))).collect();
-        list_backups(&plan.client, tok, &mut targets, &prefixes, deadline).await;
+        let targets = join_all(plan.configs.iter().map(|(bsl, pc)| reads.target(bsl, pc.clone()))).await;
+        reads.validated.set(());
         targets
     };
     futures::join!(expiry, targets)
@@ -256,10 +268,13 @@ async fn credential_expiry(
     cred_id: &str,
     deadline: &Deadline,
 ) -> Outcome<Option<jiff::Timestamp>> {
-    match tokio::time::timeout_at(deadline.at, keystone::application_credential_expiry(client, v3, token, cred_id)).await {
+    let t0 = Instant::now();
+    let expiry = match tokio::time::timeout_at(deadline.at, keystone::application_credential_expiry(client, v3, token, cred_id)).await {
         Ok(r) => r.map_err(|e| expiry_problem(&e)),
         Err(_) => Err(timeout_problem("Keystone", deadline)),
-    }
+    };
+    tracing::debug!(target: "veldr::collect", ok = expiry.is_ok(), ms = t0.elapsed().as_millis() as u64, "application credential expiry");
+    expiry
 }
 
 fn empty_target(bsl: &BackupStorageLocation, plugin: PluginConfig) -> SwiftTarget {
@@ -320,18 +335,26 @@ struct SwiftReads<'a> {
     containers: Memo<'a, (String, String), Timed<swift::ContainerHead>>,
     infos: Memo<'a, String, Timed<swift::SwiftInfo>>,
     probes: Memo<'a, (String, String, String, &'static str), Probed>,
+    /// swift.capacity's listings, one per (endpoint, container, prefix).
+    listings: Memo<'a, (String, String, String), Timed<swift::BackupListing>>,
+    /// Set when Swift has first answered a request with the token (it has validated the token
+    /// against Keystone), or when no such request is made.
+    validated: Slot<()>,
 }
 
 impl<'a> SwiftReads<'a> {
     fn new(client: &'a reqwest::Client, token: &'a keystone::Token, deadline: Deadline) -> Self {
-        SwiftReads { client, token, deadline, accounts: Memo::default(), containers: Memo::default(), infos: Memo::default(), probes: Memo::default() }
+        SwiftReads { client, token, deadline, accounts: Memo::default(), containers: Memo::default(), infos: Memo::default(), probes: Memo::default(), listings: Memo::default(), validated: Slot::default() }
     }
 
     async fn account(&self, endpoint: &str) -> Timed<swift::AccountHead> {
         let (client, token, deadline, ep) = (self.client, self.token, self.deadline, endpoint.to_string());
-        self.accounts
+        let answer = self
+            .accounts
             .get(&ep.clone(), move || async move { timed(&deadline, "Swift", swift::head_account(client, &ep, &token.value), swift_problem).await }.boxed())
-            .await
+            .await;
+        self.validated.set(());
+        answer
     }
 
     async fn container(&self, endpoint: &str, container: &str) -> Timed<swift::ContainerHead> {
@@ -348,6 +371,21 @@ impl<'a> SwiftReads<'a> {
     async fn info(&self, root: &str) -> Timed<swift::SwiftInfo> {
         let (client, deadline, root) = (self.client, self.deadline, root.to_string());
         self.infos.get(&root.clone(), move || async move { timed(&deadline, "Swift /info", swift::info(client, &root), swift_problem).await }.boxed()).await
+    }
+
+    /// swift.capacity's read: one bounded listing of `prefix` (the BSL's `backups/`).
+    async fn listing(&self, endpoint: &str, container: &str, prefix: String, limit: u64) -> Timed<swift::BackupListing> {
+        let (client, token, deadline) = (self.client, self.token, self.deadline);
+        let key = (endpoint.to_string(), container.to_string(), prefix);
+        let (ep, name, prefix) = key.clone();
+        self.listings
+            .get(&key, move || {
+                async move {
+                    timed(&deadline, "Swift listing", swift::list_objects(client, &ep, &token.value, &name, &prefix, limit), swift_problem).await
+                }
+                .boxed()
+            })
+            .await
     }
 
     /// The live probe: a URL signed as the plugin signs it, for an object that does not exist.
@@ -377,7 +415,9 @@ impl<'a> SwiftReads<'a> {
     /// One BSL's Swift side. `/info` needs no token and a probe signed with the environment's key
     /// needs neither token nor head: both start at once. The account HEAD goes first on its
     /// endpoint, so Swift validates a new token once (against Keystone) rather than once per
-    /// concurrent request (measured: 5 s → 1 s at 20 BSLs, bench/); the container HEAD follows it.
+    /// concurrent request (measured: 5 s → 1 s at 20 BSLs, bench/); the container HEAD and
+    /// swift.capacity's listing follow it together (a listing of a container that did not answer
+    /// is dropped: its HEAD says why).
     async fn target(&self, bsl: &BackupStorageLocation, pc: PluginConfig) -> SwiftTarget {
         let mut t = empty_target(bsl, pc);
         let endpoint = plugin_endpoint(self.token, &t.plugin);
@@ -386,15 +426,28 @@ impl<'a> SwiftReads<'a> {
         let digest = t.plugin.digest();
         let (container_name, env_key) = (t.container.clone(), t.plugin.temp_url_key.clone());
 
-        let info = async {
+        // Asked twice (here and by the listing for its limit), made once.
+        let info_of = || async {
             match swift::swift_root(&endpoint) {
                 Ok(root) => self.info(&root).await,
                 Err(e) => (Err(swift_problem(&e)), 0),
             }
         };
+        let info = info_of();
+        let prefix = crate::store::backups_dir(bsl.spec.object_storage.prefix.as_deref());
         let heads = async {
             let account = self.account(&endpoint).await;
-            (self.container(&endpoint, &container_name).await, account)
+            // The container HEAD and swift.capacity's listing together: the token is validated now.
+            let listing = async {
+                // Swift refuses (412) a limit above its container_listing_limit.
+                let limit = match &info_of().await.0 {
+                    Ok(i) => i.container_listing_limit.map_or(swift::LISTING_LIMIT, |l| l.min(swift::LISTING_LIMIT)),
+                    Err(_) => swift::LISTING_LIMIT,
+                };
+                self.listing(&endpoint, &container_name, prefix, limit).await
+            };
+            let (container, listing) = futures::join!(self.container(&endpoint, &container_name), listing);
+            (container, account, listing)
         };
         let early_probe = async {
             match (&env_key, digest) {
@@ -402,7 +455,12 @@ impl<'a> SwiftReads<'a> {
                 _ => None,
             }
         };
-        let ((info, i_ms), ((container, c_ms), (account, a_ms)), early_probe) = futures::join!(info, heads, early_probe);
+        let ((info, i_ms), ((container, c_ms), (account, a_ms), (listing, l_ms)), early_probe) = futures::join!(info, heads, early_probe);
+        // A listing of a container that did not answer says nothing more than its HEAD did.
+        if container.is_ok() {
+            t.timings_ms.insert(OpenStackRead::Listing.key().into(), l_ms);
+            t.backup_listing = Some(listing);
+        }
         t.timings_ms.insert(OpenStackRead::Container.key().into(), c_ms);
         t.timings_ms.insert(OpenStackRead::Account.key().into(), a_ms);
         t.timings_ms.insert(OpenStackRead::Info.key().into(), i_ms);
@@ -435,45 +493,6 @@ impl<'a> SwiftReads<'a> {
         }
         t.signing_key = Some(key);
         t
-    }
-}
-
-/// swift.capacity's read: one bounded listing of each BSL's `backups/`, once per distinct
-/// (endpoint, container, prefix), concurrently, for targets whose container answered. Self-contained
-/// (a function over the targets) so that it can become a node of its own in the read graph.
-async fn list_backups(
-    client: &reqwest::Client,
-    token: &keystone::Token,
-    targets: &mut [SwiftTarget],
-    prefixes: &BTreeMap<String, String>,
-    deadline: &Deadline,
-) {
-    type Key = (String, String, String);
-    let key_of = |t: &SwiftTarget| -> Option<Key> {
-        let Some(Ok(endpoint)) = &t.endpoint else { return None };
-        matches!(t.container_head, Some(Ok(_))).then(|| (endpoint.clone(), t.container.clone(), prefixes.get(&t.bsl).cloned().unwrap_or_else(|| "backups/".into())))
-    };
-    // Swift refuses (412) a limit above its container_listing_limit.
-    let limit_of = |t: &SwiftTarget| match &t.info {
-        Some(Ok(i)) => i.container_listing_limit.map_or(swift::LISTING_LIMIT, |l| l.min(swift::LISTING_LIMIT)),
-        _ => swift::LISTING_LIMIT,
-    };
-    let mut wanted: BTreeMap<Key, u64> = BTreeMap::new();
-    for t in targets.iter() {
-        if let Some(k) = key_of(t) {
-            let limit = limit_of(t);
-            wanted.entry(k).and_modify(|l| *l = (*l).min(limit)).or_insert(limit);
-        }
-    }
-    let reads = wanted.iter().map(|((endpoint, container, prefix), limit)| {
-        timed(deadline, "Swift listing", swift::list_objects(client, endpoint, &token.value, container, prefix, *limit), swift_problem)
-    });
-    let done: BTreeMap<Key, (Outcome<swift::BackupListing>, u64)> = wanted.keys().cloned().zip(join_all(reads).await).collect();
-    for t in targets.iter_mut() {
-        if let Some((listing, ms)) = key_of(t).and_then(|k| done.get(&k)) {
-            t.timings_ms.insert(OpenStackRead::Listing.key().into(), *ms);
-            t.backup_listing = Some(listing.clone());
-        }
     }
 }
 

@@ -118,7 +118,7 @@ fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
 /// are taken from what was collected before.
 pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
     let inputs = Inputs { backups: &facts.kube.backups, bsls: &facts.kube.backup_storage_locations, openstack: facts.openstack.as_ref(), now: facts.collected_at };
-    from_parts(&inputs, http_opts, deadline).await
+    from_parts(&inputs, http_opts, None, deadline).await
 }
 
 /// What the results reads need, each as soon as it is read: the Backups, the BSLs, and the
@@ -132,8 +132,9 @@ pub struct Inputs<'a> {
 }
 
 /// The results of the failed backups among `inputs.backups` (a node of collect's graph: it starts
-/// when the Backups are listed and the token is there, not after every Swift read).
-pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
+/// when the Backups are listed and the token is there, not after every Swift read). `client`: one
+/// built beforehand, else one is built from `http_opts`.
+pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, client: Option<reqwest::Client>, deadline: &Deadline) -> BackupResultsFacts {
     let not = |why: String| BackupResultsFacts { not_attempted: Some(why), limit: MAX_BACKUPS, ..Default::default() };
     let backups = match inputs.backups {
         Ok(list) => list,
@@ -152,7 +153,7 @@ pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, deadline: 
         Some(Err(p)) => return not(format!("no Keystone token: {}", p.message)),
         None => return not("no Keystone token".into()),
     };
-    let client = match http::client(&HttpOptions { timeout: deadline.remaining(), ..http_opts.clone() }) {
+    let client = match client.map_or_else(|| http::client(&HttpOptions { timeout: deadline.remaining(), ..http_opts.clone() }), Ok) {
         Ok(c) => c,
         Err(e) => return not(e.to_string()),
     };

@@ -300,11 +300,15 @@ pub async fn send(request: reqwest::RequestBuilder, limit: usize) -> Result<Answ
 
 /// [`send`], keeping the body as the bytes that came (for objects, which need not be text).
 pub async fn send_raw(request: reqwest::RequestBuilder, limit: usize) -> Result<RawAnswer, Failure> {
+    let t0 = std::time::Instant::now();
     let mut resp = request.send().await.map_err(|e| Failure::from_reqwest(&e))?;
     let received_at = jiff::Timestamp::now();
     let status = resp.status().as_u16();
     let headers = std::mem::take(resp.headers_mut());
+    // The path only: a query may hold a temp URL's signature.
+    let path = resp.url().path().to_string();
     let (body, cut) = read_body(&mut resp, limit).await?;
+    tracing::debug!(target: "veldr::http", path = %path, status, ms = t0.elapsed().as_millis() as u64, "answered");
     Ok(RawAnswer { status, headers, received_at, body, cut })
 }
 
