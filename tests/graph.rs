@@ -140,39 +140,51 @@ fn keystone_and_swift_are_asked_while_a_slow_list_is_still_read() {
     assert_eq!(check(&report, "velero.deployment")["status"], "ok", "the slow list still lands in the facts");
 }
 
-#[test]
-fn the_credentials_expiry_waits_for_swifts_first_answer() {
-    // Swift validates the new token against Keystone on its first request; keystone.auth's read of
-    // the credential's expiry asked at the same time queues on the same Keystone and delays every
-    // Swift read. So it is asked once Swift has answered: here Swift answers 400 ms late.
-    let lab = lab();
-    let (cluster, ks, sw) = lab_cluster("healthy", &[], &lab);
-    sw.set(common::proxy::Mode::Delay(400));
+/// Runs the doctor on `cluster` and notes when each watched request first reached its proxy (from
+/// the start), until all were seen or 20 s passed; then the report.
+fn first_arrivals(cluster: &Cluster, watched: &[(&FaultProxy, &str)]) -> (Vec<Option<Duration>>, Value) {
     let started = Instant::now();
-    let child = spawn_doctor(&cluster);
-    let account = format!("HEAD /v1/{}", lab["account"].as_str().unwrap());
-    let expiry = format!("GET /v3/users/{}/application_credentials/{}", lab["user"]["id"].as_str().unwrap(), lab["appcred"]["id"].as_str().unwrap());
-    let (mut head_at, mut expiry_at) = (None, None);
+    let child = spawn_doctor(cluster);
+    let mut seen = vec![None; watched.len()];
     let until = Instant::now() + Duration::from_secs(20);
-    while expiry_at.is_none() && Instant::now() < until {
-        if head_at.is_none() && sw.count(&account) == 1 {
-            head_at = Some(started.elapsed());
-        }
-        if ks.count(&expiry) == 1 {
-            expiry_at = Some(started.elapsed());
+    while seen.iter().any(Option::is_none) && Instant::now() < until {
+        for (at, (proxy, request)) in seen.iter_mut().zip(watched) {
+            if at.is_none() && proxy.requests().iter().any(|r| r == request) {
+                *at = Some(started.elapsed());
+            }
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let out = child.wait_with_output().unwrap();
-    let report = report(&out);
-    let (Some(head_at), Some(expiry_at)) = (head_at, expiry_at) else {
-        panic!("the account HEAD ({head_at:?}) or the expiry read ({expiry_at:?}) was not seen; Keystone {:?}, Swift {:?}", ks.requests(), sw.requests());
+    (seen, report(&out))
+}
+
+#[test]
+fn reads_that_need_a_validated_token_wait_for_swifts_first_answer() {
+    // Swift validates a new token against Keystone on its first request, and again on every request
+    // sent before that validation ends. keystone.auth's read of the credential's expiry (Keystone)
+    // and the results of failed backups (Swift) are therefore asked once Swift has answered: here
+    // every Swift answer comes 400 ms late.
+    let lab = lab();
+    let account = format!("HEAD /v1/{}", lab["account"].as_str().unwrap());
+    let expiry = format!("GET /v3/users/{}/application_credentials/{}", lab["user"]["id"].as_str().unwrap(), lab["appcred"]["id"].as_str().unwrap());
+    let partial = lab["velero_store"]["partially_failed"].as_str().unwrap();
+    let results = format!("GET {}/{}/backups/{partial}/{partial}-results.gz", &account["HEAD ".len()..], lab["containers"]["main"]["name"].as_str().unwrap());
+
+    let (cluster, ks, sw) = lab_cluster("lab-backup-failures", &[], &lab);
+    sw.set(common::proxy::Mode::Delay(400));
+    let (seen, report) = first_arrivals(&cluster, &[(&sw, &account), (&ks, &expiry), (&sw, &results)]);
+    let [Some(head_at), Some(expiry_at), Some(results_at)] = seen[..] else {
+        panic!("not all seen (account HEAD, expiry, results): {seen:?}; Keystone {:?}, Swift {:?}", ks.requests(), sw.requests());
     };
-    assert!(
-        expiry_at >= head_at + Duration::from_millis(300),
-        "the expiry was asked {:?} after the account HEAD, before Swift could answer it (400 ms late)",
-        expiry_at.saturating_sub(head_at)
-    );
+    for (what, at) in [("the expiry", expiry_at), ("the results", results_at)] {
+        assert!(
+            at >= head_at + Duration::from_millis(300),
+            "{what}: asked {:?} after the account HEAD, before Swift could answer it (400 ms late)",
+            at.saturating_sub(head_at)
+        );
+    }
     assert_eq!(check(&report, "keystone.auth")["status"], "ok", "{}", check(&report, "keystone.auth"));
-    assert_eq!(ks.count(&expiry), 1, "{:?}", ks.requests());
+    assert_eq!(check(&report, "backup.failures")["status"], "fail", "{}", check(&report, "backup.failures"));
+    assert_eq!((ks.count(&expiry), sw.count(&results)), (1, 1), "Keystone {:?}, Swift {:?}", ks.requests(), sw.requests());
 }

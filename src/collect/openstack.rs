@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Instant;
 
-/// How long the credential's expiry waits for Swift's first answer (see [`with_token`]).
-const EXPIRY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long the reads that should follow Swift's validation of a new token (the credential's expiry,
+/// the results of failed backups) wait for Swift's first answer: a Swift slower than that does not
+/// hold them back longer.
+const FIRST_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Name of the object the probe asks for. It must not exist: a 404 then proves the signature.
 pub const PROBE_OBJECT: &str = "veldr-probe/does-not-exist";
@@ -42,8 +44,9 @@ pub struct OpenStackOptions<'a> {
     /// The HTTP client, when it was built beforehand (collect builds it while the cluster is read:
     /// loading the TLS roots takes milliseconds that would otherwise delay Keystone).
     pub client: Option<reqwest::Client>,
-    /// Where the facts as far as the token (its value, each BSL's endpoint) are published the moment
-    /// they are known, for the reads that need no more (the results of failed backups).
+    /// Where the facts as far as the token (its value, each BSL's endpoint) are published for the reads
+    /// that need no more (the results of failed backups): once Swift has validated a new token (or
+    /// [`FIRST_ANSWER_WAIT`] has passed), at once when there is no token.
     pub token_ready: Option<&'a Slot<OpenStackFacts>>,
 }
 
@@ -180,7 +183,8 @@ pub async fn collect(bsls: &Read<List<BackupStorageLocation>>, opts: &OpenStackO
     };
     let key = CredentialKey::of(&plan.auth_url, &plan.method);
     if let Some(kept) = opts.tokens.and_then(|c| c.fresh(&key, opts.deadline.total)) {
-        let (credential_expires_at, targets) = with_token(&plan, &kept, &opts.deadline).await;
+        // Published only once the kept token has proved good (a refused one is replaced below).
+        let (credential_expires_at, targets) = with_token(&plan, &kept, &opts.deadline, || {}).await;
         if !refused(&credential_expires_at, &targets) {
             publish_token(&plan, &Ok(kept.clone()), 0, opts);
             // No request was made for this token in this run: its read took no time.
@@ -198,15 +202,19 @@ pub async fn collect(bsls: &Read<List<BackupStorageLocation>>, opts: &OpenStackO
 
     let (token, auth_ms) = timed(&opts.deadline, "Keystone", keystone::authenticate(&plan.client, &plan.auth_url, &plan.method), keystone_problem).await;
     tracing::debug!(target: "veldr::collect", auth_url = %plan.auth_url, method = %plan.method.describe(), ok = token.is_ok(), ms = auth_ms, "keystone auth");
-    publish_token(&plan, &token, auth_ms, opts);
     let (credential_expires_at, targets) = match &token {
         Ok(tok) => {
             if let Some(c) = opts.tokens {
                 c.keep(key, tok.clone());
             }
-            with_token(&plan, tok, &opts.deadline).await
+            // The reads that wait for the token (the results of failed backups) get it once Swift
+            // has validated it: each Swift request sent before that validates it again.
+            with_token(&plan, tok, &opts.deadline, || publish_token(&plan, &token, auth_ms, opts)).await
         }
-        Err(_) => (None, plan.configs.iter().map(|(b, pc)| empty_target(b, pc.clone())).collect()),
+        Err(_) => {
+            publish_token(&plan, &token, auth_ms, opts);
+            (None, plan.configs.iter().map(|(b, pc)| empty_target(b, pc.clone())).collect())
+        }
     };
     out.auth = Some(AuthFacts { auth_url: plan.auth_url, method: plan.method.describe(), token, credential_expires_at, elapsed_ms: auth_ms });
     out.targets = targets;
@@ -237,16 +245,29 @@ fn refused(expiry: &Option<Outcome<Option<jiff::Timestamp>>>, targets: &[SwiftTa
     unauthorized(expiry.as_ref()) || targets.iter().any(|t| unauthorized(t.account_head.as_ref()) || unauthorized(t.container_head.as_ref()))
 }
 
-/// Everything asked with a token: the credential's expiry (Keystone) alongside every BSL's Swift side.
-async fn with_token(plan: &Plan<'_>, tok: &keystone::Token, deadline: &Deadline) -> (Option<Outcome<Option<jiff::Timestamp>>>, Vec<SwiftTarget>) {
+/// Everything asked with a token: the credential's expiry (Keystone) alongside every BSL's Swift side;
+/// `validated` is called once Swift has validated the token (see [`FIRST_ANSWER_WAIT`]).
+async fn with_token(
+    plan: &Plan<'_>,
+    tok: &keystone::Token,
+    deadline: &Deadline,
+    validated: impl FnOnce(),
+) -> (Option<Outcome<Option<jiff::Timestamp>>>, Vec<SwiftTarget>) {
     let reads = SwiftReads::new(&plan.client, tok, *deadline);
+    // Swift's first answer with a new token, or FIRST_ANSWER_WAIT, whichever comes first.
+    let swift_answered = || async {
+        let _ = tokio::time::timeout(FIRST_ANSWER_WAIT, reads.validated.get()).await;
+    };
+    let hook = async {
+        swift_answered().await;
+        validated();
+    };
     let expiry = async {
         // After Swift has validated the token, which every Swift read waits for: the expiry is only
         // keystone.auth's. Asked together, both queue on the same Keystone and the first Swift answer
         // comes later (the lab's single-process Keystone, paired runs: 1.44x the floor together,
         // 1.32x one after the other; BENCHMARKS.md).
-        // A Swift that has not answered within EXPIRY_WAIT does not hold keystone.auth back longer.
-        let _ = tokio::time::timeout(EXPIRY_WAIT, reads.validated.get()).await;
+        swift_answered().await;
         match (&tok.application_credential, keystone::normalize_auth_url(&plan.auth_url)) {
             (Some(cred), Ok((_, v3))) => Some(credential_expiry(&plan.client, &v3, tok, &cred.id, deadline).await),
             _ => None,
@@ -257,7 +278,8 @@ async fn with_token(plan: &Plan<'_>, tok: &keystone::Token, deadline: &Deadline)
         reads.validated.set(());
         targets
     };
-    futures::join!(expiry, targets)
+    let (expiry, targets, ()) = futures::join!(expiry, targets, hook);
+    (expiry, targets)
 }
 
 /// The application credential's own expiry, under the run's deadline.
