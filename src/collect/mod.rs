@@ -271,8 +271,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         board.token.set(os.clone());
         Some((os, t0.elapsed().as_millis() as u64))
     };
-    // The results objects of failed backups: as soon as the Backups are listed and the token is
-    // there, alongside the Swift heads and probes.
+    // The results objects of failed backups: as soon as the Backups are listed and Swift has
+    // validated the token (board.token is published then), alongside the container HEADs.
     let results_side = async {
         if !needs.contains(&Need::BackupResults) {
             return None;
