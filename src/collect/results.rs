@@ -132,8 +132,8 @@ pub struct Inputs<'a> {
 }
 
 /// The results of the failed backups among `inputs.backups` (a node of collect's graph: it starts
-/// when the Backups are listed and the token is there, not after every Swift read). `client`: one
-/// built beforehand, else one is built from `http_opts`.
+/// when the Backups are listed and Swift has validated the token, not after every Swift read).
+/// `client`: one built beforehand, else one is built from `http_opts`.
 pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, client: Option<reqwest::Client>, deadline: &Deadline) -> BackupResultsFacts {
     let not = |why: String| BackupResultsFacts { not_attempted: Some(why), limit: MAX_BACKUPS, ..Default::default() };
     let backups = match inputs.backups {
