@@ -676,7 +676,10 @@ def velero_store_objects():
                     logSource="pkg/controller/backup_controller.go:960"),
     ])
     r = VELERO_RESTORE
-    restore_results = {"errors": {}, "warnings": {"namespaces": {"shop": [
+    restore_results = {"errors": {"namespaces": {"shop": [
+        "error executing PVCAction for persistentvolumeclaims/shop/data: rpc error: code = Unknown desc = Failed to get Volumesnapshot "
+        "shop/velero-data-9m2kq to restore PVC shop/data: volumesnapshots.snapshot.storage.k8s.io \"velero-data-9m2kq\" not found"]}},
+        "warnings": {"namespaces": {"shop": [
         " could not restore, ConfigMap \"app-config\" already exists. Warning: the in-cluster version is different than the backed-up version"]}}}
     restore_log = logrus_line("2026-12-01T09:00:00Z", "info", "starting restore", logSource="pkg/controller/restore_controller.go:521", restore=f"velero/{r}")
     enc = lambda doc: gzip.compress((json.dumps(doc, separators=(",", ":")) + "\n").encode())

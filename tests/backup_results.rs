@@ -51,11 +51,21 @@ fn backup_failures_quotes_the_results_read_with_the_token() {
     // The bundle keeps the parsed messages, not the object, and replays to the same verdict.
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
     let reads = &saved["openstack"]["backupResults"]["reads"];
-    assert_eq!(reads.as_array().unwrap().len(), 2, "{reads}");
+    assert_eq!(reads.as_array().unwrap().len(), 3, "two backups and the restore: {reads}");
     assert!(reads.to_string().contains("reaches the configured maximum"));
     let replay = report(&veldr().args(["doctor", "-o", "json", "--from-bundle", bundle.to_str().unwrap()]).output().unwrap());
     let r = check(&replay, "backup.failures");
     assert_eq!((&r["status"], &r["details"]), (&c["status"], &c["details"]));
+    // The restore that PartiallyFailed: velero.operations quotes its results, read in the same pass.
+    let o = check(&live, "velero.operations");
+    let restore = lab["velero_store"]["restore"].as_str().unwrap().to_string();
+    let od = details(o);
+    assert_eq!(o["status"], "warn", "{o}");
+    assert!(od.contains(&format!("{restore}: 1 error (results in velero-backups/restores/{restore}/restore-{restore}-results.gz):")), "{od}");
+    assert!(od.contains("error [namespace shop] “error executing PVCAction for persistentvolumeclaims/shop/data"), "{od}");
+    assert!(od.contains("warning [namespace shop] “could not restore, ConfigMap \"app-config\" already exists"), "{od}");
+    let ro = check(&replay, "velero.operations");
+    assert_eq!((&ro["status"], &ro["details"]), (&o["status"], &o["details"]));
     // Only GETs of Velero's results objects besides the doctor's own requests: nothing is written.
     assert!(cluster.server.requests().iter().all(|r| r.method == "GET" || r.path.ends_with("/selfsubjectaccessreviews")));
 }

@@ -479,7 +479,10 @@ pub async fn collect(
     // Velero's operation kinds, in a group of their own (one join! per group keeps each tuple readable).
     let operations = async {
         futures::join!(
-            list_if(plan, Need::Restores, &RESTORES),
+            async {
+                let read = list_if(plan, Need::Restores, &RESTORES);
+                if board.wants_restores { published(&board.restores, read).await } else { read.await }
+            },
             list_if(plan, Need::DeleteBackupRequests, &DELETE_REQUESTS),
             list_if(plan, Need::PodVolumeRestores, &PVRS),
             list_if(plan, Need::DataUploads, &DATA_UPLOADS),

@@ -57,7 +57,7 @@ pub mod progress {
     }
 }
 
-use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Target, BUNDLE_SCHEMA};
+use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Restore, Target, BUNDLE_SCHEMA};
 use crate::velero;
 use self::graph::Slot;
 use futures::FutureExt;
@@ -127,6 +127,10 @@ pub struct Board {
     /// The Backups, published only when a read waits for them (`wants_backups`).
     pub backups: Slot<Read<List<Backup>>>,
     pub wants_backups: bool,
+    /// The Restores, published only when their results are read too (`wants_restores`: the
+    /// results of failed backups are read and velero.operations is judged).
+    pub restores: Slot<Read<List<Restore>>>,
+    pub wants_restores: bool,
     /// The OpenStack facts as far as the token: its value and each BSL's endpoint, Swift not yet asked.
     pub token: Slot<OpenStackFacts>,
 }
@@ -181,7 +185,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
     let needs = closure(&opts.needs);
-    let board = Board { wants_backups: needs.contains(&Need::BackupResults), ..Default::default() };
+    let wants_restores = needs.contains(&Need::BackupResults) && needs.contains(&Need::Restores);
+    let board = Board { wants_backups: needs.contains(&Need::BackupResults), wants_restores, ..Default::default() };
     // Known without reading the cluster: these credentials are there from the start.
     match &opts.credentials {
         CredentialsSource::Cluster => {}
@@ -284,7 +289,12 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         };
         let t0 = std::time::Instant::now();
         let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
-        let inputs = results::Inputs { backups, bsls, openstack: Some(os), now: started };
+        // The Restores only when velero.operations is judged too (it does not make veldr read them).
+        let restores = match wants_restores {
+            true => tokio::time::timeout_at(deadline.at, board.restores.get()).await.ok(),
+            false => None,
+        };
+        let inputs = results::Inputs { backups, restores, bsls, openstack: Some(os), now: started };
         let read = results::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };

@@ -10,7 +10,7 @@
 
 use super::kube::Deadline;
 use super::openstack::{swift_problem, timed};
-use crate::facts::{Backup, BackupResultsFacts, BackupStorageLocation, Facts, List, Object, OpenStackFacts, Problem, ProblemKind, Read, ResultsRead};
+use crate::facts::{Backup, BackupResultsFacts, BackupStorageLocation, Facts, List, Object, OpenStackFacts, Problem, ProblemKind, Read, Restore, ResultsRead};
 use crate::openstack::http::{self, HttpOptions};
 use crate::openstack::swift;
 use crate::secret::Secret;
@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 
 /// Results objects read per run at most (the newest failures first; the rest are counted).
 pub const MAX_BACKUPS: usize = 10;
+/// Results objects of failed restores read per run at most, besides the backups'.
+pub const MAX_RESTORES: usize = 5;
 /// Reads in flight at once.
 pub const CONCURRENCY: usize = 4;
 
@@ -39,43 +41,82 @@ pub fn backup_bsl<'a>(b: &'a Backup, default_bsl: Option<&'a str>) -> Option<&'a
     b.spec.storage_location.as_deref().filter(|s| !s.is_empty()).or(default_bsl)
 }
 
-/// Reads the results of `backups` (already chosen, newest first), at most [`MAX_BACKUPS`].
-pub async fn read_results(client: &reqwest::Client, token: &Secret, stores: &Stores, backups: &[&Backup], default_bsl: Option<&str>, deadline: &Deadline) -> BackupResultsFacts {
+/// Reads the results of `backups` (already chosen, newest first), at most [`MAX_BACKUPS`], and of
+/// `restores` (each with the backup it restores, when the cluster has it), at most [`MAX_RESTORES`];
+/// `restores` is `None` when they were not asked for.
+pub async fn read_results(
+    client: &reqwest::Client,
+    token: &Secret,
+    stores: &Stores,
+    backups: &[&Backup],
+    restores: Option<&[(&Restore, Option<&Backup>)]>,
+    default_bsl: Option<&str>,
+    deadline: &Deadline,
+) -> BackupResultsFacts {
+    let subjects = backups
+        .iter()
+        .take(MAX_BACKUPS)
+        .map(|b| Subject::Backup(b))
+        .chain(restores.unwrap_or_default().iter().take(MAX_RESTORES).map(|(r, b)| Subject::Restore(r, r.spec.backup_name.as_deref().filter(|n| !n.is_empty()), *b)));
     // The futures are made first (they start only when polled): a closure inside the stream would
     // not be general enough over lifetimes for the spawned run of `veldr serve`.
-    let pending: Vec<_> = backups.iter().take(MAX_BACKUPS).map(|b| read_one(client, token, stores, b, default_bsl, deadline)).collect();
+    let pending: Vec<_> = subjects.map(|s| read_one(client, token, stores, s, default_bsl, deadline)).collect();
     let reads = futures::stream::iter(pending).buffered(CONCURRENCY).collect::<Vec<_>>().await;
-    BackupResultsFacts { not_attempted: None, qualified: backups.len(), limit: MAX_BACKUPS, reads }
+    BackupResultsFacts {
+        not_attempted: None,
+        qualified: backups.len(),
+        limit: MAX_BACKUPS,
+        reads,
+        restores_qualified: restores.map_or(0, <[_]>::len),
+        restore_limit: if restores.is_some() { MAX_RESTORES } else { 0 },
+    }
 }
 
-async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, b: &Backup, default_bsl: Option<&str>, deadline: &Deadline) -> ResultsRead {
-    let name = b.name().to_string();
-    let Some(bsl) = backup_bsl(b, default_bsl) else {
-        let outcome = Err(Problem::new(ProblemKind::NotAttempted, "the backup names no storageLocation and there is no default BSL"));
-        return ResultsRead { backup: name.clone(), bsl: String::new(), container: None, key: store::backup_results_key(None, &name), outcome, elapsed_ms: 0 };
+/// Whose results object is read: a backup's, or a restore's (with the name of the backup it
+/// restores and that backup, whose BSL holds the object).
+enum Subject<'a> {
+    Backup(&'a Backup),
+    Restore(&'a Restore, Option<&'a str>, Option<&'a Backup>),
+}
+
+async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, subject: Subject<'_>, default_bsl: Option<&str>, deadline: &Deadline) -> ResultsRead {
+    let (backup_name, restore, backup) = match subject {
+        Subject::Backup(b) => (b.name().to_string(), None, Some(b)),
+        Subject::Restore(r, name, b) => (name.unwrap_or_default().to_string(), Some(r.name().to_string()), b),
+    };
+    let key_of = |prefix: Option<&str>| match &restore {
+        Some(r) => store::restore_results_key(prefix, r),
+        None => store::backup_results_key(prefix, &backup_name),
+    };
+    let unread = |bsl: &str, why: String| ResultsRead {
+        backup: backup_name.clone(),
+        restore: restore.clone(),
+        bsl: bsl.to_string(),
+        container: None,
+        key: key_of(None),
+        outcome: Err(Problem::new(ProblemKind::NotAttempted, why)),
+        elapsed_ms: 0,
+    };
+    let bsl = match backup {
+        Some(b) => backup_bsl(b, default_bsl),
+        // The BSL of a restore is its backup's: without the Backup, it is not known.
+        None if backup_name.is_empty() => return unread("", "the restore names no backupName".into()),
+        None => return unread("", format!("its backup {backup_name} is not in the cluster (deleted, or not synced from the BSL yet)")),
+    };
+    let Some(bsl) = bsl else {
+        return unread("", "the backup names no storageLocation and there is no default BSL".into());
     };
     let store = match stores.get(bsl) {
         Some(Ok(s)) => s,
-        Some(Err(why)) => return unread(&name, bsl, why.clone()),
-        None => return unread(&name, bsl, format!("BSL {bsl} does not exist (or was not selected with --bsl)")),
+        Some(Err(why)) => return unread(bsl, why.clone()),
+        None => return unread(bsl, format!("BSL {bsl} does not exist (or was not selected with --bsl)")),
     };
-    let key = store::backup_results_key(store.prefix.as_deref(), &name);
-    let _reading = super::progress::reading(format!("results of {name}"));
+    let key = key_of(store.prefix.as_deref());
+    let _reading = super::progress::reading(format!("results of {}", restore.as_deref().unwrap_or(&backup_name)));
     let fut = swift::get_object(client, &store.endpoint, token, &store.container, &key, store::RESULTS_READ_LIMIT);
     let (got, elapsed_ms) = timed(deadline, "Swift", fut, swift_problem).await;
     let outcome = got.and_then(|o| store::parse_results(&o.bytes, o.cut));
-    ResultsRead { backup: name, bsl: bsl.to_string(), container: Some(store.container.clone()), key, outcome, elapsed_ms }
-}
-
-fn unread(backup: &str, bsl: &str, why: String) -> ResultsRead {
-    ResultsRead {
-        backup: backup.to_string(),
-        bsl: bsl.to_string(),
-        container: None,
-        key: store::backup_results_key(None, backup),
-        outcome: Err(Problem::new(ProblemKind::NotAttempted, why)),
-        elapsed_ms: 0,
-    }
+    ResultsRead { backup: backup_name, restore, bsl: bsl.to_string(), container: Some(store.container.clone()), key, outcome, elapsed_ms }
 }
 
 /// Every BSL's store, as the OpenStack facts found it.
@@ -117,7 +158,13 @@ fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
 /// The results of the failed backups in `facts` (collect's hook): the token, endpoints and backups
 /// are taken from what was collected before.
 pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
-    let inputs = Inputs { backups: &facts.kube.backups, bsls: &facts.kube.backup_storage_locations, openstack: facts.openstack.as_ref(), now: facts.collected_at };
+    let inputs = Inputs {
+        backups: &facts.kube.backups,
+        restores: Some(&facts.kube.restores),
+        bsls: &facts.kube.backup_storage_locations,
+        openstack: facts.openstack.as_ref(),
+        now: facts.collected_at,
+    };
     from_parts(&inputs, http_opts, None, deadline).await
 }
 
@@ -125,6 +172,8 @@ pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadl
 /// OpenStack facts as far as the token (its value, each BSL's endpoint).
 pub struct Inputs<'a> {
     pub backups: &'a Read<List<Backup>>,
+    /// The Restores, when their results are wanted too (velero.operations is judged).
+    pub restores: Option<&'a Read<List<Restore>>>,
     pub bsls: &'a Read<List<BackupStorageLocation>>,
     pub openstack: Option<&'a OpenStackFacts>,
     /// The run's start (which failures are recent).
@@ -141,8 +190,16 @@ pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, client: Op
         Err(e) => return not(format!("the Backups could not be read: {}", e.explain())),
     };
     let failed = crate::rules::backups::failed_backups(backups, inputs.now);
-    if failed.is_empty() {
-        return BackupResultsFacts { limit: MAX_BACKUPS, ..Default::default() };
+    // A restore's results are in its backup's BSL: the backup is looked up by name.
+    let restores: Option<Vec<(&Restore, Option<&Backup>)>> = inputs.restores.map(|r| match r {
+        Ok(list) => crate::rules::restores::failed_restores(list, inputs.now)
+            .into_iter()
+            .map(|r| (r, r.spec.backup_name.as_deref().and_then(|n| backups.iter().find(|b| b.name() == n))))
+            .collect(),
+        Err(_) => Vec::new(),
+    });
+    if failed.is_empty() && restores.as_ref().is_none_or(Vec::is_empty) {
+        return BackupResultsFacts { limit: MAX_BACKUPS, restore_limit: if restores.is_some() { MAX_RESTORES } else { 0 }, ..Default::default() };
     }
     let os = inputs.openstack;
     if let Some(why) = os.and_then(|o| o.not_attempted.clone()) {
@@ -157,7 +214,7 @@ pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, client: Op
         Ok(c) => c,
         Err(e) => return not(e.to_string()),
     };
-    read_results(&client, &token, &stores_of(inputs.bsls, os), &failed, default_of(inputs.bsls), deadline).await
+    read_results(&client, &token, &stores_of(inputs.bsls, os), &failed, restores.as_deref(), default_of(inputs.bsls), deadline).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! What veldr read of Velero's results objects (`backups/<b>/<b>-results.gz`) for the backups that
-//! failed: the messages only, capped (never the object's bytes), so that a bundle judges the same.
+//! What veldr read of Velero's results objects (`backups/<b>/<b>-results.gz`, and
+//! `restores/<r>/restore-<r>-results.gz`) for the backups and restores that failed: the messages
+//! only, capped (never the object's bytes), so that a bundle judges the same.
 
 use super::openstack::Outcome;
 use serde::{Deserialize, Serialize};
@@ -20,11 +21,35 @@ pub struct BackupResultsFacts {
     pub limit: usize,
     #[serde(default)]
     pub reads: Vec<ResultsRead>,
+    /// How many restores qualified (failed or partially failed in the last 24 h; their results are
+    /// read alongside, at most `restore_limit`). Read only when velero.operations is judged too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restores_qualified: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restore_limit: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl BackupResultsFacts {
     pub fn for_backup(&self, name: &str) -> Option<&ResultsRead> {
-        self.reads.iter().find(|r| r.backup == name)
+        self.reads.iter().find(|r| r.restore.is_none() && r.backup == name)
+    }
+
+    /// How many backups' results were read (the restores' aside).
+    pub fn backup_reads(&self) -> usize {
+        self.reads.iter().filter(|r| r.restore.is_none()).count()
+    }
+
+    /// How many restores' results were read.
+    pub fn restore_reads(&self) -> usize {
+        self.reads.len() - self.backup_reads()
+    }
+
+    pub fn for_restore(&self, name: &str) -> Option<&ResultsRead> {
+        self.reads.iter().find(|r| r.restore.as_deref() == Some(name))
     }
 }
 
@@ -32,7 +57,11 @@ impl BackupResultsFacts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultsRead {
+    /// The backup (for a restore's results: the backup it restores, whose BSL holds them).
     pub backup: String,
+    /// The restore whose results these are; `None`: the backup's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<String>,
     pub bsl: String,
     /// The Swift container (the BSL's bucket); `None` when the BSL is not an OpenStack one veldr asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]

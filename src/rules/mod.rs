@@ -5,4 +5,5 @@ pub mod backups;
 pub mod cron;
 pub mod duration;
 pub mod pods;
+pub mod restores;
 pub mod selector;

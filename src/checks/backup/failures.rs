@@ -97,7 +97,7 @@ pub fn explain(message: &str) -> Option<Explanation> {
 
 /// A message as the report shows it: a long one keeps its start (what failed) and its end, where Go's
 /// wrapped errors put the root cause ("… reaches the configured maximum (3)").
-fn shown(message: &str) -> String {
+pub(crate) fn shown(message: &str) -> String {
     let n = message.chars().count();
     if n <= SHOWN_CHARS {
         return message.to_string();
@@ -123,8 +123,8 @@ fn judge(ctx: &Ctx) -> Verdict {
     if !backups.malformed.is_empty() {
         notes.push(format!("{} Backup object(s) could not be read and are not judged", backups.malformed.len()));
     }
-    if let Some(r) = results.filter(|r| r.qualified > r.reads.len() && r.not_attempted.is_none()) {
-        notes.push(format!("{} failed backups: the results of the newest {} were read (veldr reads at most {} per run)", r.qualified, r.reads.len(), r.limit));
+    if let Some(r) = results.filter(|r| r.qualified > r.backup_reads() && r.not_attempted.is_none()) {
+        notes.push(format!("{} failed backups: the results of the newest {} were read (veldr reads at most {} per run)", r.qualified, r.backup_reads(), r.limit));
     }
     let findings: Vec<Finding> = failed.iter().map(|b| finding(ctx, b, results, &ns)).collect();
     let evidence: Vec<serde_json::Value> = failed.iter().map(|b| evidence(b, results)).collect();
@@ -256,7 +256,7 @@ mod tests {
     }
 
     fn read(backup: &str, outcome: Result<VeleroResults, Problem>) -> ResultsRead {
-        ResultsRead { backup: backup.into(), bsl: "default".into(), container: Some("velero-backups".into()), key: format!("backups/{backup}/{backup}-results.gz"), outcome, elapsed_ms: 3 }
+        ResultsRead { backup: backup.into(), restore: None, bsl: "default".into(), container: Some("velero-backups".into()), key: format!("backups/{backup}/{backup}-results.gz"), outcome, elapsed_ms: 3 }
     }
 
     fn text(v: &Verdict) -> String {

@@ -39,7 +39,10 @@ pub const RESTORES_PARTIALLY_FAILED: MetricDef = MetricDef {
 };
 
 /// Failures older than this are history: counted in a note, not judged.
-const WINDOW_SECS: i64 = 86_400;
+const WINDOW_SECS: i64 = crate::rules::backups::WINDOW_SECS;
+/// Errors and warnings quoted per failed restore whose results were read.
+const RESTORE_ERRORS_QUOTED: usize = 3;
+const RESTORE_WARNINGS_QUOTED: usize = 2;
 /// A DeleteBackupRequest is picked up within seconds; an hour means the deletion is not happening.
 const DELETE_GRACE_SECS: i64 = 3_600;
 /// A new BackupRepository is initialised within minutes.
@@ -63,12 +66,14 @@ struct Group {
     /// "Restores failed in the last 24 h": the summary when there is more than one.
     what: String,
     lines: Vec<String>,
+    /// Details shown after the lines, however many there are (the messages of a restore's results).
+    extra: Vec<String>,
     hint: String,
 }
 
 impl Group {
     fn new(status: Status, what: impl Into<String>, hint: impl Into<String>) -> Self {
-        Group { status, what: what.into(), lines: Vec::new(), hint: hint.into() }
+        Group { status, what: what.into(), lines: Vec::new(), extra: Vec::new(), hint: hint.into() }
     }
 
     fn finding(self) -> Option<Finding> {
@@ -85,7 +90,7 @@ impl Group {
                 f = f.detail(format!("… and {} more", n - SHOWN));
             }
         }
-        Some(f)
+        Some(f.details(self.extra))
     }
 }
 
@@ -180,7 +185,7 @@ impl<'a> Review<'a> {
         for r in list.iter() {
             let s = &r.status;
             let phase = s.phase.as_deref().unwrap_or("New");
-            let ended = s.completion_timestamp.or(s.start_timestamp).or_else(|| created(r));
+            let ended = crate::rules::restores::ended_at(r);
             let from = match (&r.spec.backup_name, &r.spec.schedule_name) {
                 (Some(b), _) if !b.is_empty() => format!(" (from backup {b})"),
                 (_, Some(sc)) if !sc.is_empty() => format!(" (from schedule {sc})"),
@@ -206,6 +211,14 @@ impl<'a> Review<'a> {
         if older > 0 {
             self.notes.push(format!("{} older than 24 h did not complete (not judged: kept until their backups expire)", plural(older, "Restore")));
         }
+        if let Some(r) = facts.openstack.as_ref().and_then(|o| o.backup_results.as_ref()).filter(|r| r.restores_qualified > r.restore_reads()) {
+            self.notes.push(format!(
+                "{} failed restores: the results of the newest {} were read (veldr reads at most {} per run)",
+                r.restores_qualified,
+                r.restore_reads(),
+                r.restore_limit
+            ));
+        }
         let (nf, np) = (failed.len(), partial.len());
         let first = |v: &[(String, String)]| v.first().map_or("<name>", |(n, _)| n.as_str()).to_string();
         let describe = |name: String| {
@@ -214,12 +227,50 @@ impl<'a> Review<'a> {
             )
         };
         let mut g = Group::new(Status::Fail, "Restores failed in the last 24 h", describe(first(&failed)));
+        g.extra = failed.iter().flat_map(|(n, _)| self.restore_results(n)).collect();
         g.lines = failed.into_iter().map(|(_, l)| l).collect();
         self.groups.push(g);
         let mut g = Group::new(Status::Warn, "Restores partially failed in the last 24 h", describe(first(&partial)));
+        g.extra = partial.iter().flat_map(|(n, _)| self.restore_results(n)).collect();
         g.lines = partial.into_iter().map(|(_, l)| l).collect();
         self.groups.push(g);
         Some((nf, np))
+    }
+
+    /// What a failed restore's results object says (collect reads it with the backups' results when
+    /// backup.failures is judged too): the first errors and warnings, each tied to the check that
+    /// explains it when veldr knows the message. Nothing when it was not read.
+    fn restore_results(&self, name: &str) -> Vec<String> {
+        use crate::checks::backup::failures::{explain, shown};
+        let Some(read) = self.ctx.facts.openstack.as_ref().and_then(|o| o.backup_results.as_ref()).and_then(|r| r.for_restore(name)) else {
+            return Vec::new();
+        };
+        let at = format!("{}/{}", read.container.as_deref().unwrap_or("?"), read.key);
+        let results = match &read.outcome {
+            Ok(r) => r,
+            Err(p) if p.kind == crate::facts::ProblemKind::NotFound => return vec![format!("{name}: no results object at {at}")],
+            Err(p) => return vec![format!("{name}: results not read: {}", p.message)],
+        };
+        let mut out = Vec::new();
+        for (label, m, quoted) in [("error", &results.errors, RESTORE_ERRORS_QUOTED), ("warning", &results.warnings, RESTORE_WARNINGS_QUOTED)] {
+            if m.total == 0 {
+                continue;
+            }
+            // Where they were read, said once.
+            let from = if out.is_empty() { format!(" (results in {at})") } else { String::new() };
+            out.push(format!("{name}: {}{from}:", plural(m.total, label)));
+            let scoped = m.scoped();
+            for (scope, message) in scoped.iter().take(quoted) {
+                out.push(format!("  {label} [{scope}] “{}”", shown(message)));
+                if let Some(e) = explain(message) {
+                    out.push(format!("    → {}: {}", e.check, e.why));
+                }
+            }
+            if m.total > quoted.min(scoped.len()) {
+                out.push(format!("  … {} more: `veldr logs restore/{name} --results`", m.total - quoted.min(scoped.len())));
+            }
+        }
+        out
     }
 
     /// Backups still running past their itemOperationTimeout.
@@ -581,6 +632,44 @@ mod tests {
         let v = run(&f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert_eq!(metric(&v, &RESTORES_FAILED), Some(0.0));
+    }
+
+    #[test]
+    fn a_failed_restores_results_are_quoted_and_tied_to_their_check() {
+        use crate::facts::{BackupResultsFacts, Messages, OpenStackFacts, Problem, ProblemKind, ResultsRead, VeleroResults};
+        let partial = restore("shop-restore-2", "PartiallyFailed", "2026-11-29T06:00:00Z", Some("2026-11-29T06:05:00Z"));
+        let failed = restore("shop-restore", "Failed", "2026-11-29T05:00:00Z", Some("2026-11-29T05:02:00Z"));
+        let mut f = Facts::empty("velero");
+        f.kube.restores = Ok(list(vec![partial, failed]));
+        let mut errors = Messages { total: 4, ..Default::default() };
+        errors.namespaces.insert("shop".into(), vec!["error restoring persistentvolumeclaims/shop/data: Temp URL invalid".into(), "b".into(), "c".into()]);
+        let read = |restore: &str, outcome| ResultsRead {
+            backup: "daily-20261129020000".into(),
+            restore: Some(restore.into()),
+            bsl: "default".into(),
+            container: Some("velero-backups".into()),
+            key: format!("restores/{restore}/restore-{restore}-results.gz"),
+            outcome,
+            elapsed_ms: 2,
+        };
+        let results = BackupResultsFacts {
+            reads: vec![
+                read("shop-restore-2", Ok(VeleroResults { errors, ..Default::default() })),
+                read("shop-restore", Err(Problem::new(ProblemKind::NotFound, "404"))),
+            ],
+            restores_qualified: 2,
+            restore_limit: 5,
+            ..Default::default()
+        };
+        f.openstack = Some(OpenStackFacts { backup_results: Some(results), ..Default::default() });
+        let t = text(&run(&f));
+        assert!(t.contains("shop-restore-2: 4 errors (results in velero-backups/restores/shop-restore-2/restore-shop-restore-2-results.gz):"), "{t}");
+        assert!(t.contains("  error [namespace shop] “error restoring persistentvolumeclaims/shop/data: Temp URL invalid”"), "{t}");
+        assert!(t.contains("    → swift.tempurl: "), "a known message is tied to its check: {t}");
+        assert!(t.contains("  … 1 more: `veldr logs restore/shop-restore-2 --results`"), "{t}");
+        assert!(t.contains("shop-restore: no results object at velero-backups/restores/shop-restore/restore-shop-restore-results.gz"), "{t}");
+        // A backup's results are not a restore's.
+        assert!(f.openstack.as_ref().unwrap().backup_results.as_ref().unwrap().for_backup("daily-20261129020000").is_none());
     }
 
     #[test]
