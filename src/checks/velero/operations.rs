@@ -57,6 +57,11 @@ const SHOWN: usize = 5;
 /// restore_types.go); `New`, `Queued` and `ReadyToStart` have not started.
 const RUNNING: [&str; 5] =
     ["InProgress", "WaitingForPluginOperations", "WaitingForPluginOperationsPartiallyFailed", "Finalizing", "FinalizingPartiallyFailed"];
+/// The phases of a Backup or Restore the server has not started yet (`Queued`, `ReadyToStart`: the
+/// queue of concurrent backups in newer Velero; an unset phase is `New`).
+const NOT_STARTED: [&str; 3] = ["New", "Queued", "ReadyToStart"];
+/// How long one may stay there: the server takes a new one up within seconds unless the queue is held.
+const NOT_STARTED_AFTER_SECS: i64 = 3600;
 /// The phases after which a PodVolumeBackup/Restore or DataUpload/Download is over (v1 and v2alpha1 types).
 const MOVEMENT_OVER: [&str; 3] = ["Completed", "Failed", "Canceled"];
 
@@ -184,7 +189,7 @@ impl<'a> Review<'a> {
         let mut older = 0;
         for r in list.iter() {
             let s = &r.status;
-            let phase = s.phase.as_deref().unwrap_or("New");
+            let phase = s.phase.as_deref().filter(|p| !p.is_empty()).unwrap_or("New");
             let ended = crate::rules::restores::ended_at(r);
             let from = match (&r.spec.backup_name, &r.spec.schedule_name) {
                 (Some(b), _) if !b.is_empty() => format!(" (from backup {b})"),
@@ -205,6 +210,7 @@ impl<'a> Review<'a> {
                     let timeout = self.item_timeout_of(r.spec.item_operation_timeout.as_deref());
                     self.stuck("restore", r.name(), p, s.start_timestamp.or_else(|| created(r)), timeout);
                 }
+                p if NOT_STARTED.contains(&p) => self.not_started("restore", r.name(), p, created(r)),
                 _ => {}
             }
         }
@@ -273,15 +279,44 @@ impl<'a> Review<'a> {
         out
     }
 
-    /// Backups still running past their itemOperationTimeout.
+    /// Backups still running past their itemOperationTimeout, or not started an hour after creation.
     fn backups(&mut self) {
         let facts = self.ctx.facts;
         let Some(list) = self.read(&facts.kube.backups, "Backup") else { return };
         for b in list.iter() {
-            let phase = b.status.phase.as_deref().unwrap_or("New");
+            let phase = b.status.phase.as_deref().filter(|p| !p.is_empty()).unwrap_or("New");
             if RUNNING.contains(&phase) {
                 let timeout = self.item_timeout_of(b.spec.item_operation_timeout.as_deref());
                 self.stuck("backup", b.name(), phase, b.status.start_timestamp.or_else(|| created(b)), timeout);
+            } else if NOT_STARTED.contains(&phase) {
+                self.not_started("backup", b.name(), phase, created(b));
+            }
+        }
+    }
+
+    /// A Backup or Restore still `New` (or queued) an hour after it was created: the server has not
+    /// taken it up (not running, watching another namespace, or busy with one that holds the queue).
+    fn not_started(&mut self, kind: &str, name: &str, phase: &str, created: Option<Timestamp>) {
+        let Some(age) = created.map(|t| self.age(t)) else { return };
+        if age <= NOT_STARTED_AFTER_SECS {
+            return;
+        }
+        let ns = &self.ns;
+        let line = format!("{kind} {name} is still {phase} {} after it was created", human_age(age));
+        let hint = format!(
+            "the Velero server has not taken it up: is it running (velero.deployment) and serving namespace {ns}? It runs one backup at a time by default (`--concurrent-backups`), so one InProgress for hours holds the others: `kubectl -n {ns} get backups,restores --sort-by=.metadata.creationTimestamp` and `kubectl -n {ns} logs deploy/velero | grep {name}`"
+        );
+        self.add_to_group(Status::Warn, format!("{}s not started", capitalised(kind)), hint, line);
+    }
+
+    /// Adds `line` to the group `what`, opening it (with the hint of its first line) when it is new.
+    fn add_to_group(&mut self, status: Status, what: String, hint: String, line: String) {
+        match self.groups.iter_mut().find(|g| g.what == what) {
+            Some(g) => g.lines.push(line),
+            None => {
+                let mut g = Group::new(status, what, hint);
+                g.lines.push(line);
+                self.groups.push(g);
             }
         }
     }
@@ -303,15 +338,7 @@ impl<'a> Review<'a> {
                 "its item operations (snapshots, data movement) never finished: `velero {kind} describe {name} -n {ns} --details` lists them; look at the DataUploads/DataDownloads and the node-agent pods behind them"
             )
         };
-        let key = format!("{}s running past their itemOperationTimeout", capitalised(kind));
-        match self.groups.iter_mut().find(|g| g.what == key) {
-            Some(g) => g.lines.push(line),
-            None => {
-                let mut g = Group::new(Status::Fail, key, hint);
-                g.lines.push(line);
-                self.groups.push(g);
-            }
-        }
+        self.add_to_group(Status::Fail, format!("{}s running past their itemOperationTimeout", capitalised(kind)), hint, line);
     }
 
     fn schedules(&mut self) {
@@ -670,6 +697,28 @@ mod tests {
         assert!(t.contains("shop-restore: no results object at velero-backups/restores/shop-restore/restore-shop-restore-results.gz"), "{t}");
         // A backup's results are not a restore's.
         assert!(f.openstack.as_ref().unwrap().backup_results.as_ref().unwrap().for_backup("daily-20261129020000").is_none());
+    }
+
+    #[test]
+    fn backups_and_restores_not_started_an_hour_after_creation_warn() {
+        // Facts::empty's collection time is 08:00.
+        let mut f = Facts::empty("velero");
+        let mut unset = backup("manual-1", "", "2026-11-29T05:00:00Z", None);
+        unset["status"] = json!({});
+        f.kube.backups = Ok(list(vec![
+            unset,
+            backup("queued-1", "Queued", "2026-11-29T06:30:00Z", None),
+            backup("fresh", "New", "2026-11-29T07:45:00Z", None),
+        ]));
+        f.kube.restores = Ok(list(vec![restore("r-new", "New", "2026-11-29T06:00:00Z", None)]));
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        let t = text(&v);
+        assert!(t.contains("backup manual-1 is still New 3h after it was created"), "{t}");
+        assert!(t.contains("backup queued-1 is still Queued 90m after it was created"), "{t}");
+        assert!(!t.contains("fresh"), "a backup created 15 minutes ago is not late: {t}");
+        assert!(t.contains("restore r-new is still New 2h after it was created"), "{t}");
+        assert!(t.contains("--concurrent-backups") && t.contains("velero.deployment"), "{t}");
     }
 
     #[test]
