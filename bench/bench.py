@@ -420,12 +420,7 @@ def main():
 
     if args.floor_only:
         results["floor"] = measure_floor(fixtures, floor_pairs_n)
-        results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-        results["machine"]["load_end"] = os.getloadavg()
-        (WORK / "results-floor.json").write_text(json.dumps(results, indent=2))
-        md = render_floor(results)
-        (WORK / "report-floor.md").write_text(md)
-        print(md)
+        finish(results, "-floor", render_floor)
         return
 
     # 1. Head to head.
@@ -522,12 +517,16 @@ def main():
 
     # 5. The floor.
     results["floor"] = measure_floor(fixtures, floor_pairs_n)
+    finish(results, "", render)
+
+
+def finish(results, suffix, render_with):
+    """Stamps the end of the run, writes results{suffix}.json and report{suffix}.md, prints the report."""
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     results["machine"]["load_end"] = os.getloadavg()
-
-    (WORK / "results.json").write_text(json.dumps(results, indent=2))
-    md = render(results)
-    (WORK / "report.md").write_text(md)
+    (WORK / f"results{suffix}.json").write_text(json.dumps(results, indent=2))
+    md = render_with(results)
+    (WORK / f"report{suffix}.md").write_text(md)
     print(md)
 
 

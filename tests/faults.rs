@@ -418,10 +418,6 @@ fn api_server_fault_matrix() {
 
 use common::proxy::{FaultProxy, Mode};
 
-fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
-}
-
 /// One run of veldr against a lab cluster, all checks, judged like the matrix above.
 fn lab_run(cluster: &Cluster, timeout_s: u64, exit: i32, expect: &[Expect]) -> Vec<String> {
     let timeout = format!("{timeout_s}s");
@@ -470,18 +466,7 @@ fn keystone_faults_through_a_proxy() {
     let lab = lab();
     let ks = FaultProxy::start(&host_port(lab["keystone_root"].as_str().unwrap()));
     let auth_url = format!("http://{}/v3", ks.addr);
-    let cluster = serve_lab_env(
-        "healthy",
-        &[
-            ("OS_AUTH_URL", auth_url.as_str()),
-            ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
-            ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
-            ("OS_REGION_NAME", "{region_a}"),
-            ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
-            ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
-        ],
-        &lab,
-    );
+    let cluster = serve_lab_env("healthy", &lab_env(&auth_url, &[]), &lab);
     let cases: &[(Mode, i32, &[Expect])] = &[
         (Mode::Pass, 0, &[("keystone.auth", "ok", &[]), ("swift.tempurl", "ok", &[])]),
         (
@@ -532,19 +517,7 @@ fn swift_faults_through_a_proxy() {
     let lab = lab();
     let sw = FaultProxy::start(&host_port(lab["swift_a"].as_str().unwrap()));
     let endpoint = format!("http://{}/v1/{{account}}/", sw.addr);
-    let cluster = serve_lab_env(
-        "healthy",
-        &[
-            ("OS_AUTH_URL", "{keystone_url}"),
-            ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
-            ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
-            ("OS_REGION_NAME", "{region_a}"),
-            ("OS_SWIFT_ENDPOINT_OVERRIDE", endpoint.as_str()),
-            ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
-            ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
-        ],
-        &lab,
-    );
+    let cluster = serve_lab_env("healthy", &lab_env("{keystone_url}", &[("OS_SWIFT_ENDPOINT_OVERRIDE", &endpoint)]), &lab);
     let cases: &[(Mode, i32, &[Expect])] = &[
         (Mode::Pass, 0, &[("keystone.catalog", "ok", &["os_swift_endpoint_override"]), ("swift.container", "ok", &[]), ("swift.tempurl", "ok", &[])]),
         (

@@ -16,10 +16,6 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
-}
-
 /// A lab cluster (`base` overlaid on healthy/) whose Keystone and Swift are reached through
 /// logging proxies, with extra BSLs (copies of `default`, same container) named `extra`.
 fn lab_cluster(base: &str, extra: &[&str], lab: &Value) -> (Cluster, FaultProxy, FaultProxy) {
@@ -27,18 +23,7 @@ fn lab_cluster(base: &str, extra: &[&str], lab: &Value) -> (Cluster, FaultProxy,
     let sw = FaultProxy::start(&host_port(lab["swift_a"].as_str().unwrap()));
     let auth_url = format!("http://{}/v3", ks.addr);
     let endpoint = format!("http://{}/v1/{{account}}/", sw.addr);
-    let env: BTreeMap<String, String> = [
-        ("OS_AUTH_URL", auth_url.as_str()),
-        ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
-        ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
-        ("OS_REGION_NAME", "{region_a}"),
-        ("OS_SWIFT_ENDPOINT_OVERRIDE", endpoint.as_str()),
-        ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
-        ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = lab_env(&auth_url, &[("OS_SWIFT_ENDPOINT_OVERRIDE", &endpoint)]);
     let dir = materialize(base, None);
     point_env_at_lab(dir.path(), &env, Some("{containers.main.name}"), lab);
     let mut objects = read_objects(dir.path());

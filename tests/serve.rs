@@ -334,10 +334,6 @@ fn progress_line_on_a_terminal_names_what_is_still_read_and_is_cleared() {
     assert_eq!(report["summary"]["fail"], 0);
 }
 
-fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
-}
-
 /// Revokes a Keystone token with itself (a user may revoke their own token): the real thing,
 /// not a faked 401. Returns the HTTP status.
 fn revoke(keystone_root: &str, token: &str) -> u16 {
@@ -361,18 +357,7 @@ fn serve_keeps_its_token_between_runs_and_renews_a_revoked_one() {
     let lab = lab();
     let ks = common::proxy::FaultProxy::start(&host_port(lab["keystone_root"].as_str().unwrap()));
     let auth_url = format!("http://{}/v3", ks.addr);
-    let cluster = serve_lab_env(
-        "healthy",
-        &[
-            ("OS_AUTH_URL", auth_url.as_str()),
-            ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
-            ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
-            ("OS_REGION_NAME", "{region_a}"),
-            ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
-            ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
-        ],
-        &lab,
-    );
+    let cluster = serve_lab_env("healthy", &lab_env(&auth_url, &[]), &lab);
     let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
     // -vv: the debug log (the renewal included) goes to stderr, which must not show a token either.
     let s = start(&["--kubeconfig", &kubeconfig, "--interval", "1s", "--timeout", "20s", "-vv"]);

@@ -104,24 +104,6 @@ fn text_of(report: &Value, id: &str) -> String {
     s
 }
 
-fn env_for(auth_url: &str, extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("OS_AUTH_URL", auth_url.to_string()),
-        ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}".to_string()),
-        ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}".to_string()),
-        ("OS_REGION_NAME", "{region_a}".to_string()),
-        ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}".to_string()),
-        ("OS_SWIFT_TEMP_URL_DIGEST", "sha256".to_string()),
-    ];
-    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    env
-}
-
-fn serve_env(env: &[(&'static str, String)], lab: &Value) -> Cluster {
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    serve_lab_env("healthy", &pairs, lab)
-}
-
 #[test]
 fn keystone_certificates_are_verified_unless_told_otherwise() {
     let lab = lab();
@@ -134,7 +116,7 @@ fn keystone_certificates_are_verified_unless_told_otherwise() {
     let other_ca = dir.path().join("other-ca.pem");
     std::fs::write(&other_ca, pki("another").ca_pem).unwrap();
     let auth_url = format!("https://127.0.0.1:{}/v3", proxy.addr.port());
-    let cluster = serve_env(&env_for(&auth_url, &[]), &lab);
+    let cluster = serve_lab_env("healthy", &lab_env(&auth_url, &[]), &lab);
 
     // 1. Verification is on by default: an unknown CA fails keystone.auth, naming TLS and the fix.
     let out = doctor(&cluster, &[], None);
@@ -177,7 +159,7 @@ fn the_plugins_tls_skip_verify_is_reported() {
     let good = pki("veldr-tls-test");
     let proxy = TlsProxy::start(&keystone, &good);
     let auth_url = format!("https://127.0.0.1:{}/v3", proxy.addr.port());
-    let cluster = serve_env(&env_for(&auth_url, &[("TLS_SKIP_VERIFY", "true")]), &lab);
+    let cluster = serve_lab_env("healthy", &lab_env(&auth_url, &[("TLS_SKIP_VERIFY", "true")]), &lab);
 
     // The plugin would not verify this certificate, veldr does: veldr could not evaluate (error),
     // and says how to check the rest; credentials.env reports TLS_SKIP_VERIFY.
@@ -221,11 +203,9 @@ fn tls_lab(lab: &Value, pki: &Pki, secret_env: &[(&'static str, &'static str)], 
     let keystone = TlsProxy::start(lab["keystone_root"].as_str().unwrap().trim_start_matches("http://"), pki);
     let swift = TlsProxy::start(lab["swift_a"].as_str().unwrap().trim_start_matches("http://"), pki);
     let auth_url = format!("https://127.0.0.1:{}/v3", keystone.addr.port());
-    let mut env = env_for(&auth_url, secret_env);
-    env.push(("OS_SWIFT_ENDPOINT_OVERRIDE", format!("https://127.0.0.1:{}/v1/{{account}}", swift.addr.port())));
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut vars = lab_env(&auth_url, secret_env);
+    vars.insert("OS_SWIFT_ENDPOINT_OVERRIDE".into(), format!("https://127.0.0.1:{}/v1/{{account}}", swift.addr.port()));
     let dir = materialize("healthy", None);
-    let vars: std::collections::BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     point_env_at_lab(dir.path(), &vars, Some("{containers.main.name}"), lab);
     let mut objects = read_objects(dir.path());
     for o in objects.iter_mut().filter(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "velero") {

@@ -115,7 +115,14 @@ async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, sub
     let _reading = super::progress::reading(format!("results of {}", restore.as_deref().unwrap_or(&backup_name)));
     let fut = swift::get_object(client, &store.endpoint, token, &store.container, &key, store::RESULTS_READ_LIMIT);
     let (got, elapsed_ms) = timed(deadline, "Swift", fut, swift_problem).await;
-    let outcome = got.and_then(|o| store::parse_results(&o.bytes, o.cut));
+    // Gunzipping up to 16 MiB and parsing it is CPU work: off the async workers, which serve every
+    // other read of the run meanwhile.
+    let outcome = match got {
+        Ok(o) => tokio::task::spawn_blocking(move || store::parse_results(&o.bytes, o.cut))
+            .await
+            .unwrap_or_else(|e| Err(Problem::new(ProblemKind::BadBody, format!("reading the results failed: {e}")))),
+        Err(p) => Err(p),
+    };
     ResultsRead { backup: backup_name, restore, bsl: bsl.to_string(), container: Some(store.container.clone()), key, outcome, elapsed_ms }
 }
 

@@ -270,9 +270,32 @@ pub fn serve_dir(objects: tempfile::TempDir) -> Cluster {
 
 /// `base` (a scenario) with the velero secret's env set to `env` (lab placeholders filled) and the
 /// BSL bucket to the lab's main container: a lab scenario built in the test.
-pub fn serve_lab_env(base: &str, env: &[(&str, &str)], lab: &Value) -> Cluster {
+pub fn serve_lab_env(base: &str, env: &BTreeMap<String, String>, lab: &Value) -> Cluster {
     let dir = materialize(base, None);
-    let env: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    point_env_at_lab(dir.path(), &env, Some("{containers.main.name}"), lab);
+    point_env_at_lab(dir.path(), env, Some("{containers.main.name}"), lab);
     serve_dir(dir)
+}
+
+/// The velero secret of a lab cluster built in a test: `auth_url` (the lab's `{keystone_url}`, or a
+/// proxy in front of it), the lab's application credential, region A and the main container's key
+/// (sha256), with `extra` variables added or replacing these. Values may hold lab.json placeholders.
+pub fn lab_env(auth_url: &str, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = [
+        ("OS_AUTH_URL", auth_url),
+        ("OS_APPLICATION_CREDENTIAL_ID", "{appcred.id}"),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", "{appcred.secret}"),
+        ("OS_REGION_NAME", "{region_a}"),
+        ("OS_SWIFT_TEMP_URL_KEY", "{containers.main.key}"),
+        ("OS_SWIFT_TEMP_URL_DIGEST", "sha256"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// `http://host:port/...` → `host:port`: what a proxy in front of the lab forwards to.
+pub fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
 }
