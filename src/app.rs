@@ -28,6 +28,7 @@ impl DoctorArgs {
             bsl_filter: self.bsl.clone(),
             insecure: self.insecure,
             tokens: None,
+            restore: None,
         }
     }
 }
@@ -239,7 +240,7 @@ pub fn checks(format: ListFormat) -> String {
 
 /// `veldr explain ID`.
 pub fn explain(id: &str, format: ExplainFormat) -> Result<String, Unrunnable> {
-    let def = crate::checks::find(id).ok_or_else(|| Unrunnable(format!("unknown check {id:?}; `veldr checks` lists them")))?;
+    let def = crate::checks::find_any(id).ok_or_else(|| Unrunnable(format!("unknown check {id:?}; `veldr checks` lists them")))?;
     Ok(match format {
         ExplainFormat::Text => format!(
             "{} — {}\ncategory: {} · severity: {}{}\n\n{}",

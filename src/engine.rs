@@ -1,7 +1,7 @@
 //! Judging: runs every registered check over the facts, in registry order, applying dependencies
 //! and the `--only`/`--skip` selection. Pure: the same facts give the same results.
 
-use crate::checks::{Ctx, Timing, REGISTRY};
+use crate::checks::{CheckDef, Ctx, Timing, REGISTRY};
 use crate::collect::IoTimes;
 use crate::facts::{Facts, Need};
 use crate::model::{Category, CheckResult, Status, Verdict};
@@ -22,8 +22,13 @@ pub struct UnknownCheck(pub String);
 impl Selection {
     /// Rejects names that are neither a check id nor a category.
     pub fn validate(&self) -> Result<(), UnknownCheck> {
+        self.validate_in(REGISTRY)
+    }
+
+    /// [`Selection::validate`] against one registry (restore-check's takes only its own ids).
+    pub fn validate_in(&self, registry: &[CheckDef]) -> Result<(), UnknownCheck> {
         for name in self.only.iter().chain(&self.skip) {
-            if crate::checks::find(name).is_none() && Category::parse(name).is_none() {
+            if !registry.iter().any(|c| c.id == name) && Category::parse(name).is_none() {
                 return Err(UnknownCheck(name.clone()));
             }
         }
@@ -36,18 +41,23 @@ impl Selection {
 
     /// The ids that will be judged: `--only` plus what they depend on, less `--skip`.
     pub fn selected(&self) -> BTreeSet<&'static str> {
-        let mut set: BTreeSet<&'static str> = REGISTRY
+        self.selected_in(REGISTRY)
+    }
+
+    /// [`Selection::selected`] in one registry.
+    pub fn selected_in(&self, registry: &'static [CheckDef]) -> BTreeSet<&'static str> {
+        let mut set: BTreeSet<&'static str> = registry
             .iter()
             .filter(|c| self.only.is_empty() || self.only.iter().any(|n| Self::matches(n, c.id, c.category)))
             .map(|c| c.id)
             .collect();
         // Dependencies of what was asked for are judged too, so a skip can say why.
-        for c in REGISTRY.iter().rev() {
+        for c in registry.iter().rev() {
             if set.contains(c.id) {
                 set.extend(c.depends_on.iter().copied());
             }
         }
-        for c in REGISTRY {
+        for c in registry {
             if self.skip.iter().any(|n| Self::matches(n, c.id, c.category)) {
                 set.remove(c.id);
             }
@@ -57,28 +67,38 @@ impl Selection {
 
     /// The facts the selected checks need: collect reads these and nothing else.
     pub fn needs(&self) -> BTreeSet<Need> {
-        let selected = self.selected();
+        self.needs_in(REGISTRY)
+    }
+
+    /// [`Selection::needs`] of one registry.
+    pub fn needs_in(&self, registry: &'static [CheckDef]) -> BTreeSet<Need> {
+        let selected = self.selected_in(registry);
         // A check whose dependency is not judged ends `skip` without reading its facts (`judge`):
         // reading them would be wasted I/O (`--skip openstack` left backup.failures asking Swift for
         // results). Dependencies come first in the registry (tested), so one pass settles it.
         let mut judged: BTreeSet<&str> = BTreeSet::new();
-        for c in REGISTRY {
+        for c in registry {
             if selected.contains(c.id) && c.depends_on.iter().all(|d| judged.contains(d)) {
                 judged.insert(c.id);
             }
         }
-        REGISTRY.iter().filter(|c| judged.contains(c.id)).flat_map(|c| c.needs.iter().copied()).collect()
+        registry.iter().filter(|c| judged.contains(c.id)).flat_map(|c| c.needs.iter().copied()).collect()
     }
 }
 
 /// Judges every check. `io` adds the time collection spent on a check's reads (the slowest of the
 /// facts it needs, which were read concurrently), where known.
 pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &IoTimes) -> Vec<CheckResult> {
+    judge_in(REGISTRY, facts, selection, bsl_filter, io)
+}
+
+/// [`judge`] over one registry (the doctor's, restore-check's): the same engine for every command.
+pub fn judge_in(registry: &'static [CheckDef], facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &IoTimes) -> Vec<CheckResult> {
     let ctx = Ctx::new(facts, bsl_filter);
-    let selected = selection.selected();
+    let selected = selection.selected_in(registry);
     let mut statuses: HashMap<&str, Status> = HashMap::new();
-    let mut out = Vec::with_capacity(REGISTRY.len());
-    for def in REGISTRY {
+    let mut out = Vec::with_capacity(registry.len());
+    for def in registry {
         let started = Instant::now();
         let is_selected = selected.contains(def.id);
         let verdict = if !is_selected {
@@ -102,6 +122,7 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
         let by_needs = || def.needs.iter().filter_map(|n| io.by_need.get(n)).copied().max().unwrap_or(io.api_server_ms);
         let io_ms = match def.timed_by {
             Timing::Needs => by_needs(),
+            Timing::Restore => io.restore_ms,
             Timing::Kube => io.kube_ms,
             Timing::OpenStack(read) => io.openstack.get(&read).copied().unwrap_or_else(by_needs),
         };

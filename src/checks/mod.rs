@@ -14,6 +14,7 @@ pub mod csi;
 pub mod keystone;
 pub mod kube;
 pub mod nodeagent;
+pub mod restore;
 pub mod swift;
 pub mod velero;
 pub mod vsl;
@@ -53,6 +54,8 @@ pub enum Timing {
     Kube,
     /// One OpenStack read, the one the check is about.
     OpenStack(OpenStackRead),
+    /// restore-check's reads (discovery, the backup's objects in Swift, the existing items).
+    Restore,
 }
 
 /// Declares a check in its own file:
@@ -128,9 +131,21 @@ pub static REGISTRY: &[CheckDef] = &[
     // new checks: append above this line (scripts/new-check)
 ];
 
-/// Looks a check up by id.
+/// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3"), judged by the
+/// same engine over the facts restore-check collects.
+pub static RESTORE_REGISTRY: &[CheckDef] = &[restore::backup::CHECK, restore::api::CHECK, restore::storage::CHECK, restore::conflicts::CHECK];
+
+/// Every registry: the doctor's, then each command's own.
+pub static REGISTRIES: &[&[CheckDef]] = &[REGISTRY, RESTORE_REGISTRY];
+
+/// Looks a check of the doctor's registry up by id.
 pub fn find(id: &str) -> Option<&'static CheckDef> {
     REGISTRY.iter().find(|c| c.id == id)
+}
+
+/// Looks a check up by id in every registry (`veldr explain`).
+pub fn find_any(id: &str) -> Option<&'static CheckDef> {
+    REGISTRIES.iter().flat_map(|r| r.iter()).find(|c| c.id == id)
 }
 
 /// The verdict for a check whose input could not be read.
@@ -200,6 +215,16 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_dependencies_come_first() {
+        let mut all = HashSet::new();
+        for registry in REGISTRIES {
+            let mut seen = HashSet::new();
+            for c in *registry {
+                for d in c.depends_on {
+                    assert!(seen.contains(d), "{} depends on {d}, which must be registered before it in its registry", c.id);
+                }
+                assert!(seen.insert(c.id) && all.insert(c.id), "duplicate id {}", c.id);
+            }
+        }
         let mut seen = HashSet::new();
         for c in REGISTRY {
             for d in c.depends_on {
@@ -212,7 +237,7 @@ mod tests {
     #[test]
     fn every_check_lives_in_the_file_named_by_its_id() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for c in REGISTRY {
+        for c in REGISTRIES.iter().flat_map(|r| r.iter()) {
             let (area, name) = c.id.split_once('.').expect("ids are area.name");
             let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -223,7 +248,7 @@ mod tests {
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();
-        for c in REGISTRY {
+        for c in REGISTRIES.iter().flat_map(|r| r.iter()) {
             for m in c.metrics {
                 assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
@@ -241,9 +266,9 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .map(|n| n.trim_end_matches(".md").to_string())
             .collect();
-        let ids: HashSet<String> = REGISTRY.iter().map(|c| c.id.to_string()).collect();
+        let ids: HashSet<String> = REGISTRIES.iter().flat_map(|r| r.iter()).map(|c| c.id.to_string()).collect();
         assert_eq!(pages, ids, "pages in checks/ and registered checks differ");
-        for c in REGISTRY {
+        for c in REGISTRIES.iter().flat_map(|r| r.iter()) {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }

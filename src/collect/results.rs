@@ -132,7 +132,7 @@ pub fn stores(facts: &Facts) -> Stores {
 }
 
 /// [`stores`] from the BSLs and the OpenStack facts alone (the endpoints are known with the token).
-fn stores_of(bsls: &Read<List<BackupStorageLocation>>, os: Option<&OpenStackFacts>) -> Stores {
+pub(crate) fn stores_of(bsls: &Read<List<BackupStorageLocation>>, os: Option<&OpenStackFacts>) -> Stores {
     let mut out = Stores::new();
     let Ok(bsls) = bsls else { return out };
     let targets = os.map(|o| o.targets.as_slice()).unwrap_or_default();
@@ -158,7 +158,7 @@ pub fn default_bsl(facts: &Facts) -> Option<&str> {
     default_of(&facts.kube.backup_storage_locations)
 }
 
-fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
+pub(crate) fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
     bsls.as_ref().ok()?.iter().find(|b| b.spec.default).map(|b| b.name())
 }
 

@@ -8,6 +8,7 @@
 
 pub mod list;
 pub mod openstack;
+pub mod restore;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
@@ -48,6 +49,9 @@ pub struct Facts {
     pub credentials_source: String,
     #[serde(default)]
     pub openstack: Option<OpenStackFacts>,
+    /// `veldr restore-check`'s facts (absent from the doctor's runs and bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<restore::RestoreFacts>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -442,6 +446,7 @@ impl Facts {
             velero_env: None,
             credentials_source: "cluster".into(),
             openstack: None,
+            restore: None,
         }
     }
 }
