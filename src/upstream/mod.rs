@@ -1,6 +1,5 @@
-//! How upstream software behaves, mirrored from its source so that veldr judges what it will really
-//! do. Each module names whose behaviour it mirrors and the files (and versions) it was read from.
-//! Pure: no I/O here; collect reads, these interpret.
+//! Mirrors of upstream behaviour and formats: what Velero, the OpenStack plugin and vSphere CSI
+//! write or do, kept in one place per source, each citing the file and release tag it follows.
 
-/// Velero's backup as it lies in the BSL: the resource list and the tarball (restore-check).
 pub mod velero_backup_archive;
+pub mod velero_volumeinfo;
