@@ -22,7 +22,6 @@ use super::results::{backup_bsl, default_of, stores_of, Store};
 use super::Board;
 use crate::facts::restore::{
     ConflictFacts, ExistingItems, NamespaceConflicts, ResourceListFacts, RestoreFacts, ServedGroup, ServedKind, ServedVersion, StorageClassMap, StoreReads,
-    VolumeFact,
 };
 use crate::facts::{Backup, List, Object, Outcome, Problem, ProblemKind, Read};
 use crate::openstack::swift;
@@ -49,9 +48,6 @@ pub struct RestoreAsk {
 /// `PluginKindRestoreItemAction` and the action's name, `pkg/restore/actions/change_storageclass_action.go`).
 pub const CHANGE_STORAGE_CLASS_SELECTOR: &str = "velero.io/plugin-config,velero.io/change-storage-class=RestoreItemAction";
 
-/// Compressed and decompressed bytes of `<b>-volumeinfo.json.gz` read at most.
-const VOLUME_INFO_READ_LIMIT: usize = 16 << 20;
-const VOLUME_INFO_DECOMPRESSED_LIMIT: usize = 64 << 20;
 /// Lists made at most to count the backup's items that exist here, and at once.
 pub const CONFLICT_LISTS: usize = 200;
 const CONFLICT_CONCURRENCY: usize = 8;
@@ -347,11 +343,11 @@ async fn store_reads(
     };
     let volume_info = async {
         let key = archive::volume_info_key(prefix, name);
-        let fut = swift::get_object(&client, &store.endpoint, &token, &store.container, &key, VOLUME_INFO_READ_LIMIT);
+        let fut = swift::get_object(&client, &store.endpoint, &token, &store.container, &key, crate::upstream::velero_volumeinfo::READ_LIMIT);
         let (got, ms) = timed(&deadline, "Swift", fut, swift_problem).await;
         timed_key(&key, ms);
         match got {
-            Ok(o) => tokio::task::spawn_blocking(move || parse_volume_info(&o.bytes, o.cut).map(Some))
+            Ok(o) => tokio::task::spawn_blocking(move || crate::upstream::velero_volumeinfo::parse(&o.bytes, o.cut).map(Some))
                 .await
                 .unwrap_or_else(|e| Err(Problem::new(ProblemKind::BadBody, format!("reading the volume info failed: {e}")))),
             Err(p) if p.kind == ProblemKind::NotFound => Ok(None),
@@ -392,41 +388,6 @@ async fn read_metadata(client: &reqwest::Client, store: &Store, token: &Secret, 
         b.trim();
         Ok(b)
     }))
-}
-
-/// `<b>-volumeinfo.json.gz`: a JSON array of `BackupVolumeInfo` (velero v1.17.2
-/// `internal/volume/volumes_information.go`), of which restore-check keeps [`VolumeFact`].
-pub fn parse_volume_info(bytes: &[u8], cut: bool) -> Outcome<Vec<VolumeFact>> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Raw {
-        #[serde(flatten)]
-        fact: VolumeFact,
-        #[serde(default)]
-        csi_snapshot_info: Option<RawCsi>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct RawCsi {
-        #[serde(default)]
-        driver: String,
-        #[serde(default)]
-        vsc_name: String,
-    }
-    let json = archive::gunzip_limited(bytes, cut, VOLUME_INFO_READ_LIMIT, VOLUME_INFO_DECOMPRESSED_LIMIT)?;
-    let raw: Vec<Raw> = serde_json::from_slice(&json)
-        .map_err(|e| Problem::new(ProblemKind::BadBody, format!("not Velero's volume info (a list of BackupVolumeInfo): {}", crate::facts::list::content_free(&e))))?;
-    Ok(raw
-        .into_iter()
-        .map(|r| {
-            let mut f = r.fact;
-            if let Some(c) = r.csi_snapshot_info {
-                f.csi_driver = Some(c.driver).filter(|d| !d.is_empty());
-                f.vsc_name = Some(c.vsc_name).filter(|d| !d.is_empty());
-            }
-            f
-        })
-        .collect())
 }
 
 /// Feeds a streamed Swift object to a blocking reader, chunk by chunk, through a bounded channel.
@@ -595,28 +556,6 @@ pub fn served_as<'a>(served: &'a [ServedGroup], group: &str, version: &str, kind
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gz(bytes: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(bytes).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[test]
-    fn volume_info_keeps_what_restore_check_judges() {
-        // Two volumes as Velero 1.17 writes them (json.Encoder of []*BackupVolumeInfo).
-        let doc = br#"[{"pvcName":"data","pvcNamespace":"shop","pvName":"pv-data","backupMethod":"CSISnapshot","snapshotDataMoved":false,"preserveLocalSnapshot":false,"skipped":false,"result":"succeeded","csiSnapshotInfo":{"snapshotHandle":"5b0c+snap","size":1073741824,"driver":"csi.vsphere.vmware.com","vscName":"snapcontent-1","ReadyToUse":true},"pvInfo":{"reclaimPolicy":"Delete","labels":{}}},
-{"pvcName":"shared","pvcNamespace":"shop","pvName":"pv-shared","snapshotDataMoved":false,"preserveLocalSnapshot":false,"skipped":true,"skippedReason":"CSI: skipped for file volume"}]
-"#;
-        let v = parse_volume_info(&gz(doc), false).unwrap();
-        assert_eq!(v.len(), 2);
-        assert!(v[0].is_csi_snapshot());
-        assert_eq!((v[0].csi_driver.as_deref(), v[0].vsc_name.as_deref()), (Some("csi.vsphere.vmware.com"), Some("snapcontent-1")));
-        assert!(!v[1].is_csi_snapshot());
-        assert_eq!(v[1].skipped_reason, "CSI: skipped for file volume");
-        assert!(parse_volume_info(&gz(b"{}"), false).unwrap_err().message.contains("not Velero's volume info"));
-    }
 
     #[test]
     fn a_kind_is_served_as_its_version_else_the_preferred() {

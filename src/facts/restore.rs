@@ -4,6 +4,7 @@
 
 use super::{Backup, Outcome, Read};
 use crate::upstream::velero_backup_archive::{ArchiveContents, Gvk, ResourceList, EXAMPLES};
+use crate::upstream::velero_volumeinfo::VolumeInfos;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -85,9 +86,10 @@ pub struct StoreReads {
     pub results: Option<Outcome<super::VeleroResults>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_list: Option<Outcome<ResourceListFacts>>,
-    /// `<b>-volumeinfo.json.gz`; `Ok(None)`: absent (a backup by Velero older than 1.13).
+    /// `<b>-volumeinfo.json.gz` (cover's `upstream::velero_volumeinfo`); `Ok(None)`: absent (a backup
+    /// by Velero older than 1.13).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_info: Option<Outcome<Option<Vec<VolumeFact>>>>,
+    pub volume_info: Option<Outcome<Option<VolumeInfos>>>,
     /// The tarball's volume facts; the read's end says whether it was whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<Outcome<ArchiveContents>>,
@@ -169,45 +171,6 @@ impl ResourceListFacts {
 
     pub fn kind(&self, group: &str, kind: &str) -> Option<&KindFacts> {
         self.kinds.iter().find(|k| k.gvk.group == group && k.gvk.kind == kind)
-    }
-}
-
-/// One volume of `<b>-volumeinfo.json.gz` (Velero 1.13+, `internal/volume/volumes_information.go`
-/// `BackupVolumeInfo`): only what restore-check judges. cover's `upstream::velero_volumeinfo` owns
-/// the format; this is the subset restore-check reads until it lands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VolumeFact {
-    #[serde(default)]
-    pub pvc_name: String,
-    #[serde(default)]
-    pub pvc_namespace: String,
-    #[serde(default)]
-    pub pv_name: String,
-    /// `CSISnapshot`, `PodVolumeBackup`, `NativeSnapshot`, or empty.
-    #[serde(default)]
-    pub backup_method: String,
-    #[serde(default)]
-    pub skipped: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub skipped_reason: String,
-    /// `succeeded` / `failed` (empty for skipped volumes).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub result: String,
-    #[serde(default)]
-    pub snapshot_data_moved: bool,
-    /// `csiSnapshotInfo.driver`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi_driver: Option<String>,
-    /// `csiSnapshotInfo.vscName`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vsc_name: Option<String>,
-}
-
-impl VolumeFact {
-    /// A CSI snapshot that a restore creates the volume from (not skipped, not failed, not moved).
-    pub fn is_csi_snapshot(&self) -> bool {
-        self.backup_method == "CSISnapshot" && !self.skipped && self.result != "failed" && !self.snapshot_data_moved
     }
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn unread<T>(r: &RestoreFacts, what: &str, read: Option<&Outcome<T>>)
 #[cfg(test)]
 pub(crate) mod fixture {
     use crate::checks::Ctx;
-    use crate::facts::restore::{ResourceListFacts, RestoreFacts, ServedGroup, ServedKind, ServedVersion, StoreReads, VolumeFact};
+    use crate::facts::restore::{ResourceListFacts, RestoreFacts, ServedGroup, ServedKind, ServedVersion, StoreReads};
     use crate::facts::{Facts, List, Object};
     use crate::model::Verdict;
     use crate::upstream::velero_backup_archive::{ArchiveContents, ArchiveEnd, ArchivedPv, ArchivedPvc, ArchivedSnapshot, ResourceList};
@@ -150,10 +150,18 @@ pub(crate) mod fixture {
                 "snapshot.storage.k8s.io/v1/VolumeSnapshot": ["shop/velero-data-x"],
                 "v1/Event": ["shop/web.1"],
             })))),
-            volume_info: Some(Ok(Some(vec![
-                VolumeFact { pvc_name: "data".into(), pvc_namespace: "shop".into(), pv_name: "pv-data".into(), backup_method: "CSISnapshot".into(), result: "succeeded".into(), csi_driver: Some(VSPHERE.into()), vsc_name: Some("snapcontent-1".into()), ..Default::default() },
-                VolumeFact { pvc_name: "logs".into(), pvc_namespace: "shop".into(), pv_name: "pv-logs".into(), skipped: true, skipped_reason: "volume policy: skip".into(), ..Default::default() },
-            ]))),
+            volume_info: Some(Ok(Some(
+                crate::upstream::velero_volumeinfo::parse_json(
+                    json!([
+                        {"pvcName": "data", "pvcNamespace": "shop", "pvName": "pv-data", "backupMethod": "CSISnapshot", "snapshotDataMoved": false, "skipped": false, "result": "succeeded",
+                         "csiSnapshotInfo": {"snapshotHandle": "h", "size": 1, "driver": VSPHERE, "vscName": "snapcontent-1"}},
+                        {"pvcName": "logs", "pvcNamespace": "shop", "pvName": "pv-logs", "snapshotDataMoved": false, "skipped": true, "skippedReason": "volume policy: skip"}
+                    ])
+                    .to_string()
+                    .as_bytes(),
+                )
+                .unwrap(),
+            ))),
             archive: Some(Ok(archive)),
             ..Default::default()
         };

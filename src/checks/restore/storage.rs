@@ -24,7 +24,8 @@ use super::{capped, facts, unread};
 use crate::checks::csi::snapshot_class::default_pick;
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
-use crate::facts::restore::{StorageClassMap, VolumeFact};
+use crate::facts::restore::StorageClassMap;
+use crate::upstream::velero_volumeinfo::{VolumeInfos, CSI_SNAPSHOT, RESULT_FAILED};
 use crate::facts::{Object, VolumeSnapshotClass};
 use crate::model::{Status, Verdict};
 use crate::upstream::velero_backup_archive::{ArchiveEnd, ArchivedPvc};
@@ -291,18 +292,20 @@ struct Snapshotted {
     snapshot: Option<String>,
 }
 
-/// The CSI-snapshotted volumes: from the volume info (Velero 1.13+), else from the PVCs Velero
-/// annotated with their VolumeSnapshot (the driver then from the PV).
-fn csi_snapshots(info: Option<&Vec<VolumeFact>>, pvcs: &[ArchivedPvc], pvs: &[crate::upstream::velero_backup_archive::ArchivedPv]) -> Vec<Snapshotted> {
+/// The CSI-snapshotted volumes a restore creates from a snapshot (not skipped, not failed, not moved
+/// by a data mover): from the volume info (Velero 1.13+), else from the PVCs Velero annotated with their
+/// VolumeSnapshot (the driver then from the PV).
+fn csi_snapshots(info: Option<&VolumeInfos>, pvcs: &[ArchivedPvc], pvs: &[crate::upstream::velero_backup_archive::ArchivedPv]) -> Vec<Snapshotted> {
     let pvc_of = |ns: &str, name: &str| pvcs.iter().find(|p| p.namespace == ns && p.name == name);
     match info {
         Some(list) => list
+            .volumes
             .iter()
-            .filter(|v| v.is_csi_snapshot())
+            .filter(|v| v.backup_method == CSI_SNAPSHOT && !v.skipped && v.result.as_deref() != Some(RESULT_FAILED) && !v.snapshot_data_moved)
             .map(|v| Snapshotted {
                 pvc: format!("{}/{}", v.pvc_namespace, v.pvc_name),
                 namespace: v.pvc_namespace.clone(),
-                driver: v.csi_driver.clone().or_else(|| pvs.iter().find(|p| p.name == v.pv_name).and_then(|p| p.csi_driver.clone())),
+                driver: v.csi_snapshot_info.as_ref().map(|c| c.driver.clone()).filter(|d| !d.is_empty()).or_else(|| pvs.iter().find(|p| p.name == v.pv_name).and_then(|p| p.csi_driver.clone())),
                 snapshot: pvc_of(&v.pvc_namespace, &v.pvc_name).and_then(|p| p.volume_snapshot.clone()),
             })
             .collect(),
