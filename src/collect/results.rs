@@ -253,7 +253,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list);
         let target = |name: &str, endpoint: Option<crate::facts::Outcome<String>>| SwiftTarget {
             bsl: name.into(), container: format!("{name}-bucket"), plugin: Default::default(), endpoint, container_head: None, account_head: None,
-            info: None, signing_key: None, probe_url: None, probe: None, timings_ms: Default::default(), backup_listing: None,
+            info: None, signing_key: None, probe_url: None, probe: None, timings_ms: Default::default(), backup_listing: None, backup_objects: None,
         };
         f.openstack = Some(OpenStackFacts {
             targets: vec![target("default", Some(Ok("http://s/v1/AUTH_p".into()))), target("down", Some(Err(Problem::new(ProblemKind::NoRegion, "no region RegionX"))))],

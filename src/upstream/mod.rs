@@ -3,3 +3,4 @@
 
 pub mod velero_backup_archive;
 pub mod velero_volumeinfo;
+pub mod velero_resource_policy;
