@@ -8,6 +8,7 @@ pub mod app;
 pub mod bundle;
 pub mod checks;
 pub mod cli;
+pub mod cmd;
 pub mod collect;
 pub mod engine;
 pub mod facts;

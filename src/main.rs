@@ -44,6 +44,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             veldr::logging::init(args.verbose);
             Ok(runtime()?.block_on(veldr::logs_cmd::run(args))?)
         }
+        Command::RestoreCheck(args) => {
+            veldr::logging::init(args.doctor.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::restore_check::run(args))?)
+        }
         Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::tempurl_cmd::run(args))?),
         Command::Serve(args) => {
             veldr::logging::init(args.doctor.verbose);

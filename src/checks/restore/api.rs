@@ -136,13 +136,14 @@ fn judge(ctx: &Ctx) -> Verdict {
         }
     }
     if skipped > 0 {
-        notes.push(format!("{skipped} items of kinds Velero never restores (events, nodes, Velero's own backups and restores, …) left out"));
+        notes.push(format!("{skipped} item{} of kinds Velero never restores (events, nodes, Velero's own backups and restores, …) left out", plural(skipped)));
     }
+    let kinds = list.kinds.iter().filter(|k| restorable(&k.gvk)).count();
     let total: usize = list.kinds.iter().map(|k| k.count).sum();
     let evidence: Vec<serde_json::Value> =
         missing.iter().map(|(k, _)| json!({"kind": k.gvk.display(), "items": k.count, "example": k.examples.first(), "namespaces": k.namespaces})).collect();
     if missing.is_empty() {
-        return Verdict::ok(format!("all {} kinds of the backup ({served_items} items) are served here", list.kinds.len()))
+        return Verdict::ok(format!("all {kinds} kinds the restore creates ({served_items} items) are served here"))
             .details(capped(notes))
             .evidence("missing", evidence)
             .evidence("items", total);
@@ -181,8 +182,8 @@ mod tests {
     fn a_ready_target_serves_every_kind_and_events_are_left_out() {
         let v = run(&ready(), judge);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(v.summary.starts_with("all 7 kinds of the backup (9 items) are served here"), "{}", v.summary);
-        assert!(text(&v).contains("1 items of kinds Velero never restores"), "{}", text(&v));
+        assert!(v.summary.starts_with("all 6 kinds the restore creates (9 items) are served here"), "{}", v.summary);
+        assert!(text(&v).contains("1 item of kinds Velero never restores"), "{}", text(&v));
     }
 
     #[test]
