@@ -46,7 +46,7 @@ pub enum Category {
     NodeAgent,
     Openstack,
     Backups,
-    /// restore-check: what a restore into this cluster would trip on.
+    // restore-check: what a restore into this cluster would trip on.
     Restore,
 }
 
