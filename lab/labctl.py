@@ -620,7 +620,7 @@ def provision(st):
         "velero_store": {"container": "velero-backups", "partially_failed": VELERO_PARTIAL,
                          "failed_without_results": VELERO_FAILED, "restore": VELERO_RESTORE,
                          "corrupt": ["corrupt-notgzip", "corrupt-truncated", "corrupt-huge", "corrupt-bomb"]},
-        "restore_check": dict(RESTORE_CHECK, container="velero-backups"),
+        "restore_check": dict(RESTORE_CHECK, container="velero-backups", planted_secret=RC_PLANTED),
         "inventory": inventory,
     }
 
@@ -725,6 +725,7 @@ RESTORE_CHECK = {
 RC_NS = "webshop"
 RC_DRIVER = "csi.vsphere.vmware.com"
 RC_VSCLASS = "velero-vsphere-snapshot-class"
+RC_PLANTED = "PLANTED-backup-db-pw-5e2a71"
 
 
 def velero_tarball(items):
@@ -816,6 +817,10 @@ def rc_items(storage_class="vsphere-sc", cluster_resources=True, widgets=False):
             "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": RC_VSCLASS},
             "status": {"boundVolumeSnapshotContentName": "snapcontent-3e4f", "readyToUse": True}}),
         ("events", ns, "web.17f2a", "v1", {"apiVersion": "v1", "kind": "Event", "metadata": meta("web.17f2a"), "reason": "Scheduled"}),
+        # A Secret of the application: restore-check reads only volume entries of the tarball, so its value
+        # (RC_PLANTED, base64 as Kubernetes stores it) must appear in no output (tests/secrecy.rs).
+        ("secrets", ns, "db-credentials", "v1", {"apiVersion": "v1", "kind": "Secret", "metadata": meta("db-credentials"), "type": "Opaque",
+            "data": {"password": base64.b64encode(RC_PLANTED.encode()).decode()}, "stringData": None}),
     ]
     if widgets:
         items.append(("widgets.example.com", ns, "cart", "v1", {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": meta("cart"), "spec": {}}))

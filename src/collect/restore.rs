@@ -475,7 +475,10 @@ async fn conflicts(client: &Client, list: &ResourceList, discovery: &Read<Vec<Se
                 continue;
             }
             *per_ns.entry(ns.to_string()).or_insert(0) += 1;
-            if archive::restorable(&k.gvk) {
+            // Never a list of Secrets (least privilege: deploy/rbac-restore-check.yaml grants none).
+            if k.gvk.group.is_empty() && k.gvk.kind == "Secret" {
+                out.secrets_not_listed += 1;
+            } else if archive::restorable(&k.gvk) {
                 wanted.entry((ns.to_string(), i)).or_default().insert(name);
             }
         }

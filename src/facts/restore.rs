@@ -188,6 +188,9 @@ pub struct ConflictFacts {
     /// Lists not made because of the request cap (said).
     #[serde(default)]
     pub not_listed: usize,
+    /// The backup's Secrets in namespaces that exist here: not counted, veldr lists no Secrets.
+    #[serde(default)]
+    pub secrets_not_listed: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -66,6 +66,9 @@ fn judge(ctx: &Ctx) -> Verdict {
     for u in &c.unread {
         details.push(format!("not counted: {u}"));
     }
+    if c.secrets_not_listed > 0 {
+        details.push(format!("{} Secret{} of the backup in these namespaces not counted: veldr lists no Secrets", c.secrets_not_listed, if c.secrets_not_listed == 1 { "" } else { "s" }));
+    }
     if c.not_listed > 0 {
         details.push(format!("{} lists not made (veldr lists at most {} kinds × namespaces): those objects are not counted", c.not_listed, crate::collect::restore::CONFLICT_LISTS));
     }
