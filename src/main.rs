@@ -21,15 +21,15 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Checks { output } => {
-            print!("{}", veldr::app::checks(output));
+            print!("{}", veldr::cmd::registry::checks(output));
             Ok(0)
         }
         Command::Explain { id, output } => {
-            print!("{}", veldr::app::explain(&id, output)?);
+            print!("{}", veldr::cmd::registry::explain(&id, output)?);
             Ok(0)
         }
         Command::Schema => {
-            print!("{}", veldr::report::schema::render());
+            print!("{}", veldr::cmd::schema::run());
             Ok(0)
         }
         Command::Completions { shell } => {
@@ -37,17 +37,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Doctor(args) => {
-            veldr::logging::init(args.verbose);
-            Ok(runtime()?.block_on(veldr::app::doctor(args))?)
+            veldr::util::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::doctor::doctor(args))?)
         }
         Command::Logs(args) => {
-            veldr::logging::init(args.verbose);
-            Ok(runtime()?.block_on(veldr::logs_cmd::run(args))?)
+            veldr::util::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::logs::run(args))?)
         }
-        Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::tempurl_cmd::run(args))?),
+        Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::cmd::tempurl::run(args))?),
         Command::Serve(args) => {
-            veldr::logging::init(args.doctor.verbose);
-            Ok(runtime()?.block_on(veldr::serve::serve(args))?)
+            veldr::util::logging::init(args.doctor.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::serve::serve(args))?)
         }
     }
 }

@@ -6,8 +6,11 @@
 //! kept as [`list::Malformed`] and judged as such, never failing its whole list.
 //! Secret values never enter `Facts` except wrapped in [`Secret`], which serializes as a fingerprint.
 
+pub mod bundle;
+pub mod digest;
 pub mod list;
 pub mod openstack;
+pub mod problem;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
@@ -15,6 +18,7 @@ pub mod volumes;
 
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
+pub use problem::{Outcome, Problem, ProblemKind};
 pub use results::{BackupResultsFacts, Messages, ResultsRead, VeleroResults};
 pub use snapshots::*;
 pub use velero::*;
