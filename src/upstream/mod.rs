@@ -16,3 +16,5 @@ pub mod plugin_hangs;
 pub mod vsphere_csi;
 /// Helm 3 release records and the Velero chart's values.
 pub mod helm;
+/// Velero's per-volume backup record (`<b>-volumeinfo.json.gz`, Velero 1.13+).
+pub mod velero_volumeinfo;
