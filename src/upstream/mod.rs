@@ -18,3 +18,4 @@ pub mod vsphere_csi;
 pub mod helm;
 /// Velero's per-volume backup record (`<b>-volumeinfo.json.gz`, Velero 1.13+).
 pub mod velero_volumeinfo;
+pub mod velero_resource_policy;
