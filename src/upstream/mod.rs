@@ -1,0 +1,4 @@
+//! Mirrors of upstream behaviour and formats: what Velero, the OpenStack plugin and vSphere CSI
+//! write or do, kept in one place per source, each citing the file and release tag it follows.
+
+pub mod velero_volumeinfo;
