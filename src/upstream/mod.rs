@@ -2,3 +2,4 @@
 //! write or do, kept in one place per source, each citing the file and release tag it follows.
 
 pub mod velero_volumeinfo;
+pub mod velero_resource_policy;
