@@ -5,6 +5,7 @@
 pub mod doctor;
 pub mod fleet;
 pub mod logs;
+pub mod man;
 pub mod registry;
 pub mod schema;
 pub mod serve;
