@@ -131,22 +131,68 @@ pub static REGISTRY: &[CheckDef] = &[
     // new checks: append above this line (scripts/new-check)
 ];
 
-/// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3"), judged by the
-/// same engine over the facts restore-check collects.
-pub static RESTORE_REGISTRY: &[CheckDef] = &[restore::backup::CHECK, restore::api::CHECK, restore::storage::CHECK, restore::conflicts::CHECK];
+/// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3").
+pub static RESTORE_CHECK_REGISTRY: &[CheckDef] = &[
+    restore::backup::CHECK,
+    restore::api::CHECK,
+    restore::storage::CHECK,
+    restore::conflicts::CHECK,
+    // restore-check's checks: append above this line
+];
 
-/// Every registry: the doctor's, then each command's own.
-pub static REGISTRIES: &[&[CheckDef]] = &[REGISTRY, RESTORE_REGISTRY];
+/// `veldr verify`'s own checks, appended to the doctor's in its report.
+pub static VERIFY_REGISTRY: &[CheckDef] = &[
+    // verify's checks: append above this line
+];
 
-/// Looks a check of the doctor's registry up by id.
+/// A registry judged by one command: which checks, in which order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Suite {
+    /// `veldr doctor` (and `serve`, fleets): [`REGISTRY`].
+    #[default]
+    Doctor,
+    /// `veldr restore-check`: [`RESTORE_CHECK_REGISTRY`].
+    RestoreCheck,
+    /// `veldr verify`: the doctor's checks, then [`VERIFY_REGISTRY`].
+    Verify,
+}
+
+impl Suite {
+    pub const ALL: [Suite; 3] = [Suite::Doctor, Suite::RestoreCheck, Suite::Verify];
+
+    /// The command that runs this registry.
+    pub fn command(self) -> &'static str {
+        match self {
+            Suite::Doctor => "doctor",
+            Suite::RestoreCheck => "restore-check",
+            Suite::Verify => "verify",
+        }
+    }
+
+    /// Its checks, in report order.
+    pub fn checks(self) -> std::iter::Chain<std::slice::Iter<'static, CheckDef>, std::slice::Iter<'static, CheckDef>> {
+        match self {
+            Suite::Doctor => REGISTRY.iter().chain([].iter()),
+            Suite::RestoreCheck => RESTORE_CHECK_REGISTRY.iter().chain([].iter()),
+            Suite::Verify => REGISTRY.iter().chain(VERIFY_REGISTRY.iter()),
+        }
+    }
+}
+
+/// Every check of every registry once, each with the command whose registry holds it first.
+pub fn all() -> impl Iterator<Item = (Suite, &'static CheckDef)> {
+    REGISTRY
+        .iter()
+        .map(|c| (Suite::Doctor, c))
+        .chain(RESTORE_CHECK_REGISTRY.iter().map(|c| (Suite::RestoreCheck, c)))
+        .chain(VERIFY_REGISTRY.iter().map(|c| (Suite::Verify, c)))
+}
+
+/// Looks a check up by id, in every registry.
 pub fn find(id: &str) -> Option<&'static CheckDef> {
-    REGISTRY.iter().find(|c| c.id == id)
+    all().map(|(_, c)| c).find(|c| c.id == id)
 }
 
-/// Looks a check up by id in every registry (`veldr explain`).
-pub fn find_any(id: &str) -> Option<&'static CheckDef> {
-    REGISTRIES.iter().flat_map(|r| r.iter()).find(|c| c.id == id)
-}
 
 /// The verdict for a check whose input could not be read.
 pub fn read_failed(e: &ReadError) -> Verdict {
@@ -215,14 +261,14 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_dependencies_come_first() {
-        let mut all = HashSet::new();
-        for registry in REGISTRIES {
+        let mut every = HashSet::new();
+        for suite in Suite::ALL.into_iter().filter(|s| *s != Suite::Verify) {
             let mut seen = HashSet::new();
-            for c in *registry {
+            for c in suite.checks() {
                 for d in c.depends_on {
                     assert!(seen.contains(d), "{} depends on {d}, which must be registered before it in its registry", c.id);
                 }
-                assert!(seen.insert(c.id) && all.insert(c.id), "duplicate id {}", c.id);
+                assert!(seen.insert(c.id) && every.insert(c.id), "duplicate id {}", c.id);
             }
         }
         let mut seen = HashSet::new();
@@ -237,7 +283,7 @@ mod tests {
     #[test]
     fn every_check_lives_in_the_file_named_by_its_id() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for c in REGISTRIES.iter().flat_map(|r| r.iter()) {
+        for c in all().map(|(_, c)| c) {
             let (area, name) = c.id.split_once('.').expect("ids are area.name");
             let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -248,7 +294,7 @@ mod tests {
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();
-        for c in REGISTRIES.iter().flat_map(|r| r.iter()) {
+        for c in all().map(|(_, c)| c) {
             for m in c.metrics {
                 assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
@@ -266,9 +312,9 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .map(|n| n.trim_end_matches(".md").to_string())
             .collect();
-        let ids: HashSet<String> = REGISTRIES.iter().flat_map(|r| r.iter()).map(|c| c.id.to_string()).collect();
+        let ids: HashSet<String> = all().map(|(_, c)| c).map(|c| c.id.to_string()).collect();
         assert_eq!(pages, ids, "pages in checks/ and registered checks differ");
-        for c in REGISTRIES.iter().flat_map(|r| r.iter()) {
+        for c in all().map(|(_, c)| c) {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }

@@ -1,19 +1,18 @@
 //! `veldr restore-check backup/NAME`: against the cluster you would restore INTO, what a
 //! `velero restore create --from-backup NAME` would trip on, without restoring (CONTRACT.md
-//! "Additions in 0.3"). The doctor's pipeline with restore-check's registry: gather (the doctor's
-//! reads that the restore checks need, plus `collect::restore`) → judge (`checks::RESTORE_REGISTRY`)
-//! → report, in every output format, with the doctor's exit codes; a fleet with `--context A
-//! --context B`; a bundle with `--save-bundle`/`--record`, replayed with `--from-bundle`.
-//! Read-only: GETs and lists, nothing else.
+//! "Additions in 0.3"). The pipeline with restore-check's registry (`Suite::RestoreCheck`): gather
+//! (the doctor's reads that the restore checks need, plus `collect::restore`) → judge → report, in
+//! every output format, with the doctor's exit codes; a fleet with `--context A --context B`; a
+//! bundle with `--save-bundle`/`--record`, replayed with `--from-bundle`. Read-only: GETs and lists.
 
-use crate::app::{self, Unrunnable};
-use crate::checks::RESTORE_REGISTRY;
+use crate::checks::{Suite, RESTORE_CHECK_REGISTRY};
 use crate::cli::{DoctorArgs, RestoreCheckArgs};
 use crate::collect::restore::RestoreAsk;
 use crate::collect::{self, IoTimes};
-use crate::engine::{self, Selection};
 use crate::facts::Facts;
 use crate::model::{CheckResult, Verdict};
+use crate::pipeline::judge::{self, Selection};
+use crate::pipeline::{self, Unrunnable};
 use crate::report::{self, Report, Summary};
 use futures::StreamExt;
 use std::time::Instant;
@@ -28,41 +27,40 @@ pub fn backup_name(target: &str) -> Result<String, Unrunnable> {
     Ok(name.to_string())
 }
 
-fn selection(args: &DoctorArgs) -> Selection {
-    Selection { only: args.only.clone(), skip: args.skip.clone() }
+/// restore-check's registry with `--only`/`--skip`.
+pub fn selection(args: &DoctorArgs) -> Selection {
+    Selection { only: args.only.clone(), skip: args.skip.clone(), suite: Suite::RestoreCheck }
 }
 
 /// `veldr restore-check`.
 pub async fn run(args: RestoreCheckArgs) -> Result<i32, Unrunnable> {
     let backup = backup_name(&args.target)?;
     let d = &args.doctor;
-    selection(d).validate_in(RESTORE_REGISTRY).map_err(|e| Unrunnable(format!("{e}: restore-check's checks are {}", ids())))?;
+    selection(d).validate().map_err(|e| Unrunnable(format!("{e}: restore-check's checks are {}", ids())))?;
     if !d.wait.is_zero() {
         return Err(Unrunnable("--wait applies to `veldr doctor`; run restore-check again instead".into()));
     }
     if d.insecure {
         eprintln!("veldr: warning: --insecure: TLS certificates of Keystone and Swift are NOT verified in this run");
     }
-    if let Some(contexts) = crate::fleet::contexts(d)? {
+    if let Some(contexts) = super::fleet::contexts(d)? {
         return fleet(&args, &backup, contexts).await;
     }
     let started = Instant::now();
-    let (facts, io) = app::with_progress(d.verbose == 0, gather(&args, &backup, d)).await?;
-    let report = build_report(d, &facts, &io, started);
-    let text = app::render(d, &report);
-    app::emit(d, &text)?;
-    Ok(app::exit_code(d, &report))
+    let (facts, io) = pipeline::with_progress(d.verbose == 0, gather(&args, &backup, d)).await?;
+    let report = pipeline::judge_report(&selection(d), &d.bsl, &facts, &io, started);
+    pipeline::finish(d, &report)
 }
 
 fn ids() -> String {
-    RESTORE_REGISTRY.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+    RESTORE_CHECK_REGISTRY.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
 }
 
 /// The facts: from a bundle recorded by restore-check for this backup, or read.
 async fn gather(args: &RestoreCheckArgs, backup: &str, d: &DoctorArgs) -> Result<(Facts, IoTimes), Unrunnable> {
     let (facts, io) = match &d.from_bundle {
         Some(path) => {
-            let facts = crate::bundle::load(path).map_err(|e| Unrunnable(e.to_string()))?;
+            let facts = crate::facts::bundle::load(path).map_err(|e| Unrunnable(e.to_string()))?;
             match &facts.restore {
                 None => return Err(Unrunnable(format!("{} is a doctor bundle: record one with `veldr restore-check backup/{backup} --record PATH`", path.display()))),
                 Some(r) if r.backup != backup => {
@@ -73,33 +71,15 @@ async fn gather(args: &RestoreCheckArgs, backup: &str, d: &DoctorArgs) -> Result
             (facts, IoTimes::default())
         }
         None => {
-            let mut opts = d.collect_options();
-            opts.needs = selection(d).needs_in(RESTORE_REGISTRY);
+            let mut opts = d.collect_options_for(&selection(d));
             opts.restore = Some(RestoreAsk { backup: backup.to_string(), archive_limit: args.max_archive_bytes });
             collect::collect(&opts).await.map_err(|e| Unrunnable(e.to_string()))?
         }
     };
     if let Some(path) = &d.save_bundle {
-        crate::bundle::save(path, &facts).map_err(|e| Unrunnable(e.to_string()))?;
+        crate::facts::bundle::save(path, &facts).map_err(|e| Unrunnable(e.to_string()))?;
     }
     Ok((facts, io))
-}
-
-fn build_report(d: &DoctorArgs, facts: &Facts, io: &IoTimes, started: Instant) -> Report {
-    let checks = engine::judge_in(RESTORE_REGISTRY, facts, &selection(d), &d.bsl, io);
-    report_of(facts.collected_at, facts.target.clone(), checks, started)
-}
-
-fn report_of(started_at: jiff::Timestamp, target: crate::facts::Target, checks: Vec<CheckResult>, started: Instant) -> Report {
-    Report {
-        schema_version: report::SCHEMA_VERSION,
-        veldr: env!("CARGO_PKG_VERSION").to_string(),
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        target,
-        summary: Summary::of(&checks),
-        checks,
-    }
 }
 
 /// "Can each DR cluster restore it?": one restore-check per context, concurrently, rendered as the
@@ -112,58 +92,46 @@ async fn fleet(args: &RestoreCheckArgs, backup: &str, contexts: Vec<String>) -> 
             let mut one = args.clone();
             one.doctor.contexts = vec![context.clone()];
             one.doctor.all_contexts = false;
-            one.doctor.save_bundle = d.save_bundle.as_deref().map(|p| crate::fleet::bundle_path(p, &context));
+            one.doctor.save_bundle = d.save_bundle.as_deref().map(|p| super::fleet::bundle_path(p, &context));
             match gather(&one, backup, &one.doctor).await {
-                Ok((facts, io)) => build_report(&one.doctor, &facts, &io, started),
+                Ok((facts, io)) => pipeline::judge_report(&selection(d), &d.bsl, &facts, &io, started),
                 Err(e) => unconfigurable(&one.doctor, &context, &e.0, started),
             }
         })
-        .buffered(crate::fleet::CONCURRENCY)
+        .buffered(super::fleet::CONCURRENCY)
         .collect()
         .await;
-    let to_terminal = d.output_file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let text = crate::fleet::render(d, &reports, to_terminal);
-    app::emit(d, &text)?;
-    Ok(crate::fleet::exit_code(d, &reports))
+    let text = super::fleet::render(d, &reports, pipeline::to_terminal(d));
+    pipeline::emit(d, &text)?;
+    Ok(super::fleet::exit_code(d, &reports))
 }
 
 /// The report of a context that could not be configured: restore.backup fails with the reason, the
 /// checks that depend on it are skipped because of it.
 fn unconfigurable(d: &DoctorArgs, context: &str, reason: &str, started: Instant) -> Report {
     let verdict = Verdict::fail(format!("context {context}: {reason}")).hint(format!("`kubectl --context {context} version` shows the same problem; fix the kubeconfig entry"));
-    let checks = RESTORE_REGISTRY
-        .iter()
-        .map(|def| {
-            let v = if def.depends_on.is_empty() { verdict.clone() } else { Verdict::skip(format!("skipped: {} did not pass (fail)", RESTORE_REGISTRY[0].id)) };
-            CheckResult {
-                id: def.id.to_string(),
-                category: def.category,
-                title: def.title.to_string(),
-                status: v.status,
-                summary: v.summary,
-                details: v.details,
-                hint: v.hint,
-                runbook: format!("veldr explain {}", def.id),
-                duration_ms: 0,
-                evidence: v.evidence,
-                metrics: vec![],
-                selected: true,
-            }
-        })
-        .collect();
-    let ns = crate::namespace::from_process(d.cluster.namespace.as_deref());
+    let checks: Vec<CheckResult> = judge::could_not_connect(&selection(d), verdict);
+    let ns = crate::collect::namespace::from_process(d.cluster.namespace.as_deref());
     let target = crate::facts::Target {
         context: Some(context.to_string()),
         server: None,
-        namespace: ns.as_ref().map_or_else(|| crate::namespace::DEFAULT.to_string(), |n| n.namespace.clone()),
+        namespace: ns.as_ref().map_or_else(|| crate::collect::namespace::DEFAULT.to_string(), |n| n.namespace.clone()),
         namespace_source: ns.map(|n| n.source),
     };
-    report_of(jiff::Timestamp::now(), target, checks, started)
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        veldr: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: jiff::Timestamp::now(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        target,
+        summary: Summary::of(&checks),
+        checks,
+    }
 }
 
 /// The whole registry over one set of facts (every check selected).
 pub fn judge(facts: &Facts) -> Vec<CheckResult> {
-    engine::judge_in(RESTORE_REGISTRY, facts, &Selection::default(), &[], &IoTimes::default())
+    judge::judge(facts, &Selection { suite: Suite::RestoreCheck, ..Default::default() }, &[], &IoTimes::default())
 }
 
 #[cfg(test)]

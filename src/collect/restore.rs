@@ -330,12 +330,12 @@ async fn store_reads(
         (facts, contents)
     };
     let results = async {
-        let key = crate::store::backup_results_key(prefix, name);
-        let fut = swift::get_object(&client, &store.endpoint, &token, &store.container, &key, crate::store::RESULTS_READ_LIMIT);
+        let key = crate::upstream::velero_store::backup_results_key(prefix, name);
+        let fut = swift::get_object(&client, &store.endpoint, &token, &store.container, &key, crate::upstream::velero_store::RESULTS_READ_LIMIT);
         let (got, ms) = timed(&deadline, "Swift", fut, swift_problem).await;
         timed_key(&key, ms);
         match got {
-            Ok(o) => tokio::task::spawn_blocking(move || crate::store::parse_results(&o.bytes, o.cut))
+            Ok(o) => tokio::task::spawn_blocking(move || crate::upstream::velero_store::parse_results(&o.bytes, o.cut))
                 .await
                 .unwrap_or_else(|e| Err(Problem::new(ProblemKind::BadBody, format!("reading the results failed: {e}")))),
             Err(p) => Err(p),

@@ -194,7 +194,7 @@ mod tests {
     fn partially_failed_warns_quoting_its_results() {
         let mut f = ready();
         f.kube.backups = Ok(list(vec![json!({"metadata": {"name": BACKUP}, "spec": {"storageLocation": "default"}, "status": {"phase": "PartiallyFailed", "errors": 1, "warnings": 0, "expiration": "2026-12-29T08:00:00Z"}})]));
-        let results = crate::store::parse_results(&crate::store::gz(br#"{"errors":{"namespaces":{"shop":[" message: /Error backing up item"]}}}"#), false).unwrap();
+        let results = crate::upstream::velero_store::parse_results(&crate::upstream::velero_store::gz(br#"{"errors":{"namespaces":{"shop":[" message: /Error backing up item"]}}}"#), false).unwrap();
         f.restore.as_mut().unwrap().store.results = Some(Ok(results));
         let v = run(&f, judge);
         assert_eq!(v.status, Status::Warn);

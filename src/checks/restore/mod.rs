@@ -33,7 +33,7 @@ pub(crate) fn capped(mut lines: Vec<String>) -> Vec<String> {
 /// Where the backup's objects are, for messages: `container/prefix/backups/<b>/`.
 pub(crate) fn place(r: &RestoreFacts) -> String {
     let container = r.store.container.as_deref().unwrap_or("?");
-    let dir = crate::store::backups_dir(r.store.prefix.as_deref());
+    let dir = crate::upstream::velero_store::backups_dir(r.store.prefix.as_deref());
     format!("{container}/{dir}{}/", r.backup)
 }
 
