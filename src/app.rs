@@ -85,7 +85,7 @@ pub fn colour_on(mode: ColorMode, to_terminal: bool) -> bool {
 pub fn render(args: &DoctorArgs, report: &Report) -> String {
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
     match args.output {
-        Output::Table => report::table::render(report, colour_on(args.color, to_terminal), crate::term::columns(to_terminal)),
+        Output::Table => report::table::render(report, colour_on(args.color, to_terminal), Some(crate::term::columns(args.output_file.is_some()))),
         Output::Json => report::json::render(report),
         Output::Markdown => report::markdown::render(report),
         Output::Junit => report::junit::render(report, args.fail_on),
