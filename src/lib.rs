@@ -29,5 +29,6 @@ pub mod tempurl_cmd;
 pub mod term;
 pub mod trust;
 pub mod unanswered;
+pub mod upstream;
 pub mod velero;
 pub mod vsphere;
