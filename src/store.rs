@@ -30,6 +30,26 @@ pub fn backup_results_key(prefix: Option<&str>, backup: &str) -> String {
     join(&[prefix.unwrap_or(""), "backups", backup, &format!("{backup}-results.gz")])
 }
 
+/// `<prefix>/backups/<b>/velero-backup.json`: the Backup as Velero wrote it; the sync controller
+/// creates a Backup from it (`BackupExists` asks for this key; object_store_layout.go
+/// `getBackupMetadataKey`).
+pub fn backup_metadata_key(prefix: Option<&str>, backup: &str) -> String {
+    join(&[prefix.unwrap_or(""), "backups", backup, METADATA_OBJECT])
+}
+
+/// `<prefix>/backups/<b>/<b>.tar.gz`: the backed-up resources (`getBackupContentsKey`).
+pub fn backup_contents_key(prefix: Option<&str>, backup: &str) -> String {
+    join(&[prefix.unwrap_or(""), "backups", backup, &format!("{backup}.tar.gz")])
+}
+
+/// `<prefix>/backups/<b>/<b>-volumeinfo.json.gz` (Velero 1.13+, `getBackupVolumeInfoKey`).
+pub fn backup_volume_info_key(prefix: Option<&str>, backup: &str) -> String {
+    join(&[prefix.unwrap_or(""), "backups", backup, &format!("{backup}-volumeinfo.json.gz")])
+}
+
+/// The name of a backup's metadata object inside its directory.
+pub const METADATA_OBJECT: &str = "velero-backup.json";
+
 /// `<prefix>/backups/<b>/<b>-logs.gz`
 pub fn backup_log_key(prefix: Option<&str>, backup: &str) -> String {
     join(&[prefix.unwrap_or(""), "backups", backup, &format!("{backup}-logs.gz")])
@@ -194,6 +214,9 @@ mod tests {
         assert_eq!(restore_log_key(None, "r1"), "restores/r1/restore-r1-logs.gz");
         assert_eq!(backups_dir(None), "backups/");
         assert_eq!(backups_dir(Some("/team/")), "team/backups/");
+        assert_eq!(backup_metadata_key(Some("cluster-a"), "b1"), "cluster-a/backups/b1/velero-backup.json");
+        assert_eq!(backup_contents_key(None, "b1"), "backups/b1/b1.tar.gz");
+        assert_eq!(backup_volume_info_key(Some("a/"), "b1"), "a/backups/b1/b1-volumeinfo.json.gz");
     }
 
     #[test]
