@@ -2,6 +2,11 @@
 //! clusters is replayed against the rules (authorized as the API server's RBAC authorizer would), and
 //! every permission the rules grant is used by at least one request. A new read without its rule fails
 //! this test; so does a rule nothing uses. Also lints the other manifests in deploy/.
+//!
+//! Least privilege by default: deploy/rbac.yaml grants no list or watch on Secrets anywhere. The one
+//! read that needs a list of them (the Helm release records, for the Helm-values hints) is granted by
+//! the opt-in deploy/rbac-helm-hints.yaml; with the default alone, veldr's verdicts are those of the
+//! full grant (no check ends in error, kube.rbac notes the optional grant).
 
 mod common;
 
@@ -139,13 +144,25 @@ fn deploy_docs(file: &str) -> Vec<Value> {
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
 
-/// The permissions deploy/rbac.yaml gives the veldr ServiceAccount, expanded to atoms.
-fn granted() -> Vec<Atom> {
-    let docs = deploy_docs("rbac.yaml");
+/// The default RBAC, and the opt-in file on top of it.
+const DEFAULT: &[&str] = &["rbac.yaml"];
+const WITH_HELM_HINTS: &[&str] = &["rbac.yaml", "rbac-helm-hints.yaml"];
+
+/// The permissions the given deploy/ files give the veldr ServiceAccount, expanded to atoms.
+fn granted(files: &[&str]) -> Vec<Atom> {
+    let mut atoms = Vec::new();
+    for file in files {
+        atoms.extend(granted_by(file));
+    }
+    atoms
+}
+
+fn granted_by(file: &str) -> Vec<Atom> {
+    let docs = deploy_docs(file);
     let role = |kind: &str, name: &str, ns: Option<&str>| -> &Value {
         docs.iter()
             .find(|d| s(d, "/kind") == kind && s(d, "/metadata/name") == name && (ns.is_none() || s(d, "/metadata/namespace") == ns.unwrap()))
-            .unwrap_or_else(|| panic!("rbac.yaml: a binding names {kind} {name}, which is not in the file"))
+            .unwrap_or_else(|| panic!("{file}: a binding names {kind} {name}, which is not in the file"))
     };
     let mut atoms = Vec::new();
     for b in docs.iter().filter(|d| matches!(s(d, "/kind"), "RoleBinding" | "ClusterRoleBinding")) {
@@ -174,7 +191,7 @@ fn granted() -> Vec<Atom> {
                                 group: group.clone(),
                                 resource: resource.clone(),
                                 name: n,
-                                from: format!("{} {kind}/{name} rule {i}", s(b, "/kind")),
+                                from: format!("{file}: {} {kind}/{name} rule {i}", s(b, "/kind")),
                             })
                         };
                         if names.is_empty() {
@@ -189,15 +206,14 @@ fn granted() -> Vec<Atom> {
             }
         }
     }
-    assert!(!atoms.is_empty(), "rbac.yaml binds nothing to ServiceAccount {SA_NAMESPACE}/{SA_NAME}");
+    assert!(!atoms.is_empty(), "{file} binds nothing to ServiceAccount {SA_NAMESPACE}/{SA_NAME}");
     atoms
 }
 
-/// Runs veldr against one scenario and returns the resource requests it made.
-fn requests_of(name: &str) -> Vec<(Attributes, String)> {
-    let cluster = serve(name, None);
-    let out = run(&cluster, &["-o", "json", "--skip", "openstack", "--timeout", "20s"]);
-    assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "[{name}] veldr exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+const DOCTOR: &[&str] = &["-o", "json", "--skip", "openstack", "--timeout", "20s"];
+
+/// The resource requests a run made against `cluster`.
+fn requests_to(name: &str, cluster: &Cluster) -> Vec<(Attributes, String)> {
     let mut got = Vec::new();
     for r in cluster.server.requests() {
         if let Request::Resource(a) = classify(&r.method, &r.path, &r.query) {
@@ -206,6 +222,45 @@ fn requests_of(name: &str) -> Vec<(Attributes, String)> {
     }
     assert!(!got.is_empty(), "[{name}] no request logged");
     got
+}
+
+/// Runs veldr against one scenario and returns its report and the resource requests it made.
+fn doctor(name: &str, cluster: &Cluster) -> Value {
+    let out = run(cluster, DOCTOR);
+    assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "[{name}] veldr exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    report(&out)
+}
+
+/// Runs veldr against one scenario and returns the resource requests it made.
+fn requests_of(name: &str) -> Vec<(Attributes, String)> {
+    let cluster = serve(name, None);
+    doctor(name, &cluster);
+    requests_to(name, &cluster)
+}
+
+/// The scenario served by an API server that also refuses `denied` (a `_server.yaml` rbac entry).
+fn serve_denying(name: &str, denied: Value) -> Cluster {
+    let dir = materialize(name, None);
+    let path = dir.path().join("_server.yaml");
+    let mut config: Value = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        Err(_) => serde_json::json!({}),
+    };
+    if config.is_null() {
+        config = serde_json::json!({});
+    }
+    match config.get_mut("rbac").and_then(Value::as_array_mut) {
+        Some(rules) => rules.push(denied),
+        None => config["rbac"] = Value::Array(vec![denied]),
+    }
+    // JSON is YAML.
+    std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+    serve_dir(dir)
+}
+
+/// What an RBAC-restricted run is compared on: each check's status.
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["checks"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string())).collect()
 }
 
 #[test]
@@ -240,7 +295,7 @@ fn the_request_classifier_reads_paths_as_the_api_server_does() {
 
 #[test]
 fn the_replay_catches_a_request_without_its_rule() {
-    let atoms = granted();
+    let atoms = granted(WITH_HELM_HINTS);
     let allowed = |r: Request| match r {
         Request::NonResource(_) => true,
         Request::Resource(a) => atoms.iter().any(|x| x.allows(&a)),
@@ -276,9 +331,87 @@ fn the_replay_catches_a_request_without_its_rule() {
     assert_eq!(denied.into_iter().collect::<Vec<_>>(), vec![r#"get secrets "openstack-credentials" in namespace velero"#.to_string()]);
 }
 
+/// The default RBAC lets no one read secrets in bulk: no list or watch on secrets in any scope, and
+/// every `get` on secrets names its secret.
+#[test]
+fn the_default_rbac_grants_no_list_or_watch_on_secrets() {
+    let atoms = granted(DEFAULT);
+    let bulk: Vec<String> = atoms
+        .iter()
+        .filter(|a| a.group.is_empty() && a.resource == "secrets" && (matches!(a.verb.as_str(), "list" | "watch") || a.name.is_none()))
+        .map(|a| format!("{} secrets{} ({})", a.verb, a.scope.as_ref().map(|n| format!(" in namespace {n}")).unwrap_or_else(|| " cluster-wide".into()), a.from))
+        .collect();
+    assert!(bulk.is_empty(), "deploy/rbac.yaml grants bulk reads of secrets (least privilege: move them to an opt-in file):\n{}", bulk.join("\n"));
+    assert!(atoms.iter().any(|a| a.resource == "secrets" && a.verb == "get" && a.name.as_deref() == Some("cloud-credentials")), "the credentials secret, get by name");
+    // The opt-in file holds exactly the Helm records' list, in the Velero namespace.
+    let opt_in = granted_by("rbac-helm-hints.yaml");
+    let opt: Vec<(Option<&str>, &str, &str, &str, Option<&str>)> =
+        opt_in.iter().map(|a| (a.scope.as_deref(), a.verb.as_str(), a.group.as_str(), a.resource.as_str(), a.name.as_deref())).collect();
+    assert_eq!(opt, vec![(Some(SA_NAMESPACE), "list", "", "secrets", None)], "deploy/rbac-helm-hints.yaml");
+}
+
+/// With the default RBAC alone, the one request refused is the Helm records' list, and it changes no
+/// verdict beyond the Helm hints: no check ends in error for it, kube.rbac stays ok and notes the
+/// optional grant, a Helm-specific hint becomes the generic one. The one verdict that may change is a
+/// finding made of Helm values alone (vsl.config's VolumeSnapshotLocation that only a failed `helm
+/// upgrade` defines): without the values there is nothing to judge, and the check says so.
+#[test]
+fn the_default_rbac_refuses_only_the_helm_records_and_changes_no_verdict() {
+    let atoms = granted(DEFAULT);
+    let helm_list = serde_json::json!({"verb": "list", "resource": "secrets", "namespace": SA_NAMESPACE});
+    let mut hints_lost = BTreeSet::new();
+    let mut helm_values_alone = BTreeSet::new();
+    for name in replayed() {
+        // Everything granted (the default + the opt-in file: the replay test proves it allows every request).
+        let full = serve(&name, None);
+        let granted_report = doctor(&name, &full);
+        let refused: BTreeSet<String> =
+            requests_to(&name, &full).into_iter().filter(|(a, _)| !atoms.iter().any(|x| x.allows(a))).map(|(_, raw)| raw).collect();
+        for raw in &refused {
+            assert!(
+                raw.starts_with(&format!("GET /api/v1/namespaces/{SA_NAMESPACE}/secrets?")) && raw.contains("labelSelector=owner%3Dhelm"),
+                "[{name}] the default RBAC refuses {raw}, which is not the Helm records' list"
+            );
+        }
+        // The API server enforcing the default: the Helm records' list refused.
+        let restricted = serve_denying(&name, helm_list.clone());
+        let default_report = doctor(&name, &restricted);
+        for ((id, with), (_, without)) in statuses(&granted_report).into_iter().zip(statuses(&default_report)) {
+            if with == without {
+                continue;
+            }
+            let g = check(&granted_report, &id);
+            let d = check(&default_report, &id);
+            let helm_alone = id == "vsl.config" && g["summary"].as_str().unwrap().starts_with("Helm values define");
+            let said = d["details"].as_array().unwrap().iter().filter_map(Value::as_str).any(|l| l.contains("deploy/rbac-helm-hints.yaml"));
+            assert!(
+                helm_alone && without == "ok" && said,
+                "[{name}] the default RBAC changed {id} from {with} to {without}:\n  granted: {g}\n  default: {d}"
+            );
+            helm_values_alone.insert(format!("{name}: {id}"));
+        }
+        let errors = |r: &Value| statuses(r).into_iter().filter(|(_, st)| st == "error").map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(errors(&default_report), errors(&granted_report), "[{name}] a check ended in error under the default RBAC");
+        assert_eq!(default_report["summary"]["error"], granted_report["summary"]["error"], "[{name}]");
+        let rbac = check(&default_report, "kube.rbac");
+        let note = rbac["details"].as_array().unwrap().iter().filter_map(Value::as_str).find(|d| d.starts_with("optional grant absent"));
+        assert!(note.is_some_and(|n| n.contains("deploy/rbac-helm-hints.yaml")), "[{name}] kube.rbac does not note the optional grant: {rbac}");
+        for (g, d) in granted_report["checks"].as_array().unwrap().iter().zip(default_report["checks"].as_array().unwrap()) {
+            if g["hint"] != d["hint"] {
+                hints_lost.insert(format!("{name}: {}", g["id"].as_str().unwrap()));
+            }
+        }
+    }
+    // The scenario built on a Helm value shows the difference: its fix named the value, now it cannot.
+    assert!(hints_lost.contains("helm-podenvfrom: credentials.env"), "{hints_lost:?}");
+    // A failed `helm upgrade` (a VSL with an empty provider in the values only) is the one finding made
+    // of Helm values alone: the seed's, and the scenario made for it.
+    assert_eq!(helm_values_alone.into_iter().collect::<Vec<_>>(), ["seed-pitfalls: vsl.config", "vsl-empty-provider: vsl.config"]);
+}
+
 #[test]
 fn rbac_yaml_allows_every_request_and_grants_nothing_unused() {
-    let atoms = granted();
+    let atoms = granted(WITH_HELM_HINTS);
     let mut used: BTreeSet<usize> = BTreeSet::new();
     let mut denied: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut kinds: BTreeSet<String> = BTreeSet::new();
@@ -294,7 +427,7 @@ fn rbac_yaml_allows_every_request_and_grants_nothing_unused() {
     }
     assert!(
         denied.is_empty(),
-        "deploy/rbac.yaml does not allow {} request(s) veldr makes; add the rule (and to README's RBAC section):\n{}",
+        "deploy/rbac.yaml (with the opt-in rbac-helm-hints.yaml) does not allow {} request(s) veldr makes; add the rule (and to README's RBAC section):\n{}",
         denied.len(),
         denied
             .iter()
@@ -321,7 +454,7 @@ fn rbac_yaml_allows_every_request_and_grants_nothing_unused() {
             )
         })
         .collect();
-    assert!(unused.is_empty(), "deploy/rbac.yaml grants what no request of veldr uses (remove it):\n{}", unused.join("\n"));
+    assert!(unused.is_empty(), "deploy/ grants what no request of veldr uses (remove it):\n{}", unused.join("\n"));
     // The replay saw the reads it should (a sanity floor: the collector reads 17 kinds and more).
     assert!(kinds.len() >= 17, "only {} kinds of request seen: {kinds:?}", kinds.len());
 }
@@ -342,7 +475,17 @@ fn in_cluster_manifests_run_as_the_service_account_locked_down() {
         assert!(s(c, "/image").starts_with("veldr:"), "{what}: image placeholder veldr:VERSION");
         assert_eq!(c.pointer("/securityContext/readOnlyRootFilesystem"), Some(&Value::Bool(true)), "{what}: readOnlyRootFilesystem");
         assert_eq!(c.pointer("/securityContext/allowPrivilegeEscalation"), Some(&Value::Bool(false)), "{what}");
-        assert_eq!(c.pointer("/securityContext/capabilities/drop/0").and_then(Value::as_str), Some("ALL"), "{what}");
+        assert_eq!(c.pointer("/securityContext/capabilities/drop"), Some(&serde_json::json!(["ALL"])), "{what}: drop all capabilities");
+        assert!(c.pointer("/securityContext/capabilities/add").is_none(), "{what}: adds a capability");
+        // The container's own settings win over the pod's: none may loosen them.
+        assert_ne!(c.pointer("/securityContext/runAsNonRoot"), Some(&Value::Bool(false)), "{what}");
+        assert_ne!(c.pointer("/securityContext/privileged"), Some(&Value::Bool(true)), "{what}");
+        // seccomp RuntimeDefault for the pod, and not overridden by the container.
+        assert_eq!(s(pod, "/securityContext/seccompProfile/type"), "RuntimeDefault", "{what}: seccompProfile");
+        assert!(matches!(c.pointer("/securityContext/seccompProfile/type").and_then(Value::as_str), None | Some("RuntimeDefault")), "{what}");
+        // The user the image declares (Containerfile USER 65532:65532), not root.
+        assert_eq!(pod.pointer("/securityContext/runAsUser").and_then(Value::as_u64), Some(65532), "{what}");
+        assert_eq!(pod.pointer("/securityContext/runAsGroup").and_then(Value::as_u64), Some(65532), "{what}");
     }
     for d in [dep, svc, job] {
         assert_eq!(s(d, "/metadata/namespace"), SA_NAMESPACE, "{} {}", s(d, "/kind"), s(d, "/metadata/name"));

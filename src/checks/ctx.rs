@@ -61,6 +61,14 @@ impl<'a> Ctx<'a> {
         releases.iter().filter(|r| r.name == name).find(|r| r.status == "deployed").or_else(|| releases.iter().find(|r| r.name == name))
     }
 
+    /// The Helm release named by the Velero Deployment's labels when its records could not be read
+    /// because the list was refused (deploy/rbac.yaml does not grant it; deploy/rbac-helm-hints.yaml
+    /// does): the checks then know Helm installed Velero but not its values.
+    pub fn helm_values_refused(&self) -> Option<String> {
+        let refused = self.facts.kube.helm_releases.as_ref().err().is_some_and(|e| e.kind == crate::facts::ReadErrorKind::Forbidden);
+        refused.then(|| self.velero_deployment().and_then(velero::helm_release_name)).flatten()
+    }
+
     /// `true` when the Velero Deployment was installed by the Helm chart.
     pub fn by_helm(&self) -> bool {
         self.helm_release().is_some()

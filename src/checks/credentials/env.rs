@@ -50,6 +50,17 @@ fn helm_hint(ctx: &Ctx) -> Option<String> {
     None
 }
 
+/// The Helm hint without the values: the Deployment says Helm installed it, but its release records
+/// were not readable (the optional deploy/rbac-helm-hints.yaml grant).
+fn helm_hint_without_values(ctx: &Ctx) -> Option<String> {
+    let release = ctx.helm_values_refused()?;
+    Some(format!(
+        "Helm release {release} installed Velero: put the OS_* keys in a secret, set `credentials.extraSecretRef: <that secret>` \
+         in the release's values (`podEnvFrom` is not a key of the chart) and `helm upgrade`. (veldr could not read the release's \
+         values to name the one at fault: deploy/rbac-helm-hints.yaml grants that read)"
+    ))
+}
+
 fn judge(ctx: &Ctx) -> Verdict {
     let from_cluster = ctx.facts.credentials_source == "cluster";
     let bsls = crate::need!(&ctx.facts.kube.backup_storage_locations);
@@ -142,7 +153,7 @@ fn judge(ctx: &Ctx) -> Verdict {
                     format!("no auth URL reaches {where_}: the plugin fails with \"Missing input for argument [auth_url]\"")
                 });
                 if from_cluster {
-                    hint = helm_hint(ctx).or(hint).or_else(|| {
+                    hint = helm_hint(ctx).or_else(|| helm_hint_without_values(ctx)).or(hint).or_else(|| {
                         Some(format!(
                             "put the OS_* keys in a secret and add it to the velero container: \
                              `kubectl -n {} set env deployment/{} --from=secret/cloud-credentials -c {}` \
@@ -285,6 +296,15 @@ mod tests {
         assert_eq!(v.status, Status::Fail);
         let hint = v.hint.unwrap();
         assert!(hint.contains("podEnvFrom") && hint.contains("credentials.extraSecretRef: cloud-credentials"), "{hint}");
+
+        // Without the optional grant (deploy/rbac-helm-hints.yaml) the values are unknown: the same
+        // verdict, a Helm hint that does not pretend to know which value is at fault.
+        f.kube.helm_releases = Err(ReadError::forbidden("list", "secrets", Some("velero")));
+        let v = run(&f);
+        assert_eq!(v.status, Status::Fail);
+        let hint = v.hint.unwrap();
+        assert!(hint.starts_with("Helm release velero installed Velero") && hint.contains("credentials.extraSecretRef") && hint.contains("deploy/rbac-helm-hints.yaml"), "{hint}");
+        assert!(!hint.contains("sets `podEnvFrom`"), "{hint}");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! kube.rbac: every read of this run that the API server refused (403), with the checks it
 //! degrades and the rules to grant. Reads that failed otherwise (timeout, missing CRD) or that were
 //! not made because no selected check needs them (`NotNeeded`) are not RBAC problems.
+//!
+//! One refusal is expected, not a degradation: the list of Helm release records (Secrets labelled
+//! owner=helm). deploy/rbac.yaml grants no list on Secrets (it would read every repository password
+//! and Helm release's values); the opt-in deploy/rbac-helm-hints.yaml does. Without it the verdict
+//! stays ok and says, in a detail line, which hints that grant would add.
 
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{ReadError, ReadErrorKind};
@@ -72,7 +77,6 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.volume_snapshot_contents.as_ref().err(),
         k.namespace.as_ref().err(),
         k.api_groups.as_ref().err(),
-        k.helm_releases.as_ref().err(),
         k.velero_crds.as_ref().err(),
     ];
     let mut out: Vec<&ReadError> = lists.into_iter().flatten().collect();
@@ -88,10 +92,21 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
     out
 }
 
+/// The opt-in grant of deploy/rbac-helm-hints.yaml: the line kube.rbac adds when it is absent.
+pub const HELM_HINTS_ABSENT: &str = "optional grant absent: list secrets in namespace {ns} (Helm release records, deploy/rbac-helm-hints.yaml); \
+     credentials.env and vsl.config give their generic hints instead of naming the Helm value";
+
+/// The note for a refused list of Helm release records (None when it was read, or not asked for).
+fn helm_hints_note(ctx: &Ctx) -> Option<String> {
+    let e = ctx.facts.kube.helm_releases.as_ref().err().filter(|e| e.kind == ReadErrorKind::Forbidden)?;
+    Some(HELM_HINTS_ABSENT.replace("{ns}", e.namespace.as_deref().unwrap_or(ctx.namespace())))
+}
+
 fn judge(ctx: &Ctx) -> Verdict {
     let denied = forbidden_reads(ctx);
+    let note = helm_hints_note(ctx);
     if denied.is_empty() {
-        return Verdict::ok("every read veldr needs was allowed");
+        return Verdict::ok("every read veldr needs was allowed").details(note);
     }
     let mut details = Vec::new();
     let mut rules = Vec::new();
@@ -102,9 +117,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         let scope = e.namespace.as_deref().map(|n| format!(" in namespace {n}")).unwrap_or_else(|| " cluster-wide".into());
         let mut checks: Vec<&str> = affected_checks(&e.resource).to_vec();
         let mut what = e.resource.clone();
-        if e.resource == "secrets" && e.verb == "list" {
-            checks = vec!["credentials.env (Helm values)", "vsl.config (Helm values)"];
-        } else if is(k.vsphere_config.as_ref().err(), e) {
+        if is(k.vsphere_config.as_ref().err(), e) {
             checks = vec!["csi.snapshot-limit (assumes vSphere's default limit, 3)"];
             what = format!("secrets named {}", crate::vsphere::CONFIG_SECRET);
         } else if is(k.vsphere_feature_states.as_ref().err(), e) {
@@ -116,6 +129,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     }
     Verdict::warn(format!("{} read(s) forbidden; the checks that need them end in error", denied.len()))
         .details(details)
+        .details(note)
         .hint(format!(
             "grant veldr's identity: {} (deploy/rbac.yaml has the least-privilege rules)",
             rules.join("; ")
@@ -143,11 +157,31 @@ mod tests {
         f.kube.helm_releases = Err(ReadError::forbidden("list", "secrets", Some("velero")));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn);
-        assert_eq!(v.summary, "3 read(s) forbidden; the checks that need them end in error");
+        assert_eq!(v.summary, "2 read(s) forbidden; the checks that need them end in error");
         assert!(v.details.contains(&"list pods in namespace velero: degrades velero.deployment, credentials.fresh, nodeagent.pss".to_string()), "{:?}", v.details);
-        assert!(v.details.iter().any(|d| d == "list secrets in namespace velero: degrades credentials.env (Helm values), vsl.config (Helm values)"), "{:?}", v.details);
         assert!(v.details.iter().any(|d| d.starts_with("get secrets in namespace velero: degrades credentials.env")), "{:?}", v.details);
-        assert!(v.hint.unwrap().contains("list pods in namespace velero"));
+        // The Helm records are the optional grant: noted, not counted, not in the rules to grant.
+        assert!(v.details.last().unwrap().starts_with("optional grant absent: list secrets in namespace velero"), "{:?}", v.details);
+        let hint = v.hint.unwrap();
+        assert!(hint.contains("list pods in namespace velero") && !hint.contains("list secrets"), "{hint}");
+    }
+
+    /// deploy/rbac.yaml grants no list on Secrets: with only it, the Helm records are refused, and
+    /// that is a note on an ok verdict, not a warning.
+    #[test]
+    fn the_helm_records_refused_alone_is_ok_with_a_note() {
+        let mut f = Facts::empty("velero");
+        f.kube.helm_releases = Err(ReadError::forbidden("list", "secrets", Some("velero")));
+        let v = judge(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert_eq!(v.summary, "every read veldr needs was allowed");
+        assert_eq!(v.details.len(), 1, "{:?}", v.details);
+        assert!(v.details[0].contains("deploy/rbac-helm-hints.yaml") && v.details[0].contains("credentials.env and vsl.config"), "{:?}", v.details);
+        // Granted (or not asked for): no note.
+        f.kube.helm_releases = Ok(Vec::new());
+        assert!(judge(&Ctx::new(&f, &[])).details.is_empty());
+        f.kube.helm_releases = Err(ReadError::not_needed("secrets"));
+        assert!(judge(&Ctx::new(&f, &[])).details.is_empty());
     }
 
     #[test]

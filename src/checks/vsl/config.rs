@@ -84,6 +84,13 @@ fn judge(ctx: &Ctx) -> Verdict {
             judge_helm_values(rel, &mut findings, &mut notes);
         }
     }
+    // Helm installed Velero but its records were refused: a VSL only the values define is not seen.
+    if let Some(release) = ctx.helm_values_refused() {
+        notes.push(format!(
+            "Helm release {release}: its values were not read (the optional grant deploy/rbac-helm-hints.yaml is absent), \
+             so a VolumeSnapshotLocation that only they define (a `helm upgrade` that failed on it) is not judged"
+        ));
+    }
     // Helm is found through the Velero Deployment: one that did not decode is named.
     if let Ok(d) = &ctx.facts.kube.deployments {
         notes.extend(d.malformed.iter().map(|m| m.describe()));
@@ -218,6 +225,20 @@ mod tests {
         let v = run(&f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(text(&v).contains("revision 4 (failed)"), "{v:?}");
+    }
+
+    /// Without the optional grant (deploy/rbac-helm-hints.yaml) the values are not seen: the check says
+    /// what it could not judge, instead of failing or erroring.
+    #[test]
+    fn helm_records_refused_are_said_not_judged() {
+        let mut f = helm_facts(json!({"configuration": {"volumeSnapshotLocation": [{"name": "default", "provider": ""}]}}), "deployed");
+        f.kube.helm_releases = Err(crate::facts::ReadError::forbidden("list", "secrets", Some("velero")));
+        let v = run(&f);
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert!(v.details.iter().any(|d| d.starts_with("Helm release velero: its values were not read") && d.contains("deploy/rbac-helm-hints.yaml")), "{v:?}");
+        // Not installed by Helm: nothing to say.
+        f.kube.deployments = healthy().kube.deployments;
+        assert!(run(&f).details.is_empty(), "{:?}", run(&f));
     }
 
     #[test]
