@@ -588,6 +588,8 @@ def provision(st):
     for name, body in velero_store_objects().items():
         expect(http("PUT", f"{sw_url}/velero-backups/{name}", body=body, token=atok,
                     headers={"Content-Type": "application/octet-stream"}), 201, what=f"PUT {name}")
+    inventory = inventory_store_objects()
+    put_objects(f"{sw_url}/velero-backups", atok, inventory.pop("objects"))
     # the other proxy sees the same data
     expect(http("HEAD", f"{B}/v1/{account}/velero-backups/{obj_name}", token=atok), 200,
            what="HEAD object via proxy B")
@@ -616,6 +618,7 @@ def provision(st):
         "velero_store": {"container": "velero-backups", "partially_failed": VELERO_PARTIAL,
                          "failed_without_results": VELERO_FAILED, "restore": VELERO_RESTORE,
                          "corrupt": ["corrupt-notgzip", "corrupt-truncated", "corrupt-huge", "corrupt-bomb"]},
+        "inventory": inventory,
     }
 
 
@@ -697,6 +700,139 @@ def velero_store_objects():
         "backups/corrupt-bomb/corrupt-bomb-results.gz": gzip.compress(b"0" * (20 << 20)),
     }
     return objects
+
+
+# ---------------------------------------------------------------- backup.inventory / backup.coverage
+# Complete Velero backups (velero-backup.json, <b>.tar.gz, <b>-volumeinfo.json.gz, logs, results) of the
+# fixture clusters' Schedule `daily` (tests/fixtures/clusters/healthy/backups.yaml), under the BSL prefixes the
+# lab-inventory-* and lab-coverage-* scenarios use, each prefix set up for one case. Formats: Velero v1.17.1
+# (pkg/persistence/object_store.go PutBackup; internal/volume/volumes_information.go BackupVolumeInfo;
+# gzip of json.Encoder's output, so a trailing newline).
+
+HEALTHY_DAILY = ["daily-20261129020000", "daily-20261128020000", "daily-20261127020000"]
+HEALTHY_PVCS = [("shop", "data-postgres-0", "pvc-0b6c2a4e-7f1d-4b5e-9c3a-1d2e3f4a5b6c", 10737418240),
+                ("shop", "uploads", "pvc-5d9e8f7a-2b3c-4d1e-8f6a-7b8c9d0e1f2a", 5368709120)]
+OTHER_CLUSTER_BACKUP = "other-daily-20261129010000"   # another cluster's, in the `shared` prefix
+UNSYNCED_BACKUP = "daily-20261126020000"              # in the `stalled` prefix, no Backup in the cluster
+# How long after the lab's start Swift deletes the `expiring` prefix's newest backup (X-Delete-At): sooner
+# than the Backup's own expiration (720h after it ran), later than any test run.
+EXPIRING_AFTER_DAYS = 5
+
+
+def velero_json(doc):
+    return (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+
+
+def tarball(backup):
+    """A minimal backup tarball (metadata/version, as Velero writes first): what a reader can open."""
+    import io
+    import tarfile
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as t:
+        data = b"1\n"
+        info = tarfile.TarInfo("metadata/version")
+        info.size = len(data)
+        info.mtime = 1796176800
+        t.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def backup_metadata(name, schedule, gitversion="v1.31.4"):
+    return {"apiVersion": "velero.io/v1", "kind": "Backup",
+            "metadata": {"name": name, "namespace": "velero",
+                         "labels": {"velero.io/schedule-name": schedule, "velero.io/storage-location": "default"},
+                         "annotations": {"velero.io/source-cluster-k8s-gitversion": gitversion,
+                                         "velero.io/source-cluster-k8s-major-version": "1",
+                                         "velero.io/source-cluster-k8s-minor-version": gitversion.split(".")[1]}},
+            "spec": {"includedNamespaces": ["shop"], "snapshotVolumes": True, "storageLocation": "default", "ttl": "720h0m0s"},
+            "status": {"phase": "Completed", "version": 1, "formatVersion": "1.1.0"}}
+
+
+def volume_infos(skipped=()):
+    """BackupVolumeInfo entries for the healthy PVCs: CSI snapshots that succeeded, or skipped as named."""
+    out = []
+    for ns, pvc, pv, size in HEALTHY_PVCS:
+        base = {"pvcName": pvc, "pvcNamespace": ns, "pvName": pv, "snapshotDataMoved": False,
+                "pvInfo": {"reclaimPolicy": "Delete", "labels": None}}
+        reason = dict(skipped).get(pvc)
+        if reason:
+            out.append({**base, "preserveLocalSnapshot": False, "skipped": True, "skippedReason": reason})
+        else:
+            out.append({**base, "backupMethod": "CSISnapshot", "preserveLocalSnapshot": True, "skipped": False,
+                        "startTimestamp": "2026-11-29T02:00:01Z", "completionTimestamp": "2026-11-29T02:00:09Z", "result": "succeeded",
+                        "csiSnapshotInfo": {"snapshotHandle": f"4a1d5e2c-{pvc}+6f0c", "size": size, "driver": "csi.vsphere.vmware.com",
+                                            "vscName": f"snapcontent-{pvc}", "operationID": f"{ns}/velero-{pvc}-x/2026-11-29T02:00:01Z",
+                                            "ReadyToUse": True}})
+    return out
+
+
+def backup_objects(prefix, name, schedule="daily", gitversion="v1.31.4", skipped=(), without=(), headers=None):
+    """Every object Velero writes for a finished backup, less `without` (file names); `headers` on each."""
+    enc = lambda doc: gzip.compress(velero_json(doc))
+    files = {
+        "velero-backup.json": velero_json(backup_metadata(name, schedule, gitversion)),
+        f"{name}.tar.gz": tarball(name),
+        f"{name}-logs.gz": gzip.compress(logrus_line("2026-11-29T02:00:00Z", "info", "Setting up backup temp file",
+                                                      backup=f"velero/{name}").encode()),
+        f"{name}-results.gz": enc({"errors": {}, "warnings": {}}),
+        f"{name}-volumeinfo.json.gz": enc(volume_infos(skipped)),
+        f"{name}-resource-list.json.gz": enc({"v1/PersistentVolumeClaim": [f"{ns}/{pvc}" for ns, pvc, _, _ in HEALTHY_PVCS]}),
+    }
+    d = f"{prefix}/backups/{name}" if prefix else f"backups/{name}"
+    return [(f"{d}/{f}", body, dict(headers or {})) for f, body in files.items() if f not in without]
+
+
+def inventory_store_objects():
+    """The objects of the inventory and coverage cases and what the tests need to know of them."""
+    now = int(time.time())
+    delete_at = now + EXPIRING_AFTER_DAYS * 86400
+    objs = []
+    # `backups/` (the healthy BSL, no prefix): complete, and the PartiallyFailed nightly backup's metadata and
+    # tarball beside the results and log velero_store_objects() writes.
+    for b in HEALTHY_DAILY:
+        objs += backup_objects("", b)
+    objs += [o for o in backup_objects("", VELERO_PARTIAL, schedule="nightly") if o[0].endswith((".json", ".tar.gz"))]
+    # A BSL with a prefix holding complete objects (the healthy counterpart).
+    for b in HEALTHY_DAILY:
+        objs += backup_objects("cluster-a", b)
+    # Objects gone behind Velero's back: one backup's directory entirely, another's tarball.
+    objs += backup_objects("gone", HEALTHY_DAILY[0])
+    objs += backup_objects("gone", HEALTHY_DAILY[2], without=(f"{HEALTHY_DAILY[2]}.tar.gz",))
+    # Swift's object expiry sooner than the Backup's: the newest backup's objects carry X-Delete-At.
+    objs += backup_objects("expiring", HEALTHY_DAILY[0], headers={"X-Delete-At": str(delete_at)})
+    for b in HEALTHY_DAILY[1:]:
+        objs += backup_objects("expiring", b)
+    # Another cluster (Kubernetes v1.29.6, Schedule other-daily) writing to the same prefix.
+    for b in HEALTHY_DAILY:
+        objs += backup_objects("shared", b)
+    objs += backup_objects("shared", OTHER_CLUSTER_BACKUP, schedule="other-daily", gitversion="v1.29.6")
+    # A backup in the BSL that sync never brought into the cluster.
+    for b in HEALTHY_DAILY:
+        objs += backup_objects("stalled", b)
+    objs += backup_objects("stalled", UNSYNCED_BACKUP)
+    # The newest backup's volumeinfo records a skipped volume.
+    skip = ("uploads", "volumeSnapshot: matched action is 'skip' in chosen resource policies;")
+    objs += backup_objects("skipped", HEALTHY_DAILY[0], skipped=[skip])
+    for b in HEALTHY_DAILY[1:]:
+        objs += backup_objects("skipped", b)
+    return {"objects": objs, "prefixes": ["cluster-a", "gone", "expiring", "shared", "stalled", "skipped"],
+            "expiring": {"backup": HEALTHY_DAILY[0], "delete_at": delete_at},
+            "gone": {"missing": HEALTHY_DAILY[1], "without_tarball": HEALTHY_DAILY[2]},
+            "other_cluster": {"backup": OTHER_CLUSTER_BACKUP, "gitversion": "v1.29.6"},
+            "unsynced": UNSYNCED_BACKUP, "skipped": {"backup": HEALTHY_DAILY[0], "pvc": "shop/uploads", "reason": skip[1]}}
+
+
+def put_objects(container_url, token, objects, workers=8):
+    """PUTs (name, body, headers) objects, a few at a time (the lab's Swift answers each in ~20 ms)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def put(o):
+        name, body, headers = o
+        h = {"Content-Type": "application/octet-stream", **headers}
+        expect(http("PUT", f"{container_url}/{name}", body=body, token=token, headers=h), 201, what=f"PUT {name}")
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(put, objects))
 
 
 def write_env(lab):

@@ -67,7 +67,16 @@ impl Selection {
                 judged.insert(c.id);
             }
         }
-        REGISTRY.iter().filter(|c| judged.contains(c.id)).flat_map(|c| c.needs.iter().copied()).collect()
+        // Checks that judge the cluster and read Swift beside it (backup.coverage, backup.inventory)
+        // do not make veldr talk to OpenStack when the selection leaves Swift out (`--skip openstack`):
+        // their Swift reads follow swift.container's.
+        let swift_skipped = crate::checks::find("swift.container").is_some_and(|c| self.skip.iter().any(|n| Self::matches(n, c.id, c.category)));
+        REGISTRY
+            .iter()
+            .filter(|c| judged.contains(c.id))
+            .flat_map(|c| c.needs.iter().copied())
+            .filter(|n| !(swift_skipped && n.through_swift()))
+            .collect()
     }
 }
 
@@ -136,6 +145,22 @@ mod tests {
         assert!(!skip(&["openstack"]).needs().contains(&Need::BackupResults));
         assert!(!skip(&["swift.container"]).needs().contains(&Need::BackupResults));
         assert!(skip(&["openstack"]).needs().contains(&Need::Backups), "backup.recent still reads the Backups");
+    }
+
+    #[test]
+    fn reads_through_swift_follow_swift_container() {
+        let skip = |names: &[&str]| Selection { skip: names.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        let only = |names: &[&str]| Selection { only: names.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        if !REGISTRY.iter().any(|c| c.needs.iter().any(|n| n.through_swift())) {
+            return;
+        }
+        assert!(Selection::default().needs().contains(&Need::NewestBackups));
+        for s in [skip(&["openstack"]), skip(&["swift.container"])] {
+            let needs = s.needs();
+            assert!(!needs.contains(&Need::NewestBackups) && !needs.contains(&Need::OpenStack), "{s:?}: {needs:?}");
+        }
+        // Asked for alone, such a check still reads Swift.
+        assert!(only(&["backup.inventory"]).needs().contains(&Need::NewestBackups));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! reached by host names that only the container's /etc/hosts knows (`--add-host`), which proves
 //! that name resolution works in the static binary (glibc's static NSS is the usual trap).
 //!
-//! Needs podman and runc (`.ci/run` installs them). Without podman the test fails under CI=true;
+//! Needs podman and runc (`bash scripts/test.sh` installs them). Without podman the test fails under CI=true;
 //! elsewhere it says loudly that it did not run.
 
 mod common;
@@ -135,7 +135,7 @@ fn stderr(out: &Output) -> String {
 fn image_runs_in_a_pod_like_the_cronjob() {
     if !have_podman() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("podman is not installed: .ci/run installs it (apt-get install podman runc); the image test must run in CI");
+            panic!("podman is not installed: scripts/test.sh installs it (apt-get install podman runc); the image test must run in CI");
         }
         eprintln!("\n*** tests/image.rs did NOT run: podman is not installed (apt-get install podman runc) ***\n");
         return;

@@ -191,9 +191,9 @@ fn kubeconfig_comes_from_the_environment_as_kubectl_finds_it() {
 
 #[test]
 fn prometheus_output_passes_promtool_lint() {
-    // promtool comes from Debian's `prometheus` package; .ci/run installs it.
+    // promtool comes from Debian's `prometheus` package; scripts/test.sh installs it.
     let promtool = Command::new("promtool").arg("--version").output();
-    assert!(promtool.is_ok(), "promtool is missing: `apt-get install --no-install-recommends prometheus` (as .ci/run does)");
+    assert!(promtool.is_ok(), "promtool is missing: `apt-get install --no-install-recommends prometheus` (as scripts/test.sh does)");
     for bundle in ["seed-pitfalls.bundle.json", "swift-key-mismatch.bundle.json"] {
         let out = veldr().args(["doctor", "-o", "prometheus", "--from-bundle"]).arg(repo().join("examples").join(bundle)).output().unwrap();
         let mut child = Command::new("promtool")

@@ -472,7 +472,10 @@ pub async fn collect(
             list_if(plan, Need::Events, &EVENTS),
             published(&board.bsls, list_if(plan, Need::BackupStorageLocations, &BSLS)),
             list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
-            list_if(plan, Need::Schedules, &SCHEDULES),
+            async {
+                let read = list_if(plan, Need::Schedules, &SCHEDULES);
+                if board.wants_schedules { published(&board.schedules, read).await } else { read.await }
+            },
             async {
                 let read = list_if(plan, Need::Backups, &BACKUPS);
                 if board.wants_backups { published(&board.backups, read).await } else { read.await }
@@ -502,8 +505,18 @@ pub async fn collect(
             list_if(plan, Need::VeleroCrds, &VELERO_CRDS),
         )
     };
-    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features, operations) =
-        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features, operations);
+    // The resource-policy ConfigMaps the Schedules name, read by name as soon as the Schedules are in.
+    let policies_read = async {
+        if !needs.contains(&Need::ResourcePolicies) {
+            return Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "configmaps", Some(namespace), "not read: no selected check needs it"));
+        }
+        match board.schedules.get().await {
+            Ok(schedules) => Ok(plan.timed(Need::ResourcePolicies, read_resource_policies(client, namespace, schedules, deadline)).await),
+            Err(e) => Err(ReadError::new(ReadErrorKind::NotAttempted, "get", "configmaps", Some(namespace), format!("the Schedules were not read: {}", e.explain()))),
+        }
+    };
+    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features, operations, resource_policies) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features, operations, policies_read);
     let (restores, delete_backup_requests, pod_volume_restores, data_uploads, data_downloads, velero_crds) = operations;
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs, vsnapshots, vscontents) =
         lists;
@@ -541,6 +554,7 @@ pub async fn collect(
         volume_snapshot_contents: vscontents,
         vsphere_config,
         vsphere_feature_states: vsphere_features,
+        resource_policies,
         secrets,
         config_maps,
         helm_releases: helm,
@@ -657,6 +671,33 @@ async fn read_named_config_maps(client: &Client, namespace: &str, names: &BTreeS
         }
     });
     join_all(reads).await
+}
+
+/// The ConfigMaps the Schedules name as their resource policy (`spec.template.resourcePolicy` of kind
+/// `configmap`, as Velero compares it: case-insensitive), each read by name in Velero's namespace and
+/// parsed at once; only the parsed policies are kept.
+async fn read_resource_policies(
+    client: &Client,
+    namespace: &str,
+    schedules: &List<crate::facts::Schedule>,
+    deadline: Deadline,
+) -> BTreeMap<String, Read<Option<crate::facts::ResourcePolicy>>> {
+    let names: BTreeSet<String> = schedules
+        .iter()
+        .filter_map(|s| s.spec.template.resource_policy.as_ref())
+        .filter(|r| r.kind.eq_ignore_ascii_case("configmap") && !r.name.is_empty())
+        .map(|r| r.name.clone())
+        .collect();
+    let url_path = <ConfigMap as kube::Resource>::url_path(&(), Some(namespace));
+    let reads = names.into_iter().map(|name| {
+        let url_path = &url_path;
+        async move {
+            let got = bounded(get_json::<ConfigMap>(client, url_path, &name), deadline, "get", "configmaps", Some(namespace)).await;
+            let parsed = got.map(|o| o.map(|c| crate::upstream::velero_resource_policy::from_config_map(&c.data.unwrap_or_default())));
+            (name, parsed)
+        }
+    });
+    join_all(reads).await.into_iter().collect()
 }
 
 /// GETs one named object in the first of `namespaces` that has it, asking the next only when it is

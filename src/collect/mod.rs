@@ -15,6 +15,7 @@
 pub mod clouds;
 pub mod graph;
 pub mod kube;
+pub mod newest;
 pub mod openstack;
 pub mod plugin_tls;
 pub mod results;
@@ -57,7 +58,7 @@ pub mod progress {
     }
 }
 
-use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Restore, Target, BUNDLE_SCHEMA};
+use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Restore, Schedule, Target, BUNDLE_SCHEMA};
 use crate::velero;
 use self::graph::Slot;
 use futures::FutureExt;
@@ -127,6 +128,10 @@ pub struct Board {
     /// The Backups, published only when a read waits for them (`wants_backups`).
     pub backups: Slot<Read<List<Backup>>>,
     pub wants_backups: bool,
+    /// The Schedules, published only when a read waits for them (`wants_schedules`: the resource
+    /// policies they name, their newest backups' objects).
+    pub schedules: Slot<Read<List<Schedule>>>,
+    pub wants_schedules: bool,
     /// The Restores, published only when their results are read too (`wants_restores`: the
     /// results of failed backups are read and velero.operations is judged).
     pub restores: Slot<Read<List<Restore>>>,
@@ -169,6 +174,12 @@ pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     if all.contains(&Need::BackupResults) {
         all.extend([Need::OpenStack, Need::Backups]);
     }
+    if all.contains(&Need::NewestBackups) {
+        all.extend([Need::OpenStack, Need::Backups, Need::Schedules]);
+    }
+    if all.contains(&Need::ResourcePolicies) {
+        all.insert(Need::Schedules);
+    }
     if all.contains(&Need::OpenStack) {
         all.extend([Need::BackupStorageLocations, Need::VeleroEnv]);
     }
@@ -186,7 +197,13 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
     let needs = closure(&opts.needs);
     let wants_restores = needs.contains(&Need::BackupResults) && needs.contains(&Need::Restores);
-    let board = Board { wants_backups: needs.contains(&Need::BackupResults), wants_restores, ..Default::default() };
+    let wants_newest = needs.contains(&Need::NewestBackups);
+    let board = Board {
+        wants_backups: needs.contains(&Need::BackupResults) || wants_newest,
+        wants_restores,
+        wants_schedules: wants_newest || needs.contains(&Need::ResourcePolicies),
+        ..Default::default()
+    };
     // Known without reading the cluster: these credentials are there from the start.
     match &opts.credentials {
         CredentialsSource::Cluster => {}
@@ -298,8 +315,27 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         let read = results::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };
+    // The objects of each Schedule's newest backup: like the results, once the Backups, the Schedules
+    // and a validated token are there.
+    let newest_side = async {
+        if !wants_newest {
+            return None;
+        }
+        let waited =
+            tokio::time::timeout_at(deadline.at, async { futures::join!(board.backups.get(), board.schedules.get(), board.bsls.get(), board.token.get()) }).await;
+        let Ok((backups, schedules, bsls, os)) = waited else {
+            let why = format!("the Backups, the Schedules or the Keystone token did not come within the run's --timeout ({}s)", deadline.total.as_secs_f32());
+            return Some((facts::NewestBackupsFacts { not_attempted: Some(why), limit: newest::MAX_SCHEDULES, ..Default::default() }, 0));
+        };
+        let t0 = std::time::Instant::now();
+        let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
+        let inputs = newest::Inputs { backups, schedules, bsls, openstack: Some(os) };
+        let read = newest::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
+        Some((read, t0.elapsed().as_millis() as u64))
+    };
     // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.
-    let ((kube_facts, mut io), openstack, results) = futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side));
+    let ((kube_facts, mut io), openstack, results, newest) =
+        futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side), Box::pin(newest_side));
 
     let openstack = openstack.map(|(mut os, ms)| {
         io.by_need.insert(Need::OpenStack, ms);
@@ -308,6 +344,10 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             io.by_need.insert(Need::BackupResults, ms);
             io.openstack.insert(OpenStackRead::Results, ms);
             os.backup_results = Some(read);
+        }
+        if let Some((read, ms)) = newest {
+            io.by_need.insert(Need::NewestBackups, ms);
+            os.newest_backups = Some(read);
         }
         os
     });

@@ -313,6 +313,7 @@ fn empty_target(bsl: &BackupStorageLocation, plugin: PluginConfig) -> SwiftTarge
         probe: None,
         timings_ms: BTreeMap::new(),
         backup_listing: None,
+        backup_objects: None,
     }
 }
 
@@ -357,8 +358,8 @@ struct SwiftReads<'a> {
     containers: Memo<'a, (String, String), Timed<swift::ContainerHead>>,
     infos: Memo<'a, String, Timed<swift::SwiftInfo>>,
     probes: Memo<'a, (String, String, String, &'static str), Probed>,
-    /// swift.capacity's listings, one per (endpoint, container, prefix).
-    listings: Memo<'a, (String, String, String), Timed<swift::BackupListing>>,
+    /// The backups' listings (swift.capacity, backup.inventory), one per (endpoint, container, prefix).
+    listings: Memo<'a, (String, String, String), Timed<swift::Listed>>,
     /// Set when Swift has first answered a request with the token (it has validated the token
     /// against Keystone), or when no such request is made.
     validated: Slot<()>,
@@ -395,15 +396,17 @@ impl<'a> SwiftReads<'a> {
         self.infos.get(&root.clone(), move || async move { timed(&deadline, "Swift /info", swift::info(client, &root), swift_problem).await }.boxed()).await
     }
 
-    /// swift.capacity's read: one bounded listing of `prefix` (the BSL's `backups/`).
-    async fn listing(&self, endpoint: &str, container: &str, prefix: String, limit: u64) -> Timed<swift::BackupListing> {
+    /// swift.capacity's and backup.inventory's read: one bounded, paged listing of `prefix` (the BSL's
+    /// `backups/`), at most [`swift::LISTING_PAGES`] pages of `limit` objects.
+    async fn listing(&self, endpoint: &str, container: &str, prefix: String, limit: u64) -> Timed<swift::Listed> {
         let (client, token, deadline) = (self.client, self.token, self.deadline);
         let key = (endpoint.to_string(), container.to_string(), prefix);
         let (ep, name, prefix) = key.clone();
         self.listings
             .get(&key, move || {
                 async move {
-                    timed(&deadline, "Swift listing", swift::list_objects(client, &ep, &token.value, &name, &prefix, limit), swift_problem).await
+                    let list = swift::list_objects(client, &ep, &token.value, &name, &prefix, limit, swift::LISTING_PAGES);
+                    timed(&deadline, "Swift listing", list, swift_problem).await
                 }
                 .boxed()
             })
@@ -481,7 +484,8 @@ impl<'a> SwiftReads<'a> {
         // A listing of a container that did not answer says nothing more than its HEAD did.
         if container.is_ok() {
             t.timings_ms.insert(OpenStackRead::Listing.key().into(), l_ms);
-            t.backup_listing = Some(listing);
+            t.backup_objects = Some(listing.as_ref().map(|l| l.objects.clone()).map_err(Clone::clone));
+            t.backup_listing = Some(listing.map(|l| l.listing));
         }
         t.timings_ms.insert(OpenStackRead::Container.key().into(), c_ms);
         t.timings_ms.insert(OpenStackRead::Account.key().into(), a_ms);

@@ -132,7 +132,7 @@ pub fn stores(facts: &Facts) -> Stores {
 }
 
 /// [`stores`] from the BSLs and the OpenStack facts alone (the endpoints are known with the token).
-fn stores_of(bsls: &Read<List<BackupStorageLocation>>, os: Option<&OpenStackFacts>) -> Stores {
+pub(crate) fn stores_of(bsls: &Read<List<BackupStorageLocation>>, os: Option<&OpenStackFacts>) -> Stores {
     let mut out = Stores::new();
     let Ok(bsls) = bsls else { return out };
     let targets = os.map(|o| o.targets.as_slice()).unwrap_or_default();
@@ -158,7 +158,7 @@ pub fn default_bsl(facts: &Facts) -> Option<&str> {
     default_of(&facts.kube.backup_storage_locations)
 }
 
-fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
+pub(crate) fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&str> {
     bsls.as_ref().ok()?.iter().find(|b| b.spec.default).map(|b| b.name())
 }
 
@@ -253,7 +253,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list);
         let target = |name: &str, endpoint: Option<crate::facts::Outcome<String>>| SwiftTarget {
             bsl: name.into(), container: format!("{name}-bucket"), plugin: Default::default(), endpoint, container_head: None, account_head: None,
-            info: None, signing_key: None, probe_url: None, probe: None, timings_ms: Default::default(), backup_listing: None,
+            info: None, signing_key: None, probe_url: None, probe: None, timings_ms: Default::default(), backup_listing: None, backup_objects: None,
         };
         f.openstack = Some(OpenStackFacts {
             targets: vec![target("default", Some(Ok("http://s/v1/AUTH_p".into()))), target("down", Some(Err(Problem::new(ProblemKind::NoRegion, "no region RegionX"))))],

@@ -6,6 +6,7 @@
 //! kept as [`list::Malformed`] and judged as such, never failing its whole list.
 //! Secret values never enter `Facts` except wrapped in [`Secret`], which serializes as a fingerprint.
 
+pub mod backup_objects;
 pub mod crds;
 pub mod list;
 pub mod openstack;
@@ -14,6 +15,7 @@ pub mod snapshots;
 pub mod velero;
 pub mod volumes;
 
+pub use backup_objects::*;
 pub use crds::InstalledCrd;
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
@@ -23,6 +25,7 @@ pub use velero::*;
 pub use volumes::{PersistentVolume, PersistentVolumeClaim};
 
 use crate::secret::Secret;
+pub use crate::upstream::velero_resource_policy::ResourcePolicy;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
@@ -194,6 +197,21 @@ pub enum Need {
     OpenStack,
     /// The results objects of the failed backups, from Swift with the token (implies OpenStack and Backups).
     BackupResults,
+    /// The resource-policy ConfigMaps the Schedules name (`spec.template.resourcePolicy`), each by name
+    /// (implies Schedules).
+    ResourcePolicies,
+    /// The newest finished backup of each Schedule, from Swift with the token: the HEADs of its objects
+    /// and its volumeinfo (implies OpenStack, Backups and Schedules). Read only when Swift is asked at
+    /// all: `--skip openstack` (or swift.container) leaves it out ([`Need::through_swift`]).
+    NewestBackups,
+}
+
+impl Need {
+    /// Read from Swift by a check that judges the cluster too: when the selection skips
+    /// swift.container (`--skip openstack`), these are not read and the check judges without them.
+    pub fn through_swift(self) -> bool {
+        matches!(self, Need::NewestBackups)
+    }
 }
 
 /// The OpenStack reads a check's time can be attributed to (`CheckDef::timed_by`). The Swift ones
@@ -280,6 +298,10 @@ pub struct KubeFacts {
     pub vsphere_config: Read<Option<VsphereConfig>>,
     #[serde(default = "not_read::vsphere_feature_states")]
     pub vsphere_feature_states: Read<Option<VsphereFeatureStates>>,
+    /// The resource-policy ConfigMaps the Schedules name, by name, parsed as Velero reads them
+    /// (`None`: no such ConfigMap). Added in 0.3.
+    #[serde(default = "not_read::resource_policies")]
+    pub resource_policies: Read<BTreeMap<String, Read<Option<ResourcePolicy>>>>,
     /// Secrets named by the velero container, by name; metadata only (values never leave collect).
     pub secrets: BTreeMap<String, Read<Option<SecretInfo>>>,
     /// ConfigMaps named by the velero container, by name: their keys only.
@@ -314,6 +336,9 @@ mod not_read {
     }
     pub fn vsphere_feature_states() -> Read<Option<VsphereFeatureStates>> {
         Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "configmaps", None, "not read: no selected check needs it"))
+    }
+    pub fn resource_policies() -> Read<BTreeMap<String, Read<Option<ResourcePolicy>>>> {
+        Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "configmaps", None, "not read: a bundle from before veldr 0.3, or no selected check needs it"))
     }
 }
 
@@ -446,6 +471,7 @@ impl Facts {
                 volume_snapshot_contents: Ok(List::default()),
                 vsphere_config: Ok(None),
                 vsphere_feature_states: Ok(None),
+                resource_policies: Ok(BTreeMap::new()),
                 secrets: BTreeMap::new(),
                 config_maps: BTreeMap::new(),
                 helm_releases: Ok(Vec::new()),

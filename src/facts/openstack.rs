@@ -77,6 +77,10 @@ pub struct OpenStackFacts {
     /// The results objects of the failed backups (`None`: not read, e.g. a bundle older than 0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_results: Option<super::results::BackupResultsFacts>,
+    /// The newest finished backup of each Schedule: its objects' HEADs and its volumeinfo (`None`:
+    /// not read, e.g. a bundle older than 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_backups: Option<super::backup_objects::NewestBackupsFacts>,
 }
 
 /// The TLS handshakes made with the trust velero-plugin-for-openstack will use (`crate::trust`):
@@ -253,6 +257,10 @@ pub struct SwiftTarget {
     /// The BSL's backups as one bounded container listing shows them (swift.capacity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_listing: Option<Outcome<BackupListing>>,
+    /// The same listing, backup by backup (backup.inventory; `None`: not listed, e.g. a bundle older
+    /// than 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_objects: Option<Outcome<super::backup_objects::BackupObjects>>,
 }
 
 /// `GET <container>?format=json&prefix=<prefix>backups/&limit=N`: how many objects, and the largest.

@@ -155,6 +155,19 @@ pub struct BackupSpec {
     pub csi_snapshot_timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_operation_timeout: Option<String>,
+    /// `{kind: configmap, name}`: the ConfigMap in Velero's namespace holding the resource policies
+    /// (`volumePolicies`) its backups apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<TypedObjectRef>,
+}
+
+/// `corev1.TypedLocalObjectReference` (`apiGroup` aside).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TypedObjectRef {
+    #[serde(default, deserialize_with = "or_default")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "or_default")]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -177,6 +190,9 @@ pub struct ScheduleSpec {
     pub paused: bool,
     #[serde(default, deserialize_with = "or_default")]
     pub template: BackupSpec,
+    /// Its Backups get an ownerReference to it: deleting the Schedule deletes them (with their data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_owner_references_in_backup: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -222,11 +238,22 @@ pub struct BackupStatus {
     pub validation_errors: Vec<String>,
 }
 
+/// The API server version of the cluster that made a Backup (`pkg/apis/velero/v1/labels_annotations.go`,
+/// set by `pkg/controller/backup_controller.go` from discovery); kept when the sync controller copies
+/// the Backup into another cluster.
+pub const SOURCE_CLUSTER_GITVERSION: &str = "velero.io/source-cluster-k8s-gitversion";
+
 impl Backup {
     /// The Schedule that made this backup (label `velero.io/schedule-name`).
     pub fn schedule(&self) -> Option<&str> {
         use super::list::Object;
         self.label("velero.io/schedule-name")
+    }
+
+    /// The API server version of the cluster that made it (annotation [`SOURCE_CLUSTER_GITVERSION`]).
+    pub fn source_gitversion(&self) -> Option<&str> {
+        use super::list::Object;
+        self.annotation(SOURCE_CLUSTER_GITVERSION).filter(|v| !v.is_empty())
     }
 }
 
@@ -435,8 +462,8 @@ crate::impl_object! {
     BackupStorageLocation => "BackupStorageLocation";
     VolumeSnapshotLocation => "VolumeSnapshotLocation";
     Schedule => "Schedule";
-    // Backups are the kind that grows with time; no check reads their annotations.
-    Backup => "Backup", keeps_annotation: |_: &str| false;
+    // Backups are the kind that grows with time: only the source cluster's version is read.
+    Backup => "Backup", keeps_annotation: |k: &str| k == SOURCE_CLUSTER_GITVERSION;
     PodVolumeBackup => "PodVolumeBackup";
     BackupRepository => "BackupRepository";
     // Like Backups, these accumulate with every run (one per backup, restore or volume).

@@ -8,6 +8,11 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Set on an in-tree PV whose operations go to a CSI driver (CSI migration); its spec keeps the
+/// in-tree source and has no `spec.csi`, so Velero's CSI action skips it.
+pub const MIGRATED_TO: &str = "pv.kubernetes.io/migrated-to";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PersistentVolume {
@@ -25,8 +30,37 @@ pub struct PersistentVolumeSpec {
     /// The in-tree Cinder source (only whether it is there matters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cinder: Option<CinderVolumeSource>,
+    /// The in-tree vSphere source (also on volumes migrated to CSI: `pv.kubernetes.io/migrated-to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vsphere_volume: Option<VsphereVolumeSource>,
+    /// The in-tree NFS source (Velero's resource policies match on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfs: Option<NfsVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
+    /// `capacity.storage` and the like, as the quantities are written (`10Gi`).
+    #[serde(default, deserialize_with = "crate::facts::velero::or_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub capacity: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "crate::facts::velero::or_default", skip_serializing_if = "Vec::is_empty")]
+    pub access_modes: Vec<String>,
+}
+
+impl PersistentVolumeSpec {
+    /// Velero's name for the volume's source (`internal/resourcepolicies/volume_types_conditions.go`
+    /// `getVolumeTypeFromPV`), for the sources veldr keeps; `None` for the others.
+    pub fn volume_type(&self) -> Option<&'static str> {
+        if self.cinder.is_some() {
+            Some("cinder")
+        } else if self.csi.is_some() {
+            Some("csi")
+        } else if self.nfs.is_some() {
+            Some("nfs")
+        } else if self.vsphere_volume.is_some() {
+            Some("vsphereVolume")
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -34,6 +68,24 @@ pub struct PersistentVolumeSpec {
 pub struct CsiVolumeSource {
     pub driver: String,
     pub volume_handle: String,
+    /// vSphere CSI sets `type: vSphere CNS Block Volume` or `vSphere CNS File Volume`.
+    #[serde(default, deserialize_with = "crate::facts::velero::or_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VsphereVolumeSource {
+    #[serde(default)]
+    pub volume_path: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NfsVolumeSource {
+    #[serde(default)]
+    pub server: String,
+    #[serde(default)]
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -67,15 +119,17 @@ pub struct PersistentVolumeClaimStatus {
     pub phase: Option<String>,
 }
 
-// Thousands of each, with annotations the provisioner writes: only Velero's own are read (on claims).
+// Thousands of each, with annotations the provisioner writes: only Velero's own are read (on claims),
+// and CSI migration's (on volumes).
 crate::impl_object! {
-    PersistentVolume => "PersistentVolume", keeps_annotation: |_: &str| false;
+    PersistentVolume => "PersistentVolume", keeps_annotation: |k: &str| k == MIGRATED_TO;
     PersistentVolumeClaim => "PersistentVolumeClaim", keeps_annotation: |k: &str| k.starts_with("velero.io/");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::Object;
 
     #[test]
     fn a_volume_keeps_what_is_judged_and_a_wrong_type_is_still_malformed() {
@@ -101,5 +155,11 @@ mod tests {
         let mut pvs: crate::facts::List<PersistentVolume> = Default::default();
         pvs.push_json(r#"{"metadata":{"name":"pv","annotations":{"pv.kubernetes.io/provisioned-by":"csi.vsphere.vmware.com"}}}"#);
         assert!(pvs[0].metadata.annotations.is_none());
+        pvs.push_json(r#"{"metadata":{"name":"old","annotations":{"pv.kubernetes.io/migrated-to":"csi.vsphere.vmware.com","x":"y"}},
+            "spec":{"vsphereVolume":{"volumePath":"[ds] kubevols/a.vmdk","fsType":"ext4"},"capacity":{"storage":"5Gi"},"accessModes":["ReadWriteOnce"]}}"#);
+        assert_eq!(pvs[1].annotation(MIGRATED_TO), Some("csi.vsphere.vmware.com"));
+        assert_eq!(pvs[1].metadata.annotations.as_ref().map(|a| a.len()), Some(1));
+        let spec = pvs[1].spec.as_ref().unwrap();
+        assert_eq!((spec.volume_type(), spec.capacity.get("storage").map(String::as_str)), (Some("vsphereVolume"), Some("5Gi")));
     }
 }

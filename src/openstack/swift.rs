@@ -27,6 +27,7 @@ use thiserror::Error;
 pub use crate::facts::openstack::{
     AccountHead, BackupListing, ContainerHead, ListedObject, Ownership, ProbeOutcome, ProbeVerdict, SwiftInfo, TempUrlInfo,
 };
+pub use crate::facts::{BackupObjects, ObjectHead};
 
 /// keystoneauth's default `operator_roles`.
 pub const DEFAULT_OPERATOR_ROLES: [&str; 2] = ["admin", "swiftoperator"];
@@ -261,9 +262,12 @@ pub async fn info(client: &reqwest::Client, swift_root: &str) -> Result<SwiftInf
 
 
 
-/// The most objects one backup listing asks for: ~700 Velero backups (7 objects each), far beyond a
-/// usual retention, and an answer of at most ~2 MB (names of ≤ 256 bytes), within [`DOCUMENT_LIMIT`].
+/// The most objects one listing page asks for: ~700 Velero backups (7 objects each), and an answer of
+/// at most ~1.5 MB (names of ≤ 256 bytes with hash, size, type and date), within [`DOCUMENT_LIMIT`].
 pub const LISTING_LIMIT: u64 = 5000;
+/// Pages one listing follows at most (by `marker`): 20,000 objects, ~2,800 backups, whatever the
+/// BSL holds; past that the listing says it stopped, and where.
+pub const LISTING_PAGES: u32 = 4;
 
 /// One entry of a JSON container listing (the fields veldr reads).
 #[derive(serde::Deserialize)]
@@ -272,18 +276,78 @@ struct ListingEntry {
     name: String,
     #[serde(default)]
     bytes: u64,
+    /// Swift's `last_modified`: UTC without a zone, `2026-11-29T08:00:00.123450`.
+    #[serde(default)]
+    last_modified: Option<String>,
 }
 
-/// Parses a JSON container listing into its count and largest object.
-pub fn parse_listing(body: &str, prefix: &str, limit: u64) -> Result<BackupListing, SwiftError> {
-    let entries: Vec<ListingEntry> = serde_json::from_str(body).map_err(|e| SwiftError::BadBody(format!("container listing: {e}")))?;
-    let listed = entries.len() as u64;
-    let largest = entries.into_iter().max_by_key(|e| e.bytes).map(|e| ListedObject { name: e.name, bytes: e.bytes });
-    Ok(BackupListing { prefix: prefix.to_string(), limit, listed, capped: listed >= limit, largest })
+/// What one bounded listing of a BSL's `backups/` shows: the count and largest object
+/// (swift.capacity) and each backup's directory (backup.inventory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub listing: BackupListing,
+    pub objects: BackupObjects,
 }
 
-/// `GET <account>/<container>?format=json&prefix=…&limit=…`: one page of the container's objects
-/// under `prefix` (names and sizes only; no object is read).
+impl Listed {
+    fn new(prefix: &str, limit: u64) -> Self {
+        Listed {
+            listing: BackupListing { prefix: prefix.to_string(), limit, listed: 0, capped: false, largest: None },
+            objects: BackupObjects { prefix: prefix.to_string(), ..Default::default() },
+        }
+    }
+
+    /// Adds one page; returns how many entries it held and the last name (the next page's marker).
+    fn add_page(&mut self, body: &str) -> Result<(u64, Option<String>), SwiftError> {
+        let entries: Vec<ListingEntry> = serde_json::from_str(body).map_err(|e| SwiftError::BadBody(format!("container listing: {e}")))?;
+        self.objects.pages += 1;
+        let n = entries.len() as u64;
+        let last = entries.last().map(|e| e.name.clone());
+        for e in entries {
+            self.listing.listed += 1;
+            if self.listing.largest.as_ref().is_none_or(|l| e.bytes > l.bytes) {
+                self.listing.largest = Some(ListedObject { name: e.name.clone(), bytes: e.bytes });
+            }
+            let rest = e.name.strip_prefix(self.objects.prefix.as_str()).unwrap_or(&e.name);
+            let Some((backup, file)) = rest.split_once('/') else {
+                self.objects.loose_objects += 1;
+                continue;
+            };
+            let b = self.objects.backups.entry(backup.to_string()).or_default();
+            b.objects += 1;
+            b.metadata |= file == crate::store::METADATA_OBJECT;
+            b.contents |= file == format!("{backup}.tar.gz");
+            b.volume_info |= file == format!("{backup}-volumeinfo.json.gz");
+            let modified = e.last_modified.as_deref().and_then(parse_listing_date);
+            if modified > b.last_modified {
+                b.last_modified = modified;
+            }
+        }
+        if last.is_some() {
+            self.objects.last_name = last.clone();
+        }
+        Ok((n, last))
+    }
+}
+
+/// Swift's listing date: UTC, without a zone, with microseconds.
+pub fn parse_listing_date(v: &str) -> Option<Timestamp> {
+    let dt: jiff::civil::DateTime = v.trim().trim_end_matches('Z').parse().ok()?;
+    dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+}
+
+/// Parses one JSON listing page on its own (tests; a listing of one page).
+pub fn parse_listing(body: &str, prefix: &str, limit: u64) -> Result<Listed, SwiftError> {
+    let mut l = Listed::new(prefix, limit);
+    let (n, _) = l.add_page(body)?;
+    l.listing.capped = n >= limit;
+    l.objects.capped = l.listing.capped;
+    Ok(l)
+}
+
+/// `GET <account>/<container>?format=json&prefix=…&limit=…[&marker=…]`, page after page until a page
+/// is not full or `pages` were read: the container's objects under `prefix` by name, size and date
+/// (no object is read). `limit` is per page; the whole listing sees at most `limit × pages` objects.
 pub async fn list_objects(
     client: &reqwest::Client,
     endpoint: &str,
@@ -291,28 +355,61 @@ pub async fn list_objects(
     container: &str,
     prefix: &str,
     limit: u64,
-) -> Result<BackupListing, SwiftError> {
-    let mut url = reqwest::Url::parse(&format!("{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container)))
+    pages: u32,
+) -> Result<Listed, SwiftError> {
+    let base = reqwest::Url::parse(&format!("{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container)))
         .map_err(|e| SwiftError::BadBody(format!("the Swift endpoint is not a URL: {e}")))?;
-    url.query_pairs_mut().append_pair("format", "json").append_pair("prefix", prefix).append_pair("limit", &limit.to_string());
-    tracing::debug!(target: "veldr::swift", url = %url, "GET listing");
-    let request = client
-        .get(url)
-        .header("X-Auth-Token", token.expose().unwrap_or(""))
-        .header("Accept", "application/json");
-    let answer = send(request, DOCUMENT_LIMIT).await.map_err(SwiftError::Transport)?;
-    match answer.status {
-        // 204: an empty container answers no body.
-        204 => Ok(BackupListing { prefix: prefix.to_string(), limit, listed: 0, capped: false, largest: None }),
-        200 => parse_listing(answer.document().map_err(SwiftError::Transport)?, prefix, limit),
-        status => Err(refusal(status, answer.body, || format!("container {container:?}"))),
+    let mut out = Listed::new(prefix, limit * pages.max(1) as u64);
+    let mut marker: Option<String> = None;
+    for page in 0..pages.max(1) {
+        let mut url = base.clone();
+        url.query_pairs_mut().append_pair("format", "json").append_pair("prefix", prefix).append_pair("limit", &limit.to_string());
+        if let Some(m) = &marker {
+            url.query_pairs_mut().append_pair("marker", m);
+        }
+        tracing::debug!(target: "veldr::swift", url = %url, page, "GET listing");
+        let request = client.get(url).header("X-Auth-Token", token.expose().unwrap_or("")).header("Accept", "application/json");
+        let answer = send(request, DOCUMENT_LIMIT).await.map_err(SwiftError::Transport)?;
+        let (n, last) = match answer.status {
+            // 204: an empty container answers no body.
+            204 => (0, None),
+            200 => out.add_page(answer.document().map_err(SwiftError::Transport)?)?,
+            status => return Err(refusal(status, answer.body, || format!("container {container:?}"))),
+        };
+        if n < limit {
+            return Ok(out);
+        }
+        marker = last;
     }
+    out.listing.capped = true;
+    out.objects.capped = true;
+    Ok(out)
 }
 
 /// `<account>/<container>/<object>`: the container escaped as one segment (as the plugin does),
 /// the object name keeping its `/`.
 pub fn object_url(endpoint: &str, container: &str, object: &str) -> String {
     format!("{}/{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container), super::tempurl::encode_path(object))
+}
+
+/// `HEAD <account>/<container>/<object>` with the token: its size, date and `X-Delete-At` (the
+/// object's content is not read). 404 → [`SwiftError::NotFound`] naming container and object.
+pub async fn head_object(client: &reqwest::Client, endpoint: &str, token: &Secret, container: &str, object: &str) -> Result<ObjectHead, SwiftError> {
+    let url = object_url(endpoint, container, object);
+    let answer = head(client, &url, token).await?;
+    if !(200..300).contains(&answer.status) {
+        return Err(refusal(answer.status, String::new(), || format!("object {object:?} in container {container:?}")));
+    }
+    Ok(object_head(&answer.headers))
+}
+
+/// What an object's HEAD says: `Content-Length`, `Last-Modified`, and `X-Delete-At` (Unix seconds).
+pub fn object_head(h: &HeaderMap) -> ObjectHead {
+    ObjectHead {
+        bytes: header_u64(h, "content-length"),
+        last_modified: header_str(h, "last-modified").and_then(parse_http_date),
+        delete_at: header_str(h, "x-delete-at").and_then(|v| v.trim().parse::<i64>().ok()).and_then(|s| Timestamp::from_second(s).ok()),
+    }
 }
 
 /// An object read with the token: at most the asked number of bytes.
@@ -430,11 +527,39 @@ mod tests {
         assert_eq!((i.max_file_size, i.container_listing_limit), (Some(5368709122), Some(10000)));
         assert_eq!(parse_info(r#"{"swift": {}}"#).unwrap().max_file_size, None);
         let l = parse_listing(r#"[{"name": "backups/a/a.tar.gz", "bytes": 30, "hash": "h"}, {"name": "backups/a/a-logs.gz", "bytes": 4}]"#, "backups/", 2).unwrap();
-        assert_eq!(l.largest, Some(ListedObject { name: "backups/a/a.tar.gz".into(), bytes: 30 }));
-        assert!(l.capped && l.listed == 2);
+        assert_eq!(l.listing.largest, Some(ListedObject { name: "backups/a/a.tar.gz".into(), bytes: 30 }));
+        assert!(l.listing.capped && l.listing.listed == 2);
         let l = parse_listing("[]", "backups/", 2).unwrap();
-        assert!(!l.capped && l.largest.is_none());
+        assert!(!l.listing.capped && l.listing.largest.is_none());
         assert!(matches!(parse_listing("{", "backups/", 2), Err(SwiftError::BadBody(_))));
+    }
+
+    #[test]
+    fn a_listing_summarizes_each_backup_directory() {
+        let page = r#"[
+            {"name": "team/backups/a/a-logs.gz", "bytes": 4, "last_modified": "2026-11-29T02:00:05.000000"},
+            {"name": "team/backups/a/a.tar.gz", "bytes": 30, "last_modified": "2026-11-29T02:00:04.120000"},
+            {"name": "team/backups/a/a-volumeinfo.json.gz", "bytes": 3, "last_modified": "2026-11-29T02:00:06.000000"},
+            {"name": "team/backups/a/velero-backup.json", "bytes": 9, "last_modified": "2026-11-29T02:00:03.000000"},
+            {"name": "team/backups/b/b-logs.gz", "bytes": 1},
+            {"name": "team/backups/stray.txt", "bytes": 1}
+        ]"#;
+        let l = parse_listing(page, "team/backups/", 5000).unwrap();
+        let a = &l.objects.backups["a"];
+        assert_eq!((a.objects, a.metadata, a.contents, a.volume_info), (4, true, true, true));
+        assert_eq!(a.last_modified, Some("2026-11-29T02:00:06Z".parse().unwrap()));
+        let b = &l.objects.backups["b"];
+        assert_eq!((b.objects, b.metadata, b.contents, b.last_modified), (1, false, false, None));
+        assert_eq!((l.objects.loose_objects, l.objects.pages, l.listing.listed), (1, 1, 6));
+        assert!(l.objects.covers("zzz"), "not capped: everything was seen");
+        // Capped after b's first object: a was seen whole, b was not (more of it may follow), c neither.
+        let mut capped = l.objects.clone();
+        capped.capped = true;
+        capped.last_name = Some("team/backups/b/b-logs.gz".into());
+        assert!(capped.covers("a") && !capped.covers("b") && !capped.covers("c"));
+        capped.last_name = Some("team/backups/stray.txt".into());
+        assert!(capped.covers("b") && !capped.covers("t"));
+        assert_eq!(parse_listing_date("2026-11-29T08:00:00.123450"), Some("2026-11-29T08:00:00.12345Z".parse().unwrap()));
     }
 
     #[test]
@@ -470,6 +595,19 @@ mod tests {
             &DEFAULT_OPERATOR_ROLES
         ));
         assert!(!roles_suggest_owner(&["member".to_string()], &DEFAULT_OPERATOR_ROLES));
+    }
+
+    #[test]
+    fn an_object_head_says_when_swift_deletes_it() {
+        let mut h = HeaderMap::new();
+        h.insert("content-length", HeaderValue::from_static("1234"));
+        h.insert("last-modified", HeaderValue::from_static("Sun, 29 Nov 2026 02:00:05 GMT"));
+        h.insert("x-delete-at", HeaderValue::from_static("1796263200"));
+        let head = object_head(&h);
+        assert_eq!(head.bytes, Some(1234));
+        assert_eq!(head.last_modified, Some("2026-11-29T02:00:05Z".parse().unwrap()));
+        assert_eq!(head.delete_at, Some(Timestamp::from_second(1796263200).unwrap()));
+        assert_eq!(object_head(&HeaderMap::new()).delete_at, None);
     }
 
     #[test]

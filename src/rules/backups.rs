@@ -53,6 +53,32 @@ pub fn failed_backups(backups: &[Backup], now: Timestamp) -> Vec<&Backup> {
     out
 }
 
+/// Phases whose backups have their objects in the BSL and can be restored (the ones Velero's sync
+/// deletes when their objects are gone: `pkg/controller/backup_sync_controller.go` v1.17.1
+/// `deleteOrphanedBackups`).
+pub const RESTORABLE: [&str; 2] = ["Completed", "PartiallyFailed"];
+
+pub fn is_restorable(b: &Backup) -> bool {
+    RESTORABLE.contains(&phase(b))
+}
+
+/// Each Schedule's newest Completed or PartiallyFailed backup (by label `velero.io/schedule-name`,
+/// whether or not the Schedule still exists), newest first.
+pub fn newest_restorable(backups: &[Backup]) -> Vec<&Backup> {
+    let mut newest: BTreeMap<&str, &Backup> = BTreeMap::new();
+    for b in backups.iter().filter(|b| is_restorable(b)) {
+        if let Some(s) = b.schedule() {
+            let slot = newest.entry(s).or_insert(b);
+            if (ended_at(b), b.name()) > (ended_at(slot), slot.name()) {
+                *slot = b;
+            }
+        }
+    }
+    let mut out: Vec<&Backup> = newest.into_values().collect();
+    out.sort_by(|a, b| ended_at(b).cmp(&ended_at(a)).then_with(|| a.name().cmp(b.name())));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +90,19 @@ mod tests {
             v["metadata"]["labels"] = json!({"velero.io/schedule-name": s});
         }
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn each_schedules_newest_restorable_backup() {
+        let backups = vec![
+            backup("daily-1", Some("daily"), "Completed", "2026-11-27T02:04:00Z"),
+            backup("daily-2", Some("daily"), "PartiallyFailed", "2026-11-28T02:04:00Z"),
+            backup("daily-3", Some("daily"), "Failed", "2026-11-29T02:04:00Z"),
+            backup("hourly-1", Some("hourly"), "Completed", "2026-11-29T07:00:00Z"),
+            backup("manual", None, "Completed", "2026-11-29T07:30:00Z"),
+        ];
+        let names: Vec<&str> = newest_restorable(&backups).iter().map(|b| b.name()).collect();
+        assert_eq!(names, ["hourly-1", "daily-2"], "Failed has no objects to judge; a manual backup has no schedule");
     }
 
     #[test]

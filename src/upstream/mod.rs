@@ -4,3 +4,4 @@
 pub mod velero_crds;
 mod velero_crds_table;
 pub mod velero_volumeinfo;
+pub mod velero_resource_policy;

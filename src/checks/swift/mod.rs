@@ -94,7 +94,7 @@ pub(crate) mod test_target {
             probe: Some(Ok(ProbeOutcome { verdict: ProbeVerdict::Accepted, status: 404, body_excerpt: String::new(),
                 swift_date: Some("2026-11-29T08:00:10Z".parse().unwrap()), local_date: "2026-11-29T08:00:00Z".parse().unwrap() })),
             timings_ms: Default::default(),
-            backup_listing: None,
+            backup_listing: None, backup_objects: None,
         }
     }
 
