@@ -2,7 +2,7 @@
 """veldr test lab controller: a real Keystone + a real Swift on 127.0.0.1.
 
 Run through lab/lab.sh (it picks the venv's python). Subcommands:
-start | stop | status | swift-stop | swift-start.
+start | stop | status | swift-stop | swift-start | velero-backup (stdlib only: any python3).
 All state lives under $VELDR_LAB_DIR (default /tmp/veldr-lab).
 """
 import base64
@@ -702,6 +702,154 @@ def velero_store_objects():
     return objects
 
 
+# ---------------------------------------------------------------- the Velero stand-in's objects
+# `labctl.py velero-backup put|delete|list NAME` (lab.json from $VELDR_LAB, else $VELDR_LAB_DIR/lab.json):
+# what Velero writes to and deletes from the BSL for one backup, for the Velero stand-in of veldr verify's
+# tests (tests/common/velero.rs). Formats as vmware-tanzu/velero v1.18.1 writes them, each checked there:
+# - put: persistBackup (pkg/controller/backup_controller.go) hands PutBackup (pkg/persistence/object_store.go)
+#   the log, velero-backup.json, the tarball, then podvolumebackups, volumesnapshots, itemoperations,
+#   resource-list, results and volumeinfo (keys of pkg/persistence/object_store_layout.go), the .json.gz
+#   ones as encode.ToJSONGzip (gzip of json.Encoder's line); the results as velero_store_objects above.
+# - volumeinfo: internal/volume/volumes_information.go, generateVolumeInfoForCSIVolumeSnapshot (backupMethod
+#   CSISnapshot, preserveLocalSnapshot true, csiSnapshotInfo with its untagged `ReadyToUse`, no `result`) and
+#   generateVolumeInfoForSkippedPV (skipped, skippedReason).
+# - delete: objectBackupStore.DeleteBackup lists backups/<b>/ and deletes each object.
+# The spec comes as JSON on stdin: {"backup": {...the Backup as it ends...}, "items": N,
+#   "errors"/"warnings": [{"namespace", "message", "error", "resource", "name"}],
+#   "volumes": [{"pvcNamespace", "pvcName", "pvName", "driver", "snapshotHandle", "size", "vscName"}],
+#   "skipped": [{"pvcNamespace", "pvcName", "pvName", "reason"}]}
+
+def lab_json():
+    path = os.environ.get("VELDR_LAB") or os.path.join(LAB, "lab.json")
+    with open(path) as f:
+        return json.load(f)
+
+
+def swift_session(lab):
+    """A token of the lab's application credential and the Swift endpoint of region A (as the plugin finds it)."""
+    body = {"auth": {"identity": {"methods": ["application_credential"], "application_credential": {
+        "id": lab["appcred"]["id"], "secret": lab["appcred"]["secret"]}}}}
+    s, h, tb = http("POST", lab["keystone_url"] + "/auth/tokens", body)
+    if s != 201:
+        raise LabError(f"velero-backup: Keystone answered {s}: {str(tb)[:300]}")
+    url = [e["url"] for c in tb["token"]["catalog"] if c["type"] == "object-store"
+           for e in c["endpoints"] if e["interface"] == "public" and e["region_id"] == lab["region_a"]][0]
+    return h["X-Subject-Token"], url
+
+
+def gz_json(doc):
+    return gzip.compress(velero_json(doc))
+
+
+def tar_gz(files):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def verify_backup_objects(spec):
+    b = spec["backup"]
+    name = b["metadata"]["name"]
+    bref = f"{b['metadata'].get('namespace', 'velero')}/{name}"
+    start = b.get("status", {}).get("startTimestamp") or "2026-12-01T02:00:00Z"
+    namespaces = b.get("spec", {}).get("includedNamespaces") or ["*"]
+    log, results = [], {"errors": {}, "warnings": {}}
+    log.append(logrus_line(start, "info", "Setting up backup temp file", backup=bref, logSource="pkg/controller/backup_controller.go:675"))
+    log.append(logrus_line(start, "info", "Setting up plugin manager", backup=bref, logSource="pkg/controller/backup_controller.go:682"))
+    for level, key in (("error", "errors"), ("warning", "warnings")):
+        for m in spec.get(key, []):
+            fields = {k: m[k] for k in ("namespace", "resource", "name") if m.get(k)}
+            if m.get("error"):
+                fields["error"] = m["error"]
+            log.append(logrus_line(start, level, m["message"], backup=bref, logSource="pkg/backup/backup.go:507", **fields))
+            msg = hook_message(m["message"], m.get("error"), m.get("resource"), m.get("name"))
+            if m.get("namespace"):
+                results[key].setdefault("namespaces", {}).setdefault(m["namespace"], []).append(msg)
+            else:
+                results[key].setdefault("velero", []).append(msg)
+    log.append(logrus_line(start, "info", f"Backed up a total of {spec.get('items', 0)} items", backup=bref,
+                           logSource="pkg/backup/backup.go:546", progress=""))
+    volumeinfo = []
+    for v in spec.get("volumes", []):
+        volumeinfo.append({
+            "pvcName": v["pvcName"], "pvcNamespace": v["pvcNamespace"], "pvName": v["pvName"],
+            "backupMethod": "CSISnapshot", "snapshotDataMoved": False, "preserveLocalSnapshot": True, "skipped": False,
+            "startTimestamp": start,
+            "csiSnapshotInfo": {"snapshotHandle": v["snapshotHandle"], "size": v.get("size", 0), "driver": v["driver"],
+                                "vscName": v["vscName"], "operationID": "", "ReadyToUse": True},
+            "pvInfo": {"reclaimPolicy": "Delete", "labels": None},
+        })
+        volumeinfo[-1]["csiSnapshotInfo"].pop("operationID")
+    for v in spec.get("skipped", []):
+        volumeinfo.append({
+            "pvcName": v["pvcName"], "pvcNamespace": v["pvcNamespace"], "pvName": v["pvName"],
+            "snapshotDataMoved": False, "preserveLocalSnapshot": False, "skipped": True, "skippedReason": v["reason"],
+            "pvInfo": {"reclaimPolicy": "Delete", "labels": None},
+        })
+    resources = {"v1/Namespace": [n for n in namespaces if n != "*"]}
+    pvcs = [f"{v['pvcNamespace']}/{v['pvcName']}" for v in spec.get("volumes", []) + spec.get("skipped", [])]
+    if pvcs:
+        resources["v1/PersistentVolumeClaim"] = sorted(pvcs)
+    files = {"metadata/version": b"1.1.0\n"}
+    for n in resources["v1/Namespace"]:
+        files[f"resources/namespaces/cluster/{n}.json"] = json.dumps(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}).encode()
+    key = f"backups/{name}/{name}"
+    return {
+        f"{key}-logs.gz": gzip.compress("".join(log).encode()),
+        f"backups/{name}/velero-backup.json": (json.dumps(b, indent=2) + "\n").encode(),
+        f"{key}.tar.gz": tar_gz(files),
+        f"{key}-podvolumebackups.json.gz": gz_json(None),
+        f"{key}-volumesnapshots.json.gz": gz_json(None),
+        f"{key}-itemoperations.json.gz": gz_json([]),
+        f"{key}-resource-list.json.gz": gz_json(resources),
+        f"{key}-results.gz": gz_json(results),
+        f"{key}-volumeinfo.json.gz": gz_json(volumeinfo),
+    }
+
+
+def backup_keys(url, tok, container, name):
+    s, _, body = http("GET", f"{url}/{container}?format=json&prefix=backups/{name}/", token=tok)
+    if s == 204:
+        return []
+    if s != 200:
+        raise LabError(f"velero-backup: listing {container} answered {s}")
+    return [o["name"] for o in body]
+
+
+def cmd_velero_backup(argv):
+    if len(argv) != 2 or argv[0] not in ("put", "delete", "list"):
+        print("usage: labctl.py velero-backup put|delete|list NAME  (put reads its spec as JSON on stdin)", file=sys.stderr)
+        return 2
+    action, name = argv
+    lab = lab_json()
+    container = lab["containers"]["main"]["name"]
+    tok, url = swift_session(lab)
+    if action == "put":
+        spec = json.load(sys.stdin)
+        if spec["backup"]["metadata"]["name"] != name:
+            raise LabError("velero-backup put: the spec's backup is not " + name)
+        for key, body in verify_backup_objects(spec).items():
+            s, _, b = http("PUT", f"{url}/{container}/{key}", body=body, token=tok,
+                           headers={"Content-Type": "application/octet-stream"})
+            if s != 201:
+                raise LabError(f"velero-backup: PUT {key} answered {s}: {str(b)[:200]}")
+    elif action == "delete":
+        for key in backup_keys(url, tok, container, name):
+            s, _, _ = http("DELETE", f"{url}/{container}/{key}", token=tok)
+            if s not in (204, 404):
+                raise LabError(f"velero-backup: DELETE {key} answered {s}")
+    print(json.dumps(backup_keys(url, tok, container, name)))
+    return 0
+
+
 # ---------------------------------------------------------------- backup.inventory / backup.coverage
 # Complete Velero backups (velero-backup.json, <b>.tar.gz, <b>-volumeinfo.json.gz, logs, results) of the
 # fixture clusters' Schedule `daily` (tests/fixtures/clusters/healthy/backups.yaml), under the BSL prefixes the
@@ -994,7 +1142,9 @@ def main():
             return cmd_swift_stop()
         if cmd == "swift-start":
             return cmd_swift_start()
-        print("usage: labctl.py start|stop|status|swift-stop|swift-start", file=sys.stderr)
+        if cmd == "velero-backup":
+            return cmd_velero_backup(sys.argv[2:])
+        print("usage: labctl.py start|stop|status|swift-stop|swift-start|velero-backup", file=sys.stderr)
         return 2
     except LabError as e:
         say(f"ERROR: {e}")

@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod helm;
 pub mod logging;
 pub mod logs_cmd;
+pub mod man_cmd;
 pub mod model;
 pub mod namespace;
 pub mod openstack;

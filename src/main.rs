@@ -36,6 +36,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             clap_complete::generate(shell, &mut Cli::command(), "veldr", &mut std::io::stdout());
             Ok(0)
         }
+        Command::Man(args) => match &args.dir {
+            Some(dir) => {
+                for path in veldr::man_cmd::write_all(dir).map_err(anyhow::Error::msg)? {
+                    eprintln!("veldr: wrote {}", path.display());
+                }
+                Ok(0)
+            }
+            None => {
+                use std::io::Write;
+                let page = veldr::man_cmd::page(args.command.as_deref()).map_err(anyhow::Error::msg)?;
+                std::io::stdout().write_all(&page)?;
+                Ok(0)
+            }
+        },
         Command::Doctor(args) => {
             veldr::logging::init(args.verbose);
             Ok(runtime()?.block_on(veldr::app::doctor(args))?)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod velero;
 
 use fixture_apiserver::{Options, Server};
 use serde_json::Value;

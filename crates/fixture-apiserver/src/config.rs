@@ -180,7 +180,7 @@ pub struct Fault {
     /// ... and optionally namespace (omitted = any).
     #[serde(default)]
     pub namespace: Option<String>,
-    /// Optionally only for this verb: get, list (or create for selfsubjectaccessreviews).
+    /// Optionally only for this verb: get, list, watch or create.
     #[serde(default)]
     pub verb: Option<String>,
     /// Answer a kube Status with this HTTP code.
@@ -226,8 +226,8 @@ impl Fault {
             }
         }
         if let Some(v) = &self.verb {
-            if v != "get" && v != "list" && v != "create" {
-                bail!("faults[{idx}]: verb must be get, list or create (selfsubjectaccessreviews)");
+            if !matches!(v.as_str(), "get" | "list" | "watch" | "create") {
+                bail!("faults[{idx}]: verb must be get, list, watch or create");
             }
         }
         Ok(())

@@ -1,11 +1,11 @@
-//! Request handling: auth, discovery, get/list, SSAR, faults, request log.
+//! Request handling: auth, discovery, get/list, create, watch, SSAR, faults, request log.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,13 +18,20 @@ use serde_json::{json, Value};
 
 use crate::config::{Fault, FaultMode, ServerConfig};
 use crate::selector::{self, FieldReq, Req};
-use crate::store::{generated_uid, Key, ResourceDef, Store};
-use crate::LoggedRequest;
+use crate::store::{generated_uid, Change, Key, ResourceDef, Store, WriteError};
+use crate::{LoggedRequest, StoreEvent};
 
 const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 pub struct State {
-    pub store: Store,
+    /// The objects; written by `POST` and by the test's hands ([`crate::Server::update_object`]…).
+    pub store: RwLock<Store>,
+    /// The latest resourceVersion, for watches to wake on.
+    pub changed: tokio::sync::watch::Sender<u64>,
+    /// Set when the server stops: open watches end.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// In-process listeners ([`crate::Server::subscribe`]).
+    pub subscribers: Mutex<Vec<std::sync::mpsc::Sender<StoreEvent>>>,
     pub config: ServerConfig,
     /// The token the server accepts.
     pub token: String,
@@ -37,8 +44,12 @@ pub struct State {
 
 impl State {
     pub fn new(store: Store, config: ServerConfig, token: String, delay: Duration) -> State {
+        let rv = store.resource_version;
         State {
-            store,
+            store: RwLock::new(store),
+            changed: tokio::sync::watch::channel(rv).0,
+            stopping: tokio::sync::watch::channel(false).0,
+            subscribers: Mutex::new(Vec::new()),
             config,
             token,
             delay,
@@ -60,6 +71,26 @@ impl State {
 
     pub fn clear_requests(&self) {
         self.log.lock().unwrap().clear();
+    }
+
+    /// Runs a write on the store, then wakes the watches and tells the in-process subscribers.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, WriteError>) -> Result<T, WriteError> {
+        let (out, changes, rv) = {
+            let mut store = self.store.write().unwrap();
+            let before = store.resource_version;
+            let out = f(&mut store);
+            let changes: Vec<Change> = store.history.iter().filter(|c| c.rv > before).cloned().collect();
+            (out, changes, store.resource_version)
+        };
+        if !changes.is_empty() {
+            self.changed.send_replace(rv);
+            let mut subs = self.subscribers.lock().unwrap();
+            for c in changes {
+                let event = StoreEvent { kind: c.kind, group: c.group, resource: c.plural, object: c.object };
+                subs.retain(|s| s.send(event.clone()).is_ok());
+            }
+        }
+        out
     }
 
     fn log_start(&self, entry: LoggedRequest) -> u64 {
@@ -112,6 +143,8 @@ impl Drop for LogGuard<'_> {
 
 pub enum RespBody {
     Full(Option<Bytes>),
+    /// A watch: one JSON event per chunk, until the sender ends it.
+    Stream(tokio::sync::mpsc::Receiver<Bytes>),
     Truncated {
         part: Option<Bytes>,
         sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -128,6 +161,7 @@ impl http_body::Body for RespBody {
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             RespBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            RespBody::Stream(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
             RespBody::Truncated { part, sleep } => {
                 if let Some(p) = part.take() {
                     return Poll::Ready(Some(Ok(Frame::data(p))));
@@ -154,28 +188,31 @@ impl http_body::Body for RespBody {
         match self {
             RespBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             RespBody::Full(None) => SizeHint::with_exact(0),
-            RespBody::Truncated { .. } => SizeHint::default(),
+            RespBody::Truncated { .. } | RespBody::Stream(_) => SizeHint::default(),
         }
     }
 }
 
 /// A response before it becomes an HTTP response.
-struct Reply {
+pub struct Reply {
     status: u16,
     content_type: &'static str,
     body: Bytes,
     extra_headers: Vec<(&'static str, String)>,
     reset: bool,
+    /// A streamed body (a watch) instead of `body`.
+    stream: Option<tokio::sync::mpsc::Receiver<Bytes>>,
 }
 
 impl Reply {
-    fn json(status: u16, v: &Value) -> Reply {
+    pub fn json(status: u16, v: &Value) -> Reply {
         Reply {
             status,
             content_type: "application/json",
             body: Bytes::from(serde_json::to_vec(v).expect("json")),
             extra_headers: Vec::new(),
             reset: false,
+            stream: None,
         }
     }
 
@@ -186,7 +223,16 @@ impl Reply {
             body: Bytes::from(s.to_string()),
             extra_headers: Vec::new(),
             reset: false,
+            stream: None,
         }
+    }
+
+    /// 200 with a body streamed from `rx` (chunked), as a watch is answered.
+    pub fn streamed(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Reply {
+        let mut r = Reply::json(200, &Value::Null);
+        r.body = Bytes::new();
+        r.stream = Some(rx);
+        r
     }
 
     fn not_found_page() -> Reply {
@@ -201,6 +247,9 @@ impl Reply {
             .header(header::CACHE_CONTROL, "no-cache, private");
         for (k, v) in &self.extra_headers {
             b = b.header(*k, v);
+        }
+        if let Some(rx) = self.stream {
+            return b.body(RespBody::Stream(rx)).expect("response");
         }
         if self.reset {
             let cut = (self.body.len() / 2).max(1).min(self.body.len());
@@ -238,7 +287,7 @@ fn reason_for(code: u16) -> &'static str {
     }
 }
 
-fn status_reply(code: u16, reason: &str, message: &str, details: Option<Value>) -> Reply {
+pub fn status_reply(code: u16, reason: &str, message: &str, details: Option<Value>) -> Reply {
     let mut v = json!({
         "kind": "Status",
         "apiVersion": "v1",
@@ -331,6 +380,7 @@ fn malformed() -> Reply {
         ),
         extra_headers: Vec::new(),
         reset: false,
+        stream: None,
     }
 }
 
@@ -443,7 +493,7 @@ fn bearer_ok(state: &State, req: &Request<hyper::body::Incoming>) -> bool {
 }
 
 async fn route(
-    state: &State,
+    state: &Arc<State>,
     req: Request<hyper::body::Incoming>,
     path: &str,
     query: &str,
@@ -469,8 +519,131 @@ fn wants_aggregated(state: &State, req: &Request<hyper::body::Incoming>) -> bool
             .unwrap_or(false)
 }
 
+fn method_not_allowed() -> Reply {
+    status_reply(
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+        Some(json!({})),
+    )
+}
+
+/// Discovery and health: answered from the resource table alone.
+fn discovery(state: &State, req: &Request<hyper::body::Incoming>, segs: &[&str]) -> Option<Reply> {
+    let store = state.store.read().unwrap();
+    let store = &*store;
+    Some(match segs {
+        ["version"] => {
+            let v = &state.config.version;
+            Reply::json(
+                200,
+                &json!({
+                    "major": v.major, "minor": v.minor, "gitVersion": v.git_version,
+                    "gitCommit": v.git_commit, "gitTreeState": v.git_tree_state,
+                    "buildDate": v.build_date, "goVersion": v.go_version,
+                    "compiler": v.compiler, "platform": v.platform,
+                }),
+            )
+        }
+        ["healthz"] | ["livez"] | ["readyz"] => Reply::text(200, "ok"),
+        ["api"] => {
+            if wants_aggregated(state, req) {
+                return Some(aggregated(store, &[String::new()]));
+            }
+            let addr = state.server_address.lock().unwrap().clone();
+            Reply::json(
+                200,
+                &json!({
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr}],
+                }),
+            )
+        }
+        ["apis"] => {
+            if wants_aggregated(state, req) {
+                return Some(aggregated(store, &store.groups));
+            }
+            let groups: Vec<Value> = store.groups.iter().map(|g| api_group(store, g)).collect();
+            Reply::json(
+                200,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            )
+        }
+        ["api", "v1"] => resource_list(store, "", "v1"),
+        ["apis", g] => {
+            if store.groups.iter().any(|x| x == g) {
+                let mut v = api_group(store, g);
+                v["kind"] = json!("APIGroup");
+                v["apiVersion"] = json!("v1");
+                Reply::json(200, &v)
+            } else {
+                Reply::not_found_page()
+            }
+        }
+        ["apis", g, v] => {
+            if store.group_versions(g).iter().any(|x| x == v) {
+                resource_list(store, g, v)
+            } else {
+                Reply::not_found_page()
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// A resource path, resolved: `(def, version, namespace, name, subresource)`.
+type Target<'a> = (ResourceDef, String, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+/// Resolves `/api/v1/…` and `/apis/<group>/<version>/…` to a served resource, or the answer a real
+/// server gives for a path it does not serve.
+fn resolve<'a>(state: &State, segs: &[&'a str]) -> Result<Target<'a>, Reply> {
+    let (group, version, rest) = match segs {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return Err(Reply::not_found_page()),
+    };
+    let store = state.store.read().unwrap();
+    if !store.group_versions(group).iter().any(|x| x == version) {
+        return Err(Reply::not_found_page());
+    }
+    // (resource, namespace, name, subresource)
+    let (res, ns, name, sub): (&str, Option<&str>, Option<&str>, Option<&str>) = match rest {
+        ["namespaces", ns, res] => (res, Some(*ns), None, None),
+        ["namespaces", ns, res, name] => (res, Some(*ns), Some(*name), None),
+        ["namespaces", ns, res, name, sub, ..] => (res, Some(*ns), Some(*name), Some(*sub)),
+        [res] => (res, None, None, None),
+        [res, name] => (res, None, Some(*name), None),
+        [res, name, sub, ..] => (res, None, Some(*name), Some(*sub)),
+        _ => return Err(no_such_resource()),
+    };
+    // `/api/v1/namespaces/NAME/status` lands here as resource "status": not found.
+    let Some(def) = store.resource(group, version, res) else {
+        return Err(no_such_resource());
+    };
+    if sub.is_some() {
+        return Err(no_such_resource());
+    }
+    if ns.is_some() && !def.namespaced {
+        return Err(no_such_resource());
+    }
+    if name.is_some() && ns.is_none() && def.namespaced {
+        return Err(no_such_resource());
+    }
+    Ok((def.clone(), version.to_string(), ns, name, sub))
+}
+
+fn denied(state: &State, verb: &str, def: &ResourceDef, ns: Option<&str>, name: Option<&str>) -> Option<Reply> {
+    state
+        .config
+        .rbac
+        .iter()
+        .any(|d| d.matches(verb, &def.group, &def.plural, ns, name))
+        .then(|| forbidden(state.config.user(), verb, def, ns, name))
+}
+
 async fn route_inner(
-    state: &State,
+    state: &Arc<State>,
     req: Request<hyper::body::Incoming>,
     path: &str,
     q: HashMap<String, String>,
@@ -491,151 +664,108 @@ async fn route_inner(
         });
         return with_fault(fault, ssar(state, req)).await;
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return status_reply(
-            405,
-            "MethodNotAllowed",
-            "the server does not allow this method on the requested resource",
-            Some(json!({})),
-        );
+    let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    let reading = req.method() == Method::GET || req.method() == Method::HEAD;
+    if reading && !watching {
+        if let Some(reply) = discovery(state, &req, &segs) {
+            return reply;
+        }
     }
-    if matches!(q.get("watch").map(String::as_str), Some("true" | "1")) {
-        return status_reply(
-            405,
-            "MethodNotAllowed",
-            "fixture-apiserver does not serve watch requests",
-            Some(json!({})),
-        );
-    }
-
-    let store = &state.store;
-    match segs.as_slice() {
-        ["version"] => {
-            let v = &state.config.version;
-            return Reply::json(
-                200,
-                &json!({
-                    "major": v.major, "minor": v.minor, "gitVersion": v.git_version,
-                    "gitCommit": v.git_commit, "gitTreeState": v.git_tree_state,
-                    "buildDate": v.build_date, "goVersion": v.go_version,
-                    "compiler": v.compiler, "platform": v.platform,
-                }),
-            );
-        }
-        ["healthz"] | ["livez"] | ["readyz"] => return Reply::text(200, "ok"),
-        ["api"] => {
-            if wants_aggregated(state, &req) {
-                return aggregated(store, &[String::new()]);
-            }
-            let addr = state.server_address.lock().unwrap().clone();
-            return Reply::json(
-                200,
-                &json!({
-                    "kind": "APIVersions",
-                    "versions": ["v1"],
-                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr}],
-                }),
-            );
-        }
-        ["apis"] => {
-            if wants_aggregated(state, &req) {
-                return aggregated(store, &store.groups);
-            }
-            let groups: Vec<Value> = store.groups.iter().map(|g| api_group(store, g)).collect();
-            return Reply::json(
-                200,
-                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-            );
-        }
-        ["api", "v1"] => return resource_list(store, "", "v1"),
-        ["apis", g] => {
-            if store.groups.iter().any(|x| x == g) {
-                let mut v = api_group(store, g);
-                v["kind"] = json!("APIGroup");
-                v["apiVersion"] = json!("v1");
-                return Reply::json(200, &v);
-            }
-            return Reply::not_found_page();
-        }
-        ["apis", g, v] => {
-            if store.group_versions(g).iter().any(|x| x == v) {
-                return resource_list(store, g, v);
-            }
-            return Reply::not_found_page();
-        }
-        _ => {}
-    }
-
-    let (group, version, rest) = match segs.as_slice() {
-        ["api", "v1", rest @ ..] => ("", "v1", rest),
-        ["apis", g, v, rest @ ..] => (*g, *v, rest),
-        _ => return Reply::not_found_page(),
+    let (def, version, ns, name, _) = match resolve(state, &segs) {
+        Ok(t) => t,
+        Err(reply) => return reply,
     };
-    if !store.group_versions(group).iter().any(|x| x == version) {
-        return Reply::not_found_page();
-    }
-    // (resource, namespace, name, subresource)
-    let (res, ns, name, sub): (&str, Option<&str>, Option<&str>, Option<&str>) = match rest {
-        ["namespaces", ns, res] => (res, Some(*ns), None, None),
-        ["namespaces", ns, res, name] => (res, Some(*ns), Some(*name), None),
-        ["namespaces", ns, res, name, sub, ..] => (res, Some(*ns), Some(*name), Some(*sub)),
-        [res] => (res, None, None, None),
-        [res, name] => (res, None, Some(*name), None),
-        [res, name, sub, ..] => (res, None, Some(*name), Some(*sub)),
-        _ => return no_such_resource(),
+    let verb = match (req.method().clone(), name) {
+        (Method::POST, None) => "create",
+        (Method::GET | Method::HEAD, None) if watching => "watch",
+        (Method::GET | Method::HEAD, Some(_)) if !watching => "get",
+        (Method::GET | Method::HEAD, None) => "list",
+        _ => return method_not_allowed(),
     };
-    // `/api/v1/namespaces/NAME/status` lands here as resource "status": not found.
-    let Some(def) = store.resource(group, version, res) else {
-        return no_such_resource();
-    };
-    if def.verbs.iter().all(|v| v != "get" && v != "list") {
-        return status_reply(
-            405,
-            "MethodNotAllowed",
-            "the server does not allow this method on the requested resource",
-            Some(json!({})),
-        );
+    if def.verbs.iter().all(|v| v != verb) {
+        return method_not_allowed();
     }
-    if sub.is_some() {
-        return no_such_resource();
-    }
-    if ns.is_some() && !def.namespaced {
-        return no_such_resource();
-    }
-    if name.is_some() && ns.is_none() && def.namespaced {
-        return no_such_resource();
-    }
-    let verb = if name.is_some() { "get" } else { "list" };
-    let user = state.config.user();
-    if state
-        .config
-        .rbac
-        .iter()
-        .any(|d| d.matches(verb, group, res, ns, name))
-    {
-        return forbidden(user, verb, def, ns, name);
+    if let Some(reply) = denied(state, verb, &def, ns, name) {
+        return reply;
     }
     let fault = state
         .config
         .faults
         .iter()
-        .find(|f| f.hit_resource(verb, group, res, ns));
-    match name {
-        Some(name) => {
+        .find(|f| f.hit_resource(verb, &def.group, &def.plural, ns));
+    match verb {
+        "create" => {
+            let body = read_body(req).await;
+            with_fault(fault, async { create(state, &def, &version, ns, body) }).await
+        }
+        "watch" => with_fault(fault, async { crate::watch::start(state.clone(), &def, &version, ns, &q) }).await,
+        "get" => {
             with_fault(fault, async {
-                get_one(store, def, version, ns.unwrap_or(""), name)
+                let store = state.store.read().unwrap();
+                get_one(&store, &def, &version, ns.unwrap_or(""), name.unwrap_or(""))
             })
             .await
         }
-        None => {
+        _ => {
             let huge = fault
                 .filter(|f| f.mode == Some(FaultMode::Huge))
                 .map(|f| Huge {
                     count: f.count.unwrap_or(1000),
                     namespace: f.namespace.clone(),
                 });
-            with_fault(fault, async { list(store, def, version, ns, &q, huge) }).await
+            with_fault(fault, async {
+                let store = state.store.read().unwrap();
+                list(&store, &def, &version, ns, &q, huge)
+            })
+            .await
         }
+    }
+}
+
+/// Bodies of writes are small Kubernetes objects: more than this is refused (413), as the API server
+/// refuses bodies over its limit.
+const MAX_BODY: usize = 3 << 20;
+
+async fn read_body(req: Request<hyper::body::Incoming>) -> Result<Bytes, Reply> {
+    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
+    match limited.collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(status_reply(413, "RequestEntityTooLarge", &format!("the request body could not be read: {e}"), None)),
+    }
+}
+
+/// `POST` of a new object (create). Kind and apiVersion must be the path's, as the API server checks.
+fn create(state: &State, def: &ResourceDef, version: &str, ns: Option<&str>, body: Result<Bytes, Reply>) -> Reply {
+    let body = match body {
+        Ok(b) => b,
+        Err(reply) => return reply,
+    };
+    let obj: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(&format!("the body of the request could not be decoded: {e}")),
+    };
+    let av = api_version(def, version);
+    let kind_ok = obj.get("kind").and_then(Value::as_str).is_none_or(|k| k == def.kind);
+    let av_ok = obj.get("apiVersion").and_then(Value::as_str).is_none_or(|a| a == av);
+    if !kind_ok || !av_ok {
+        return bad_request(&format!(
+            "the API version in the data ({}) does not match the expected API version ({av}) or the kind ({}) is not {}",
+            obj.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+            obj.get("kind").and_then(Value::as_str).unwrap_or(""),
+            def.kind
+        ));
+    }
+    match state.write(|store| store.create(def, ns.unwrap_or(""), obj)) {
+        Ok(stored) => Reply::json(201, &served(&stored, &av)),
+        Err(e) => write_error(def, &e),
+    }
+}
+
+pub fn write_error(def: &ResourceDef, e: &WriteError) -> Reply {
+    match e {
+        WriteError::Exists(m) => status_reply(409, "AlreadyExists", m, Some(details(def, None))),
+        WriteError::NotFound(m) => status_reply(404, "NotFound", m, Some(details(def, None))),
+        WriteError::Invalid(code, m) => status_reply(*code, reason_for(*code), m, Some(details(def, None))),
     }
 }
 
@@ -730,7 +860,7 @@ fn aggregated(store: &Store, groups: &[String]) -> Reply {
 // ---------------------------------------------------------------------------
 // Objects
 
-fn api_version(def: &ResourceDef, version: &str) -> String {
+pub fn api_version(def: &ResourceDef, version: &str) -> String {
     if def.group.is_empty() {
         version.to_string()
     } else {
@@ -738,7 +868,7 @@ fn api_version(def: &ResourceDef, version: &str) -> String {
     }
 }
 
-fn served(obj: &Value, av: &str) -> Value {
+pub fn served(obj: &Value, av: &str) -> Value {
     let mut o = obj.clone();
     o["apiVersion"] = json!(av);
     o
@@ -933,7 +1063,7 @@ impl Generator {
     }
 }
 
-fn bad_request(msg: &str) -> Reply {
+pub fn bad_request(msg: &str) -> Reply {
     status_reply(400, "BadRequest", msg, None)
 }
 

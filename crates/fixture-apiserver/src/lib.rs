@@ -1,8 +1,11 @@
-//! A small, read-only HTTPS Kubernetes API server that serves fixture YAML.
+//! A small HTTPS Kubernetes API server that serves fixture YAML.
 //!
 //! It speaks enough of the real wire format (discovery, get, list with selectors and
-//! paging, Status errors, SelfSubjectAccessReview) for kube-rs to talk to it exactly as
-//! to a real cluster: kubeconfig → HTTPS (own CA) → bearer token.
+//! paging, create and watch of custom resources, Status errors, SelfSubjectAccessReview) for
+//! kube-rs to talk to it exactly as to a real cluster: kubeconfig → HTTPS (own CA) → bearer token.
+//! Built-in kinds are read-only; a test plays a cluster's controllers in-process through
+//! [`Server::subscribe`], [`Server::update_object`] and [`Server::delete_object`], whose changes
+//! watches see like any other.
 //! See `tests/fixtures/README.md` in the workspace for the scenario format.
 //!
 //! ```no_run
@@ -18,6 +21,9 @@ mod handler;
 mod selector;
 mod store;
 mod time;
+mod watch;
+
+pub use store::ChangeKind;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -80,6 +86,32 @@ pub struct LoggedRequest {
     /// User-Agent header, "" when none.
     pub user_agent: String,
 }
+
+/// A change of the server's objects, as in-process subscribers see it ([`Server::subscribe`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreEvent {
+    pub kind: ChangeKind,
+    /// API group ("" for core).
+    pub group: String,
+    /// Plural resource name, e.g. `backups`.
+    pub resource: String,
+    /// The object after the change (a deleted one as it was).
+    pub object: serde_json::Value,
+}
+
+impl StoreEvent {
+    pub fn name(&self) -> &str {
+        self.object.pointer("/metadata/name").and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+    pub fn namespace(&self) -> &str {
+        self.object.pointer("/metadata/namespace").and_then(serde_json::Value::as_str).unwrap_or_default()
+    }
+}
+
+/// A write the server refused (what a controller's write would get from the API server).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WriteRefused(pub String);
 
 /// A running server. Dropping it stops it.
 pub struct Server {
@@ -350,12 +382,137 @@ impl Server {
 
     /// Non-fatal notes from loading the scenario (objects of unserved kinds, duplicates).
     pub fn warnings(&self) -> Vec<String> {
-        self.state.store.warnings.clone()
+        self.state.store.read().unwrap().warnings.clone()
+    }
+
+    /// The server's objects, for a test that plays a controller: read them, change them, follow
+    /// their changes ([`Handle`]). Cheap to clone and to move to another thread.
+    pub fn handle(&self) -> Handle {
+        Handle { state: self.state.clone() }
+    }
+
+    /// [`Handle::subscribe`].
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<StoreEvent> {
+        self.handle().subscribe()
+    }
+
+    /// [`Handle::object`].
+    pub fn object(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<serde_json::Value> {
+        self.handle().object(group, resource, namespace, name)
+    }
+
+    /// [`Handle::objects`].
+    pub fn objects(&self, group: &str, resource: &str) -> Vec<serde_json::Value> {
+        self.handle().objects(group, resource)
+    }
+
+    /// [`Handle::create_object`].
+    pub fn create_object(&self, group: &str, resource: &str, namespace: &str, object: serde_json::Value) -> Result<serde_json::Value, WriteRefused> {
+        self.handle().create_object(group, resource, namespace, object)
+    }
+
+    /// [`Handle::update_object`].
+    pub fn update_object(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<serde_json::Value, WriteRefused> {
+        self.handle().update_object(group, resource, namespace, name, change)
+    }
+
+    /// [`Handle::delete_object`].
+    pub fn delete_object(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Result<serde_json::Value, WriteRefused> {
+        self.handle().delete_object(group, resource, namespace, name)
+    }
+}
+
+/// The objects of a running server, in-process (no HTTP, no RBAC, no faults): what a test's
+/// controller reads and writes. Its changes reach open watches and subscribers like writes over HTTP.
+#[derive(Clone)]
+pub struct Handle {
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// Every change from now on (creates over HTTP and the changes below), in order, for a test that
+    /// plays a controller. Dropping the receiver unsubscribes.
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<StoreEvent> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.state.subscribers.lock().unwrap().push(tx);
+        rx
+    }
+
+    /// One object by group, plural, namespace ("" for cluster scope) and name, as stored.
+    pub fn object(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<serde_json::Value> {
+        let store = self.state.store.read().unwrap();
+        let def = store.resource_any(group, resource)?;
+        store.objects_of(def)?.get(&(namespace.to_string(), name.to_string())).cloned()
+    }
+
+    /// Every object of a resource, in namespace then name order.
+    pub fn objects(&self, group: &str, resource: &str) -> Vec<serde_json::Value> {
+        let store = self.state.store.read().unwrap();
+        store
+            .resource_any(group, resource)
+            .and_then(|def| store.objects_of(def))
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn def(&self, group: &str, resource: &str) -> Result<store::ResourceDef, WriteRefused> {
+        self.state
+            .store
+            .read()
+            .unwrap()
+            .resource_any(group, resource)
+            .cloned()
+            .ok_or_else(|| WriteRefused(format!("{resource} in group {group:?} is not served")))
+    }
+
+    fn refused(e: store::WriteError) -> WriteRefused {
+        WriteRefused(match e {
+            store::WriteError::Exists(m) | store::WriteError::NotFound(m) | store::WriteError::Invalid(_, m) => m,
+        })
+    }
+
+    /// Creates an object as a controller would (no RBAC, no faults); watches see it `ADDED`.
+    pub fn create_object(&self, group: &str, resource: &str, namespace: &str, object: serde_json::Value) -> Result<serde_json::Value, WriteRefused> {
+        let def = self.def(group, resource)?;
+        self.state.write(|s| s.create(&def, namespace, object)).map_err(Self::refused)
+    }
+
+    /// Changes an object as a controller's update would; watches see it `MODIFIED`. Returns it as stored.
+    pub fn update_object(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<serde_json::Value, WriteRefused> {
+        let def = self.def(group, resource)?;
+        self.state.write(|s| s.update(&def, namespace, name, change)).map_err(Self::refused)
+    }
+
+    /// Deletes an object as a controller would; watches see it `DELETED`.
+    pub fn delete_object(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Result<serde_json::Value, WriteRefused> {
+        let def = self.def(group, resource)?;
+        self.state.write(|s| s.delete(&def, namespace, name)).map_err(Self::refused)
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.state.stopping.send_replace(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

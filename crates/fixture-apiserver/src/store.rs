@@ -273,10 +273,65 @@ pub struct Store {
     pub groups: Vec<String>,
     /// (group, plural) → objects by (namespace, name).
     pub objects: HashMap<(String, String), BTreeMap<Key, Value>>,
-    /// The list resourceVersion (max of all objects).
+    /// The list resourceVersion: above every object's, and the resourceVersion of the latest change.
     pub resource_version: u64,
     /// Non-fatal notes (unserved kinds, duplicates).
     pub warnings: Vec<String>,
+    /// Every change since the scenario was loaded, oldest first (what watches replay), at most
+    /// [`HISTORY`]; a watch from before the oldest one kept is answered 410 Expired, as by a real server
+    /// after etcd compaction.
+    pub history: std::collections::VecDeque<Change>,
+    /// The resourceVersion the scenario was loaded at.
+    pub loaded_at: u64,
+    /// The resourceVersion of the newest change pushed out of `history` (0: none): a watch from an
+    /// older one would miss changes.
+    pub compacted: u64,
+}
+
+/// Changes kept for watches.
+pub const HISTORY: usize = 10_000;
+
+/// What happened to an object (a watch event's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "ADDED",
+            ChangeKind::Modified => "MODIFIED",
+            ChangeKind::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change of the store: the object after it (for a deletion, as it was, with the deletion's
+/// resourceVersion) and, for a modification, before it (a watch with a selector needs both).
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub rv: u64,
+    pub kind: ChangeKind,
+    pub group: String,
+    pub plural: String,
+    pub namespace: String,
+    pub object: Value,
+    pub old: Option<Value>,
+}
+
+/// Why a write was refused, as the API server would say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// 409 AlreadyExists.
+    Exists(String),
+    /// 404 NotFound.
+    NotFound(String),
+    /// 422 Invalid / 400 BadRequest: (code, message).
+    Invalid(u16, String),
 }
 
 impl Store {
@@ -309,6 +364,141 @@ impl Store {
     pub fn objects_of(&self, r: &ResourceDef) -> Option<&BTreeMap<Key, Value>> {
         self.objects.get(&(r.group.clone(), r.plural.clone()))
     }
+
+    /// The served resource of a group and plural, whatever its version.
+    pub fn resource_any(&self, group: &str, plural: &str) -> Option<&ResourceDef> {
+        self.resources.iter().find(|r| r.group == group && r.plural == plural)
+    }
+
+    fn record(&mut self, kind: ChangeKind, def: &ResourceDef, ns: &str, object: Value, old: Option<Value>) {
+        if self.history.len() >= HISTORY {
+            if let Some(c) = self.history.pop_front() {
+                self.compacted = c.rv;
+            }
+        }
+        self.history.push_back(Change {
+            rv: self.resource_version,
+            kind,
+            group: def.group.clone(),
+            plural: def.plural.clone(),
+            namespace: ns.to_string(),
+            object,
+            old,
+        });
+    }
+
+    fn next_rv(&mut self) -> u64 {
+        self.resource_version += 1;
+        self.resource_version
+    }
+
+    /// Creates an object as `POST` does: `metadata.name` or `generateName` (a random suffix of five
+    /// characters from the API server's alphabet), the namespace of the request, a fresh uid,
+    /// resourceVersion, creationTimestamp and generation. Returns the stored object.
+    pub fn create(&mut self, def: &ResourceDef, ns: &str, mut obj: Value) -> Result<Value, WriteError> {
+        let ns = if def.namespaced { ns } else { "" };
+        if !obj.is_object() {
+            return Err(WriteError::Invalid(400, "the body of the request was not a JSON object".into()));
+        }
+        if !obj.get("metadata").is_some_and(Value::is_object) {
+            obj["metadata"] = json!({});
+        }
+        let meta = obj["metadata"].as_object_mut().expect("object");
+        match meta.get("namespace").and_then(Value::as_str) {
+            Some(n) if !n.is_empty() && n != ns && def.namespaced => {
+                return Err(WriteError::Invalid(400, "the namespace of the provided object does not match the namespace sent on the request".into()))
+            }
+            _ => {}
+        }
+        let rv = self.resource_version + 1;
+        let name = match meta.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None => match meta.get("generateName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+                Some(prefix) => format!("{prefix}{}", random_suffix(rv)),
+                None => {
+                    return Err(WriteError::Invalid(
+                        422,
+                        format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", def.qualified()),
+                    ))
+                }
+            },
+        };
+        let key: Key = (ns.to_string(), name.clone());
+        if self.objects.get(&(def.group.clone(), def.plural.clone())).is_some_and(|m| m.contains_key(&key)) {
+            return Err(WriteError::Exists(format!("{} \"{name}\" already exists", def.qualified())));
+        }
+        let rv = self.next_rv();
+        meta.insert("name".into(), json!(name));
+        if def.namespaced {
+            meta.insert("namespace".into(), json!(ns));
+        } else {
+            meta.remove("namespace");
+        }
+        meta.insert("uid".into(), json!(uid_for(&[&def.group, &def.plural, ns, &name, &rv.to_string()])));
+        meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        meta.insert("generation".into(), json!(1));
+        meta.insert("creationTimestamp".into(), json!(crate::time::format_rfc3339(crate::time::unix_now())));
+        let stored = obj.clone();
+        self.objects.entry((def.group.clone(), def.plural.clone())).or_default().insert(key, obj);
+        self.record(ChangeKind::Added, def, ns, stored.clone(), None);
+        Ok(stored)
+    }
+
+    /// Changes an object in place (what a controller's update or patch does), with a new resourceVersion.
+    pub fn update(&mut self, def: &ResourceDef, ns: &str, name: &str, change: impl FnOnce(&mut Value)) -> Result<Value, WriteError> {
+        let ns = if def.namespaced { ns } else { "" };
+        let map_key = (def.group.clone(), def.plural.clone());
+        let key: Key = (ns.to_string(), name.to_string());
+        let Some(current) = self.objects.get(&map_key).and_then(|m| m.get(&key)).cloned() else {
+            return Err(WriteError::NotFound(format!("{} \"{name}\" not found", def.qualified())));
+        };
+        let mut next = current.clone();
+        change(&mut next);
+        // What identifies the object is not the caller's to change.
+        for field in ["name", "namespace", "uid", "creationTimestamp"] {
+            match current["metadata"].get(field) {
+                Some(v) => next["metadata"][field] = v.clone(),
+                None => {
+                    if let Some(m) = next["metadata"].as_object_mut() {
+                        m.remove(field);
+                    }
+                }
+            }
+        }
+        let rv = self.next_rv();
+        next["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.objects.get_mut(&map_key).expect("present").insert(key, next.clone());
+        self.record(ChangeKind::Modified, def, ns, next.clone(), Some(current));
+        Ok(next)
+    }
+
+    /// Deletes an object; returns it as it was, with the deletion's resourceVersion.
+    pub fn delete(&mut self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value, WriteError> {
+        let ns = if def.namespaced { ns } else { "" };
+        let key: Key = (ns.to_string(), name.to_string());
+        let Some(mut gone) = self.objects.get_mut(&(def.group.clone(), def.plural.clone())).and_then(|m| m.remove(&key)) else {
+            return Err(WriteError::NotFound(format!("{} \"{name}\" not found", def.qualified())));
+        };
+        let rv = self.next_rv();
+        gone["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.record(ChangeKind::Deleted, def, ns, gone.clone(), None);
+        Ok(gone)
+    }
+}
+
+/// The API server's generateName suffix: five characters of `bcdfghjklmnpqrstvwxz2456789`
+/// (k8s.io/apimachinery/pkg/util/rand), here derived from the resourceVersion so runs repeat.
+fn random_suffix(seed: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    (0..5)
+        .map(|_| {
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+            x ^= x >> 29;
+            ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+        })
+        .collect()
 }
 
 /// Kubernetes version ordering: GA > beta > alpha, higher numbers first.
@@ -413,7 +603,9 @@ fn parse_crd(doc: &Doc) -> anyhow::Result<ResourceDef> {
         singular,
         kind: kind.to_string(),
         namespaced,
-        verbs: vec!["get".into(), "list".into()],
+        // What this server serves for custom resources (a real one also serves update, patch, delete…;
+        // veldr never needs them, so they are not advertised).
+        verbs: vec!["create".into(), "get".into(), "list".into(), "watch".into()],
         short_names,
     })
 }
@@ -570,7 +762,7 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
             verbs: if p == "selfsubjectaccessreviews" {
                 vec!["create".into()]
             } else {
-                vec!["get".into(), "list".into()]
+                vec!["get".into(), "list".into(), "watch".into()]
             },
             short_names: short.iter().map(|s| s.to_string()).collect(),
         })
@@ -729,5 +921,6 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
         }
     }
     store.resource_version = next_rv + 1;
+    store.loaded_at = store.resource_version;
     Ok((store, config))
 }
