@@ -7,9 +7,12 @@
 //! Secret values never enter `Facts` except wrapped in [`Secret`], which serializes as a fingerprint.
 
 pub mod backup_objects;
+pub mod bundle;
 pub mod crds;
+pub mod digest;
 pub mod list;
 pub mod openstack;
+pub mod problem;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
@@ -19,6 +22,7 @@ pub use backup_objects::*;
 pub use crds::InstalledCrd;
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
+pub use problem::{Outcome, Problem, ProblemKind};
 pub use results::{BackupResultsFacts, Messages, ResultsRead, VeleroResults};
 pub use snapshots::*;
 pub use velero::*;

@@ -57,7 +57,7 @@ pub fn releases() -> &'static [Release] {
 
 /// `(major, minor, patch)` of a `vX.Y.Z` tag.
 fn tag_version(tag: &str) -> (u64, u64, u64) {
-    crate::velero::parse_version(tag).unwrap_or_default()
+    crate::upstream::velero::parse_version(tag).unwrap_or_default()
 }
 
 /// The oldest and newest releases the table was read from.

@@ -109,7 +109,7 @@ fn rejected_line(r: &Rejected, server: &str) -> String {
 /// The fix, for both ways of installing: the chart's CRD upgrade and `velero install --crds-only`.
 fn fix(ctx: &Ctx, server: &str) -> String {
     let apply = format!("`velero install --crds-only --dry-run -o yaml | kubectl apply -f -` with the velero CLI of the server's version ({server}: `velero version --client-only`)");
-    let by_helm = ctx.velero_deployment().and_then(crate::velero::helm_release_name).is_some();
+    let by_helm = ctx.velero_deployment().and_then(crate::upstream::velero::helm_release_name).is_some();
     if by_helm {
         let ns = ctx.namespace();
         format!("Helm installs CRDs once and never upgrades them: keep the chart's `upgradeCRDs: true` (its hook Job runs `velero install --crds-only` of the server's image and applies the result) and run `helm upgrade` again (when it ran and failed, `kubectl -n {ns} get jobs,events | grep upgrade-crds` says why); or apply them yourself: {apply}")
@@ -140,7 +140,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     let crds = crate::need!(&ctx.facts.kube.velero_crds);
     let deployments = crate::need!(&ctx.facts.kube.deployments);
     let ns = ctx.namespace();
-    if crate::velero::find_deployment(deployments, ns).is_none() {
+    if crate::upstream::velero::find_deployment(deployments, ns).is_none() {
         return Verdict::skip(format!("no Velero Deployment in namespace {ns} (see velero.deployment): the server's version is not known"));
     }
     flag_malformed(judge_crds(ctx, crds), &crds.malformed)
