@@ -1,7 +1,7 @@
 //! The judges' view of the facts: typed accessors and the derived facts several checks share.
 
 use crate::facts::{BackupStorageLocation, Facts, HelmRelease, ResolvedEnv};
-use crate::velero;
+use crate::upstream::velero;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;
@@ -32,6 +32,13 @@ impl<'a> Ctx<'a> {
 
     pub fn velero_container(&self) -> Option<&'a Container> {
         self.velero_deployment().and_then(velero::server_container)
+    }
+
+    /// The Velero server's image and the version its tag names (the reason when it names none).
+    pub fn velero_version(&self) -> Option<(String, Result<(String, (u64, u64, u64)), String>)> {
+        let image = self.velero_container()?.image.clone()?;
+        let version = velero::image_version(&image);
+        Some((image, version))
     }
 
     pub fn server_flags(&self) -> BTreeMap<String, String> {

@@ -19,7 +19,7 @@ pub const CHECK: CheckDef = crate::check! {
     needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
         Backups, PodVolumeBackups, BackupRepositories, Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads,
         VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes, PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents,
-        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases],
+        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases, VeleroCrds],
     judge: judge,
 };
 
@@ -44,6 +44,7 @@ fn affected_checks(resource: &str) -> &'static [&'static str] {
         "volumesnapshotclasses.snapshot.storage.k8s.io" => &["csi.snapshot-class"],
         "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class", "csi.snapshot-limit"],
         "csidrivers.storage.k8s.io" => &["csi.driver"],
+        "customresourcedefinitions.apiextensions.k8s.io" => &["velero.crds"],
         _ => &[],
     }
 }
@@ -76,6 +77,7 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.volume_snapshot_contents.as_ref().err(),
         k.namespace.as_ref().err(),
         k.api_groups.as_ref().err(),
+        k.velero_crds.as_ref().err(),
     ];
     let mut out: Vec<&ReadError> = lists.into_iter().flatten().collect();
     out.extend(k.secrets.values().filter_map(|r| r.as_ref().err()));
@@ -117,10 +119,10 @@ fn judge(ctx: &Ctx) -> Verdict {
         let mut what = e.resource.clone();
         if is(k.vsphere_config.as_ref().err(), e) {
             checks = vec!["csi.snapshot-limit (assumes vSphere's default limit, 3)"];
-            what = format!("secrets named {}", crate::vsphere::CONFIG_SECRET);
+            what = format!("secrets named {}", crate::upstream::vsphere_csi::CONFIG_SECRET);
         } else if is(k.vsphere_feature_states.as_ref().err(), e) {
             checks = vec!["csi.snapshots (cannot tell whether block-volume snapshots are on)"];
-            what = format!("configmaps named {}", crate::vsphere::FEATURE_STATES);
+            what = format!("configmaps named {}", crate::upstream::vsphere_csi::FEATURE_STATES);
         }
         details.push(format!("{} {what}{scope}: degrades {}", e.verb, checks.join(", ")));
         rules.push(format!("{} {what}{scope}", e.verb));

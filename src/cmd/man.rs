@@ -104,7 +104,7 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, String> {
         let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name()).to_string();
         let path = dir.join(format!("{name}.1"));
         let text = render(cmd).map_err(|e| e.to_string())?;
-        crate::fsutil::write_atomic(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        crate::util::fsutil::write_atomic(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         written.push(path);
     }
     written.sort();
