@@ -20,4 +20,7 @@ pub mod helm;
 pub mod velero_volumeinfo;
 /// Velero's backup as it lies in the BSL: the resource list and the tarball (restore-check).
 pub mod velero_backup_archive;
+/// Which CRDs and enum values each Velero release declares (generated from Velero's config/crd).
+pub mod velero_crds;
+mod velero_crds_table;
 pub mod velero_resource_policy;
