@@ -9,7 +9,7 @@
 //! is made served by a whole restore, which creates CRDs first (`backup.go` `backupCRD` adds the CRD of
 //! every custom resource backed up). Kinds Velero never restores (`nonRestorableResources`) are left out.
 
-use super::{capped, facts, unread};
+use super::{facts, unread};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::restore::{KindFacts, ServedGroup};
 use crate::model::Verdict;
@@ -144,7 +144,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         missing.iter().map(|(k, _)| json!({"kind": k.gvk.display(), "items": k.count, "example": k.examples.first(), "namespaces": k.namespaces})).collect();
     if missing.is_empty() {
         return Verdict::ok(format!("all {kinds} kinds the restore creates ({served_items} items) are served here"))
-            .details(capped(notes))
+            .details(notes)
             .evidence("missing", evidence)
             .evidence("items", total);
     }
@@ -154,7 +154,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     let mut details: Vec<String> = missing.into_iter().map(|(_, d)| d).collect();
     details.extend(notes);
     Verdict::fail(format!("{} kind{} of the backup {} not served here: {shown} ({items} item{} would fail to restore)", names.len(), plural(names.len()), if names.len() == 1 { "is" } else { "are" }, plural(items)))
-        .details(capped(details))
+        .details(details)
         .hint("install the CRDs (or the operator that brings them) at the versions named, before restoring — `kubectl api-resources` lists what is served; or exclude those kinds (`velero restore create --exclude-resources <kind>.<group>`)")
         .evidence("missing", evidence)
         .evidence("items", total)

@@ -8,7 +8,7 @@
 //! "can't find backup", "The BSL … is unavailable, cannot retrieve the backup"). The Backup gets
 //! there through the BSL sync (`--backup-sync-period`, 1 min by default) from an Available BSL.
 
-use super::{capped, facts, place, unread};
+use super::{facts, place, unread};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, Object, ProblemKind};
 use crate::model::Verdict;
@@ -131,7 +131,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         Some(Ok(l)) => details.push(format!("{name}-resource-list.json.gz: {} items of {} kinds", l.total(), l.kinds.len())),
         other => findings.push(unread(r, "resource list", other.as_ref())),
     }
-    let v = crate::checks::findings::combine(format!("backup {name} is Completed, in BSL {bsl_name} here (Available), with its objects"), findings, capped(details));
+    let v = crate::checks::findings::combine(format!("backup {name} is Completed, in BSL {bsl_name} here (Available), with its objects"), findings, details);
     v.evidence("backup", json!({"name": name, "phase": phase, "bsl": bsl_name, "expiration": backup.status.expiration, "bslReason": store.bsl_reason}))
 }
 

@@ -7,7 +7,7 @@
 //! backup, in each of its namespaces that exists here, listed by name (metadata only) and matched
 //! with the resource list.
 
-use super::{capped, facts, unread};
+use super::{facts, unread};
 use crate::checks::{CheckDef, Ctx};
 use crate::model::Verdict;
 use serde_json::json;
@@ -81,7 +81,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         } else {
             Verdict::ok(format!("the backup's namespaces that exist here hold none of its objects: nothing is skipped"))
         };
-        return v.details(capped(details)).evidence("namespaces", evidence);
+        return v.details(details).evidence("namespaces", evidence);
     }
     let total: usize = conflicting.iter().map(|(_, n)| *n).sum();
     let shown: Vec<String> = conflicting.iter().take(3).map(|(ns, n)| format!("{ns} ({n})")).collect();
@@ -93,7 +93,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         if conflicting.len() == 1 { "s" } else { "" },
         shown.join(", ")
     ))
-    .details(capped(details))
+    .details(details)
     .hint(format!(
         "to overwrite them: `velero restore create --from-backup {name} --existing-resource-policy=update`; to keep both: `--namespace-mappings {}:{}-restored`; or delete the namespace first",
         conflicting[0].0, conflicting[0].0

@@ -12,22 +12,9 @@ use crate::facts::restore::RestoreFacts;
 use crate::facts::{Outcome, ProblemKind};
 use crate::model::Verdict;
 
-/// Details kept of one verdict (the rest counted).
-pub const MAX_DETAILS: usize = 50;
-
 /// restore-check's facts, or the verdict of a run that did not collect them.
 pub(crate) fn facts<'a>(ctx: &Ctx<'a>) -> Result<&'a RestoreFacts, Box<Verdict>> {
     ctx.facts.restore.as_ref().ok_or_else(|| Box::new(Verdict::error("restore-check's facts were not collected (a doctor bundle?): run `veldr restore-check backup/NAME`")))
-}
-
-/// At most [`MAX_DETAILS`] lines, the last saying how many more there were.
-pub(crate) fn capped(mut lines: Vec<String>) -> Vec<String> {
-    if lines.len() > MAX_DETAILS {
-        let more = lines.len() - (MAX_DETAILS - 1);
-        lines.truncate(MAX_DETAILS - 1);
-        lines.push(format!("… and {more} more"));
-    }
-    lines
 }
 
 /// Where the backup's objects are, for messages: `container/prefix/backups/<b>/`.
@@ -52,7 +39,7 @@ pub(crate) fn unread<T>(r: &RestoreFacts, what: &str, read: Option<&Outcome<T>>)
 pub(crate) mod fixture {
     use crate::checks::Ctx;
     use crate::facts::restore::{ResourceListFacts, RestoreFacts, ServedGroup, ServedKind, ServedVersion, StoreReads};
-    use crate::facts::{Facts, List, Object};
+    use crate::facts::Facts;
     use crate::model::Verdict;
     use crate::upstream::velero_backup_archive::{ArchiveContents, ArchiveEnd, ArchivedPv, ArchivedPvc, ArchivedSnapshot, ResourceList};
     use serde_json::{json, Value};
@@ -60,9 +47,7 @@ pub(crate) mod fixture {
     pub const VSPHERE: &str = "csi.vsphere.vmware.com";
     pub const BACKUP: &str = "nightly-1";
 
-    pub fn list<T: Object>(items: Vec<Value>) -> List<T> {
-        serde_json::from_value(Value::Array(items)).expect("a list")
-    }
+    pub use crate::checks::testing::list;
 
     pub fn run(f: &Facts, judge: fn(&Ctx) -> Verdict) -> Verdict {
         judge(&Ctx::new(f, &[]))

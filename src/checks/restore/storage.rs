@@ -20,7 +20,7 @@
 //! - On vSphere, a CSI snapshot stays on the source volume's datastore: restoring it needs the same
 //!   vCenter (said, not judged).
 
-use super::{capped, facts, unread};
+use super::{facts, unread};
 use crate::checks::csi::snapshot_class::default_pick;
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
@@ -170,7 +170,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     for (class, pvcs) in &missing_classes {
         let cm = maps.map(|m| m.name.clone()).unwrap_or_else(|| "change-storage-class-config".into());
         findings.push(
-            Finding::fail(format!("StorageClass {class} does not exist here and no change-storage-class mapping names it: {} PVC{} would stay Pending ({})", pvcs.len(), if pvcs.len() == 1 { "" } else { "s" }, short(pvcs)))
+            Finding::fail(format!("StorageClass {class} does not exist here and no change-storage-class mapping names it: {} PVC{} would stay Pending ({})", pvcs.len(), if pvcs.len() == 1 { "" } else { "s" }, crate::checks::findings::named(pvcs, 3)))
                 .detail(format!("StorageClasses here: {}", if sc_names.is_empty() { "none".into() } else { sc_names.join(", ") }))
                 .hint(format!(
                     "create StorageClass {class} here, or map it to one that exists: kubectl apply -f - <<'EOF'\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}\n  namespace: {ns}\n  labels:\n    velero.io/plugin-config: \"\"\n    velero.io/change-storage-class: RestoreItemAction\ndata:\n  {class}: <a class here>\nEOF"
@@ -271,17 +271,12 @@ fn judge(ctx: &Ctx) -> Verdict {
     let failed = findings.iter().filter(|f| f.status == Status::Fail).count();
     let mut v = combine(summary, findings, Vec::new());
     v.details.extend(notes);
-    v.details = capped(std::mem::take(&mut v.details));
     v.evidence("pvcs", pvcs)
         .evidence("provisionable", ok_pvcs)
         .evidence("csiSnapshots", snapshotted.len())
         .evidence("problems", failed)
         .evidence("missingClasses", json!(missing_classes))
         .evidence("archive", json!({"end": archive.end, "bytesRead": archive.bytes_read, "entries": archive.entries, "formatVersion": archive.format_version}))
-}
-
-fn short(items: &[String]) -> String {
-    if items.len() > 3 { format!("{} and {} more", items[..3].join(", "), items.len() - 3) } else { items.join(", ") }
 }
 
 /// A volume the restore creates from a CSI snapshot.
