@@ -302,29 +302,31 @@ struct Snapshotted {
 /// VolumeSnapshot (the driver then from the PV).
 fn csi_snapshots(info: Option<&VolumeInfos>, pvcs: &[ArchivedPvc], pvs: &[crate::upstream::velero_backup_archive::ArchivedPv]) -> Vec<Snapshotted> {
     let pvc_of = |ns: &str, name: &str| pvcs.iter().find(|p| p.namespace == ns && p.name == name);
-    match info {
-        Some(list) => list
-            .volumes
-            .iter()
-            .filter(|v| v.backup_method == CSI_SNAPSHOT && !v.skipped && v.result.as_deref() != Some(RESULT_FAILED) && !v.snapshot_data_moved)
-            .map(|v| Snapshotted {
-                pvc: format!("{}/{}", v.pvc_namespace, v.pvc_name),
-                namespace: v.pvc_namespace.clone(),
-                driver: v.csi_snapshot_info.as_ref().map(|c| c.driver.clone()).filter(|d| !d.is_empty()).or_else(|| pvs.iter().find(|p| p.name == v.pv_name).and_then(|p| p.csi_driver.clone())),
-                snapshot: pvc_of(&v.pvc_namespace, &v.pvc_name).and_then(|p| p.volume_snapshot.clone()),
-            })
-            .collect(),
-        None => pvcs
-            .iter()
-            .filter(|p| p.volume_snapshot.is_some())
-            .map(|p| Snapshotted {
-                pvc: format!("{}/{}", p.namespace, p.name),
-                namespace: p.namespace.clone(),
-                driver: p.volume_name.as_deref().and_then(|v| pvs.iter().find(|pv| pv.name == v)).and_then(|pv| pv.csi_driver.clone()),
-                snapshot: p.volume_snapshot.clone(),
-            })
-            .collect(),
+    let by_annotation = |p: &ArchivedPvc| Snapshotted {
+        pvc: format!("{}/{}", p.namespace, p.name),
+        namespace: p.namespace.clone(),
+        driver: p.volume_name.as_deref().and_then(|v| pvs.iter().find(|pv| pv.name == v)).and_then(|pv| pv.csi_driver.clone()),
+        snapshot: p.volume_snapshot.clone(),
+    };
+    let Some(list) = info else {
+        return pvcs.iter().filter(|p| p.volume_snapshot.is_some()).map(by_annotation).collect();
+    };
+    let mut out: Vec<Snapshotted> = list
+        .volumes
+        .iter()
+        .filter(|v| v.backup_method == CSI_SNAPSHOT && !v.skipped && v.result.as_deref() != Some(RESULT_FAILED) && !v.snapshot_data_moved)
+        .map(|v| Snapshotted {
+            pvc: format!("{}/{}", v.pvc_namespace, v.pvc_name),
+            namespace: v.pvc_namespace.clone(),
+            driver: v.csi_snapshot_info.as_ref().map(|c| c.driver.clone()).filter(|d| !d.is_empty()).or_else(|| pvs.iter().find(|p| p.name == v.pv_name).and_then(|p| p.csi_driver.clone())),
+            snapshot: pvc_of(&v.pvc_namespace, &v.pvc_name).and_then(|p| p.volume_snapshot.clone()),
+        })
+        .collect();
+    // veldr keeps part of a large volume info (cover's KEPT): the PVCs it left out count by their annotation.
+    if !list.complete() {
+        out.extend(pvcs.iter().filter(|p| p.volume_snapshot.is_some() && list.for_pvc(&p.namespace, &p.name).is_none()).map(by_annotation));
     }
+    out
 }
 
 #[cfg(test)]
