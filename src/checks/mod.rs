@@ -17,6 +17,7 @@ pub mod csi;
 pub mod keystone;
 pub mod kube;
 pub mod nodeagent;
+pub mod restore;
 pub mod swift;
 pub mod velero;
 pub mod vsl;
@@ -73,6 +74,8 @@ pub enum Timing {
     Kube,
     /// One OpenStack read, the one the check is about.
     OpenStack(OpenStackRead),
+    /// restore-check's reads (discovery, the backup's objects in Swift, the existing items).
+    Restore,
 }
 
 /// Declares a check in its own file:
@@ -170,6 +173,10 @@ pub static REGISTRY: &[CheckDef] = &[
 
 /// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3").
 pub static RESTORE_CHECK_REGISTRY: &[CheckDef] = &[
+    restore::backup::CHECK,
+    restore::api::CHECK,
+    restore::storage::CHECK,
+    restore::conflicts::CHECK,
     // restore-check's checks: append above this line
 ];
 
@@ -225,6 +232,7 @@ pub fn all() -> impl Iterator<Item = (Suite, &'static CheckDef)> {
 pub fn find(id: &str) -> Option<&'static CheckDef> {
     all().map(|(_, c)| c).find(|c| c.id == id)
 }
+
 
 /// The verdict for a check whose input could not be read.
 pub fn read_failed(e: &ReadError) -> Verdict {
@@ -293,6 +301,16 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_dependencies_come_first() {
+        let mut every = HashSet::new();
+        for suite in Suite::ALL.into_iter().filter(|s| *s != Suite::Verify) {
+            let mut seen = HashSet::new();
+            for c in suite.checks() {
+                for d in c.depends_on {
+                    assert!(seen.contains(d), "{} depends on {d}, which must be registered before it in its registry", c.id);
+                }
+                assert!(seen.insert(c.id) && every.insert(c.id), "duplicate id {}", c.id);
+            }
+        }
         let mut seen = HashSet::new();
         for c in REGISTRY {
             for d in c.depends_on {
@@ -356,7 +374,7 @@ mod tests {
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();
-        for c in REGISTRY {
+        for c in all().map(|(_, c)| c) {
             for m in c.metrics {
                 assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
@@ -374,9 +392,9 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .map(|n| n.trim_end_matches(".md").to_string())
             .collect();
-        let ids: HashSet<String> = REGISTRY.iter().map(|c| c.id.to_string()).collect();
+        let ids: HashSet<String> = all().map(|(_, c)| c).map(|c| c.id.to_string()).collect();
         assert_eq!(pages, ids, "pages in checks/ and registered checks differ");
-        for c in REGISTRY {
+        for c in all().map(|(_, c)| c) {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }

@@ -13,6 +13,7 @@ pub mod digest;
 pub mod list;
 pub mod openstack;
 pub mod problem;
+pub mod restore;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
@@ -57,6 +58,9 @@ pub struct Facts {
     pub credentials_source: String,
     #[serde(default)]
     pub openstack: Option<OpenStackFacts>,
+    /// `veldr restore-check`'s facts (absent from the doctor's runs and bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<restore::RestoreFacts>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -541,6 +545,7 @@ impl Facts {
             velero_env: None,
             credentials_source: "cluster".into(),
             openstack: None,
+            restore: None,
         }
     }
 }
