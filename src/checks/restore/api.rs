@@ -12,6 +12,7 @@
 use super::{facts, unread};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::restore::{KindFacts, ServedGroup};
+use crate::checks::findings::{agree, plural};
 use crate::model::Verdict;
 use crate::upstream::velero_backup_archive::restorable;
 use serde_json::json;
@@ -113,10 +114,9 @@ fn judge(ctx: &Ctx) -> Verdict {
             Fit::OtherVersions(v) => missing.push((
                 k,
                 format!(
-                    "{}: {} item{} (e.g. {example}) — this cluster serves {} only at {}; Velero creates them as {}",
+                    "{}: {} (e.g. {example}) — this cluster serves {} only at {}; Velero creates them as {}",
                     k.gvk.display(),
-                    k.count,
-                    plural(k.count),
+                    plural(k.count, "item"),
                     k.gvk.kind,
                     v.join(", "),
                     k.gvk.version
@@ -131,12 +131,12 @@ fn judge(ctx: &Ctx) -> Verdict {
                 ));
             }
             Fit::NotServed => {
-                missing.push((k, format!("{}: {} item{} (e.g. {example}) — not served here, and the backup holds no CRD for it", k.gvk.display(), k.count, plural(k.count))))
+                missing.push((k, format!("{}: {} (e.g. {example}) — not served here, and the backup holds no CRD for it", k.gvk.display(), plural(k.count, "item"))))
             }
         }
     }
     if skipped > 0 {
-        notes.push(format!("{skipped} item{} of kinds Velero never restores (events, nodes, Velero's own backups and restores, …) left out", plural(skipped)));
+        notes.push(format!("{} of kinds Velero never restores (events, nodes, Velero's own backups and restores, …) left out", plural(skipped, "item")));
     }
     let kinds = list.kinds.iter().filter(|k| restorable(&k.gvk)).count();
     let total: usize = list.kinds.iter().map(|k| k.count).sum();
@@ -153,15 +153,11 @@ fn judge(ctx: &Ctx) -> Verdict {
     let shown = if names.len() > 3 { format!("{} and {} more", names[..3].join(", "), names.len() - 3) } else { names.join(", ") };
     let mut details: Vec<String> = missing.into_iter().map(|(_, d)| d).collect();
     details.extend(notes);
-    Verdict::fail(format!("{} kind{} of the backup {} not served here: {shown} ({items} item{} would fail to restore)", names.len(), plural(names.len()), if names.len() == 1 { "is" } else { "are" }, plural(items)))
+    Verdict::fail(format!("{} of the backup {} not served here: {shown} ({} would fail to restore)", plural(names.len(), "kind"), agree(names.len(), "is", "are"), plural(items, "item")))
         .details(details)
         .hint("install the CRDs (or the operator that brings them) at the versions named, before restoring — `kubectl api-resources` lists what is served; or exclude those kinds (`velero restore create --exclude-resources <kind>.<group>`)")
         .evidence("missing", evidence)
         .evidence("items", total)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use super::{facts, unread};
 use crate::checks::{CheckDef, Ctx};
+use crate::checks::findings::{agree, plural};
 use crate::model::Verdict;
 use serde_json::json;
 
@@ -61,13 +62,13 @@ fn judge(ctx: &Ctx) -> Verdict {
     }
     let absent = backed_ns.keys().filter(|ns| !c.namespaces.iter().any(|n| &n.namespace == *ns)).count();
     if absent > 0 {
-        details.push(format!("{absent} namespace{} of the backup do{} not exist here: restored fresh", if absent == 1 { "" } else { "s" }, if absent == 1 { "es" } else { "" }));
+        details.push(format!("{} of the backup {} not exist here: restored fresh", plural(absent, "namespace"), agree(absent, "does", "do")));
     }
     for u in &c.unread {
         details.push(format!("not counted: {u}"));
     }
     if c.secrets_not_listed > 0 {
-        details.push(format!("{} Secret{} of the backup in these namespaces not counted: veldr lists no Secrets", c.secrets_not_listed, if c.secrets_not_listed == 1 { "" } else { "s" }));
+        details.push(format!("{} of the backup in these namespaces not counted: veldr lists no Secrets", plural(c.secrets_not_listed, "Secret")));
     }
     if c.not_listed > 0 {
         details.push(format!("{} lists not made (veldr lists at most {} kinds × namespaces): those objects are not counted", c.not_listed, crate::collect::restore::CONFLICT_LISTS));
@@ -87,10 +88,9 @@ fn judge(ctx: &Ctx) -> Verdict {
     let shown: Vec<String> = conflicting.iter().take(3).map(|(ns, n)| format!("{ns} ({n})")).collect();
     let more = if conflicting.len() > 3 { format!(" and {} more", conflicting.len() - 3) } else { String::new() };
     Verdict::warn(format!(
-        "{} namespace{} of the backup already hold{} {total} of its objects here: {}{more}; Velero skips what exists",
-        conflicting.len(),
-        if conflicting.len() == 1 { "" } else { "s" },
-        if conflicting.len() == 1 { "s" } else { "" },
+        "{} of the backup already {} {total} of its objects here: {}{more}; Velero skips what exists",
+        plural(conflicting.len(), "namespace"),
+        agree(conflicting.len(), "holds", "hold"),
         shown.join(", ")
     ))
     .details(details)

@@ -27,6 +27,7 @@ use crate::checks::{CheckDef, Ctx};
 use crate::facts::restore::StorageClassMap;
 use crate::upstream::velero_volumeinfo::{VolumeInfos, CSI_SNAPSHOT, RESULT_FAILED};
 use crate::facts::{Object, VolumeSnapshotClass};
+use crate::checks::findings::{agree, named, plural};
 use crate::model::{Status, Verdict};
 use crate::upstream::velero_backup_archive::{ArchiveEnd, ArchivedPvc};
 use serde_json::json;
@@ -170,7 +171,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     for (class, pvcs) in &missing_classes {
         let cm = maps.map(|m| m.name.clone()).unwrap_or_else(|| "change-storage-class-config".into());
         findings.push(
-            Finding::fail(format!("StorageClass {class} does not exist here and no change-storage-class mapping names it: {} PVC{} would stay Pending ({})", pvcs.len(), if pvcs.len() == 1 { "" } else { "s" }, crate::checks::findings::named(pvcs, 3)))
+            Finding::fail(format!("StorageClass {class} does not exist here and no change-storage-class mapping names it: {} would stay Pending ({})", plural(pvcs.len(), "PVC"), named(pvcs, 3)))
                 .detail(format!("StorageClasses here: {}", if sc_names.is_empty() { "none".into() } else { sc_names.join(", ") }))
                 .hint(format!(
                     "create StorageClass {class} here, or map it to one that exists: kubectl apply -f - <<'EOF'\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm}\n  namespace: {ns}\n  labels:\n    velero.io/plugin-config: \"\"\n    velero.io/change-storage-class: RestoreItemAction\ndata:\n  {class}: <a class here>\nEOF"
@@ -258,16 +259,13 @@ fn judge(ctx: &Ctx) -> Verdict {
     }
     if vsphere > 0 {
         notes.push(format!(
-            "{vsphere} volume{} restored from vSphere CSI snapshots: a CNS snapshot stays on the source volume's datastore, so this cluster must use the same vCenter (and see that datastore)",
-            if vsphere == 1 { " is" } else { "s are" }
+            "{} {} restored from vSphere CSI snapshots: a CNS snapshot stays on the source volume's datastore, so this cluster must use the same vCenter (and see that datastore)",
+            plural(vsphere, "volume"),
+            agree(vsphere, "is", "are")
         ));
     }
     let pvcs = archive.pvcs.len();
-    let summary = format!(
-        "all {pvcs} PVC{} of the backup can be provisioned here ({} from CSI snapshots)",
-        if pvcs == 1 { "" } else { "s" },
-        snapshotted.len()
-    );
+    let summary = format!("all {} of the backup can be provisioned here ({} from CSI snapshots)", plural(pvcs, "PVC"), snapshotted.len());
     let failed = findings.iter().filter(|f| f.status == Status::Fail).count();
     let mut v = combine(summary, findings, Vec::new());
     v.details.extend(notes);
