@@ -11,6 +11,14 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 
+/// One test of this file at a time: each run asks the lab's Keystone and Swift for a token and several
+/// objects at once, and the lab's single-process Keystone, validating new tokens for Swift, answers late
+/// (Swift then says 500) when several tests do so together.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LAB.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn scenarios() -> Vec<String> {
     let dir = repo().join("tests/fixtures/restore");
     let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
@@ -78,6 +86,7 @@ fn judge(name: &str, report: &Value, code: i32) -> Vec<String> {
 
 #[test]
 fn every_restore_scenario_live_and_from_its_bundle() {
+    let _serial = serial();
     let lab = lab();
     let dir = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
@@ -115,6 +124,7 @@ fn every_restore_scenario_live_and_from_its_bundle() {
 
 #[test]
 fn the_bundle_holds_the_volume_facts_and_no_secret() {
+    let _serial = serial();
     let lab = lab();
     let cluster = serve(&scenario("ready"), Some(&lab));
     let dir = tempfile::tempdir().unwrap();
@@ -138,6 +148,7 @@ fn the_bundle_holds_the_volume_facts_and_no_secret() {
 
 #[test]
 fn every_output_format_renders_with_the_doctor_s_exit_codes() {
+    let _serial = serial();
     let lab = lab();
     let cluster = serve(&scenario("missing-crd"), Some(&lab));
     let backup = backup_of("missing-crd");
@@ -159,6 +170,7 @@ fn every_output_format_renders_with_the_doctor_s_exit_codes() {
 
 #[test]
 fn the_tarball_read_stops_at_its_cap_and_says_so() {
+    let _serial = serial();
     let lab = lab();
     let cluster = serve(&scenario("ready"), Some(&lab));
     let out = restore_check(&cluster, "dr-ready-20261201020000", &["-o", "json", "--max-archive-bytes", "1KiB"]);
@@ -173,6 +185,7 @@ fn the_tarball_read_stops_at_its_cap_and_says_so() {
 
 #[test]
 fn a_fleet_checks_each_dr_cluster() {
+    let _serial = serial();
     let lab = lab();
     let ready = serve(&scenario("ready"), Some(&lab));
     let crd = serve(&scenario("missing-crd"), Some(&lab));
