@@ -3,7 +3,7 @@
 //! from the BSL through the Swift API by collect (`collect::results`), and each message veldr knows
 //! is tied to the check that explains it (`checks::telltales`, built from every check's `explains`).
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{combine, errors_and_warnings, plural, Finding};
 use crate::checks::telltales::{explain, shown, Explanation};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, BackupResultsFacts, Messages, Object, ProblemKind, ResultsRead};
@@ -30,10 +30,6 @@ pub const PARTIALLY_FAILED_24H: MetricDef =
 const QUOTED_ERRORS: usize = 5;
 const QUOTED_WARNINGS: usize = 3;
 
-fn plural(n: i64, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
 fn judge(ctx: &Ctx) -> Verdict {
     let backups = crate::need!(&ctx.facts.kube.backups);
     let failed_24h = count_in_window(backups, ctx.now, "Failed");
@@ -59,7 +55,7 @@ fn finding(ctx: &Ctx, b: &Backup, results: Option<&BackupResultsFacts>, ns: &str
     let name = b.name();
     let phase = phase(b);
     let status = if phase == "Failed" { Status::Fail } else { Status::Warn };
-    let counts = format!("{}, {}", plural(b.status.errors.unwrap_or(0), "error"), plural(b.status.warnings.unwrap_or(0), "warning"));
+    let counts = errors_and_warnings(b.status.errors.unwrap_or(0), b.status.warnings.unwrap_or(0));
     let reason = b.status.failure_reason.as_deref().filter(|r| !r.is_empty());
     let summary = match reason {
         Some(r) => format!("backup {name} {phase}: {}", shown(r)),
@@ -113,7 +109,7 @@ fn quote(mut f: Finding, name: &str, label: &str, m: &Messages, quoted: usize, t
     if m.total == 0 {
         return f;
     }
-    f = f.detail(format!("{name}: {}:", plural(m.total as i64, label)));
+    f = f.detail(format!("{name}: {}:", plural(m.total, label)));
     let scoped = m.scoped();
     for (scope, message) in scoped.iter().take(quoted) {
         f = f.detail(format!("  {label} [{scope}] “{}”", shown(message)));

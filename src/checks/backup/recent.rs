@@ -70,9 +70,7 @@ fn failure_reason(b: &Backup) -> String {
 }
 
 fn counts(b: &Backup) -> String {
-    let e = b.status.errors.unwrap_or(0);
-    let w = b.status.warnings.unwrap_or(0);
-    format!("{e} error{}, {w} warning{}", if e == 1 { "" } else { "s" }, if w == 1 { "" } else { "s" })
+    crate::checks::findings::errors_and_warnings(b.status.errors.unwrap_or(0), b.status.warnings.unwrap_or(0))
 }
 
 fn judge(ctx: &Ctx) -> Verdict {

@@ -2,7 +2,7 @@
 //! (bucket, keys the OpenStack plugin ignores, region precedence, the Swift-S3 pitfall), and exactly
 //! one is the default.
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{agree, combine, plural, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{BackupStorageLocation, Object};
 use crate::model::{Status, Verdict};
@@ -177,7 +177,7 @@ fn judge(ctx: &Ctx) -> Verdict {
                 ));
             }
             if !lines.is_empty() {
-                let mut f = Finding::new(Status::Warn, format!("BSL {name} sets {} the OpenStack plugin ignores: {}", if ignored.len() == 1 { "a key" } else { "keys" }, ignored.join(", ")));
+                let mut f = Finding::new(Status::Warn, format!("BSL {name} sets {} the OpenStack plugin ignores: {}", agree(ignored.len(), "a key", "keys"), ignored.join(", ")));
                 for l in lines {
                     f = f.detail(l);
                 }
@@ -235,7 +235,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     findings.extend(default_finding(ctx, all, &defaults, all.malformed.is_empty(), &mut notes));
 
     let n = ctx.selected_bsls(all).len();
-    combine(format!("{n} BackupStorageLocation{} coherent (provider, bucket, region)", if n == 1 { " is" } else { "s are" }), findings, notes)
+    combine(format!("{} {} coherent (provider, bucket, region)", plural(n, "BackupStorageLocation"), agree(n, "is", "are")), findings, notes)
         .evidence("bsls", evidence)
         .evidence("defaults", defaults)
 }

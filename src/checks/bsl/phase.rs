@@ -1,7 +1,7 @@
 //! bsl.phase: every selected BackupStorageLocation is Available and was validated recently; an
 //! Unavailable one is explained from its message (likely causes, most specific first).
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{agree, combine, plural, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{BackupStorageLocation, Object};
 use crate::model::{Status, Verdict};
@@ -263,7 +263,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 
 
     let selected = ctx.selected_bsls(all).len();
-    let ok = format!("{selected} BackupStorageLocation{} Available and recently validated", if selected == 1 { " is" } else { "s are" });
+    let ok = format!("{} {} Available and recently validated", plural(selected, "BackupStorageLocation"), agree(selected, "is", "are"));
     combine(ok, findings, notes).evidence("bsls", evidence)
 }
 

@@ -123,7 +123,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         vsphere_ev = json!({ "controllerHasSnapshotter": ctl.map(has_snapshotter) });
     }
 
-    let ok = format!("CSIDriver{} {}, snapshot CRDs and a ready snapshot-controller are present", if drivers.len() == 1 { "" } else { "s" }, drivers.join(", "));
+    let ok = format!("{} {}, snapshot CRDs and a ready snapshot-controller are present", crate::checks::findings::noun(drivers.len(), "CSIDriver"), drivers.join(", "));
     combine(ok, findings, notes)
         .evidence("drivers", &drivers)
         .evidence("snapshotApiServed", api_served)

@@ -224,7 +224,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 
         match pick {
             Some((c, rule)) => {
-                picks.push(format!("{driver} → {} ({rule}) for {} PVC{}", c.name(), vols.len(), if vols.len() == 1 { "" } else { "s" }));
+                picks.push(format!("{driver} → {} ({rule}) for {}", c.name(), crate::checks::findings::plural(vols.len(), "PVC")));
                 if labelled.len() > 1 {
                     findings.push(
                         Finding::new(Status::Warn, format!("{} VolumeSnapshotClasses of {driver} carry the label {CLASS_LABEL}: Velero silently takes the first, {}", labelled.len(), c.name()))

@@ -4,7 +4,7 @@
 //! Helm installs CRDs once and never upgrades them, so an upgraded server writes values the old schemas
 //! reject: Backups stay `New`, the log says `status.phase: Unsupported value: "Queued"`.
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{agree, combine, plural, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{InstalledCrd, List, Object};
 use crate::model::{Status, Verdict};
@@ -206,7 +206,7 @@ fn judge_release(ctx: &Ctx, crds: &List<InstalledCrd>, release: &Release, server
     let absent: Vec<String> = skew.missing.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
     if !absent.is_empty() {
         findings.push(
-            Finding::new(Status::Fail, format!("{} CRD{} that Velero {server} needs {} not installed: {}", absent.len(), if absent.len() == 1 { "" } else { "s" }, if absent.len() == 1 { "is" } else { "are" }, absent.join(", ")))
+            Finding::new(Status::Fail, format!("{} that Velero {server} needs {} not installed: {}", plural(absent.len(), "CRD"), agree(absent.len(), "is", "are"), absent.join(", ")))
                 .detail("the server cannot list or watch these kinds: its controllers for them fail to start, and every operation on them is refused")
                 .hint(fix(ctx, server)),
         );
@@ -220,7 +220,7 @@ fn judge_release(ctx: &Ctx, crds: &List<InstalledCrd>, release: &Release, server
     if !skew.unknown.is_empty() {
         let lines: Vec<String> = skew.unknown.iter().map(|(c, p)| format!("{} has no {p}", c.name)).collect();
         findings.push(
-            Finding::new(Status::Warn, format!("the installed schemas lack {} field{} that Velero {server} writes: the API server drops {} from its writes", lines.len(), if lines.len() == 1 { "" } else { "s" }, if lines.len() == 1 { "it" } else { "them" }))
+            Finding::new(Status::Warn, format!("the installed schemas lack {} that Velero {server} writes: the API server drops {} from its writes", plural(lines.len(), "field"), agree(lines.len(), "it", "them")))
                 .details(lines)
                 .hint(fix(ctx, server)),
         );

@@ -71,9 +71,9 @@ fn judge_plugin(ctx: &Ctx, bsls: &[BackupStorageLocation], deployments: &[Deploy
         let as_container = velero::containers(dep).iter().filter_map(|c| c.image.as_deref()).find(|i| is_plugin_image(i));
         let present: Vec<&str> = inits.iter().filter_map(|c| c.image.as_deref()).collect();
         let mut v = Verdict::fail(format!(
-            "deployment {ns}/{dname} has no velero-plugin-for-openstack init container, but {} use{} the OpenStack provider",
+            "deployment {ns}/{dname} has no velero-plugin-for-openstack init container, but {} {} the OpenStack provider",
             users.join(", "),
-            if users.len() == 1 { "s" } else { "" }
+            crate::checks::findings::agree(users.len(), "uses", "use")
         ))
         .detail(format!(
             "Velero cannot load provider community.openstack.org/openstack: the BSL becomes Unavailable with `unable to locate ObjectStore plugin named community.openstack.org/openstack`; init containers present: {}",
