@@ -152,6 +152,7 @@ fn evidence(b: &Backup, results: Option<&BackupResultsFacts>) -> serde_json::Val
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::written;
     use crate::facts::{Facts, List, OpenStackFacts, Problem, VeleroResults};
     use serde_json::Value;
     use std::collections::BTreeMap;
@@ -175,10 +176,6 @@ mod tests {
         ResultsRead { backup: backup.into(), restore: None, bsl: "default".into(), container: Some("velero-backups".into()), key: format!("backups/{backup}/{backup}-results.gz"), outcome, elapsed_ms: 3 }
     }
 
-    fn text(v: &Verdict) -> String {
-        format!("{}\n{}\n{}", v.summary, v.details.join("\n"), v.hint.clone().unwrap_or_default())
-    }
-
     fn metric(v: &Verdict, def: &MetricDef) -> Option<f64> {
         v.metrics.iter().find(|m| m.name == def.name).map(|m| m.value)
     }
@@ -200,7 +197,7 @@ mod tests {
         let f = facts(vec![backup("daily-2", "PartiallyFailed", "2026-11-29T02:00:00Z", None)], Some(results));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("backup daily-2 PartiallyFailed with 2 errors, 1 warning"), "{t}");
         assert!(t.contains("error [velero] “some velero error”") && t.contains("error [namespace shop] “resource: /persistentvolumeclaims"), "{t}");
         assert!(t.contains("warning [cluster] “w1”"), "{t}");
@@ -223,7 +220,7 @@ mod tests {
         let f = facts(vec![backup("daily-3", "Failed", "2026-11-29T07:00:00Z", Some(reason))], Some(results));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.starts_with("backup daily-3 Failed: rpc error"), "{t}");
         assert!(t.contains("no results object at velero-backups/backups/daily-3/daily-3-results.gz"), "{t}");
         assert!(t.contains("→ credentials.env"), "{t}");
@@ -235,7 +232,7 @@ mod tests {
         let bad = Problem::new(ProblemKind::BadBody, "not gzip (it starts with \"<html>\"): not an object Velero wrote");
         let results = BackupResultsFacts { qualified: 12, limit: 10, reads: vec![read("daily-2", Err(bad))], ..Default::default() };
         let f = facts(vec![backup("daily-2", "PartiallyFailed", "2026-11-29T02:00:00Z", None), backup("daily-1", "Failed", "2026-11-29T01:00:00Z", None)], Some(results));
-        let t = text(&judge(&Ctx::new(&f, &[])));
+        let t = written(&judge(&Ctx::new(&f, &[])));
         assert!(t.contains("its results object velero-backups/backups/daily-2/daily-2-results.gz could not be read: not gzip"), "{t}");
         assert!(t.contains("daily-1: results not read: only the newest 10"), "{t}");
         assert!(t.contains("12 failed backups: the results of the newest 1 were read"), "{t}");
@@ -243,7 +240,7 @@ mod tests {
         let old = facts(vec![backup("daily-1", "Failed", "2026-11-29T01:00:00Z", None)], None);
         let v = judge(&Ctx::new(&old, &[]));
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("results not read: not collected"), "{v:?}");
+        assert!(written(&v).contains("results not read: not collected"), "{v:?}");
     }
 
     #[test]
