@@ -16,6 +16,7 @@ pub mod kube;
 pub mod nodeagent;
 pub mod swift;
 pub mod velero;
+pub mod verify;
 pub mod vsl;
 
 pub use ctx::Ctx;

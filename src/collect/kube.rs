@@ -148,7 +148,7 @@ const VSNAPSHOTS: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnaps
 const VSCONTENTS: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshotContent", "volumesnapshotcontents", false);
 
 /// Turns a kube-rs error into what a person can act on.
-fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
+pub(crate) fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
     let (kind, message) = match e {
         kube::Error::Api(status) => {
             let kind = match status.code {

@@ -20,6 +20,7 @@ pub mod openstack;
 pub mod plugin_tls;
 pub mod results;
 pub mod tokens;
+pub mod verify;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -360,6 +361,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         velero_env: board.env.into_inner().flatten(),
         credentials_source: opts.credentials.to_string(),
         openstack,
+        verify: None,
     };
     // credentials.tls's handshakes need the hosts found above (auth URL, each BSL's endpoint).
     if let Some(os) = facts.openstack.as_ref() {

@@ -12,6 +12,7 @@ pub mod openstack;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
+pub mod verify;
 pub mod volumes;
 
 pub use backup_objects::*;
@@ -51,6 +52,9 @@ pub struct Facts {
     pub credentials_source: String,
     #[serde(default)]
     pub openstack: Option<OpenStackFacts>,
+    /// What `veldr verify` did: its test Backup, watched, judged and cleaned up (`None` for doctor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::VerifyFacts>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -468,6 +472,7 @@ impl Facts {
             velero_env: None,
             credentials_source: "cluster".into(),
             openstack: None,
+            verify: None,
         }
     }
 }
