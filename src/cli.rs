@@ -37,8 +37,19 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print the JSON Schema (draft 2020-12) of `doctor -o json` (also schema/report.v1.json).
     Schema,
-    /// Print shell completions.
+    /// Print shell completions (install: see the README).
     Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) of veldr or of one of its commands; --dir writes every page.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`veldr man doctor` is veldr-doctor(1)); without it, veldr(1).
+    pub command: Option<String>,
+    /// Write every page (veldr.1, veldr-doctor.1, …) into this directory instead, e.g. ~/.local/share/man/man1.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,34 +1,22 @@
 //! veldr: a doctor for Velero on OpenStack Swift with CSI snapshots.
 //!
-//! The shape is collect → judge → report: [`collect`] does all I/O once and concurrently and
-//! produces [`facts::Facts`]; [`checks`] holds the registry and the pure judge functions over those
-//! facts; [`report`] renders the results. A bundle ([`bundle`]) is `Facts` written to a file.
+//! The shape is collect → judge → report, run by [`pipeline`] for every command in [`cmd`]:
+//! [`collect`] does all I/O once and concurrently and produces [`facts::Facts`]; [`checks`] holds the
+//! registries and the pure judge functions over those facts; [`report`] renders the results. A bundle
+//! ([`facts::bundle`]) is `Facts` written to a file. [`upstream`] mirrors how Velero, the OpenStack
+//! plugin, vSphere CSI and Helm behave, read from their sources; [`openstack`] is veldr's own Keystone
+//! and Swift client; [`rules`] are pure rules several checks share.
 
-pub mod app;
-pub mod bundle;
 pub mod checks;
 pub mod cli;
+pub mod cmd;
 pub mod collect;
-pub mod engine;
 pub mod facts;
-pub mod fleet;
-pub mod fsutil;
-pub mod helm;
-pub mod logging;
-pub mod logs_cmd;
 pub mod model;
-pub mod namespace;
 pub mod openstack;
-pub mod plugin;
+pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod secret;
-pub mod store;
-pub mod serve;
-pub mod tempurl_cmd;
-pub mod term;
-pub mod trust;
-pub mod unanswered;
 pub mod upstream;
-pub mod velero;
-pub mod vsphere;
+pub mod util;

@@ -21,33 +21,47 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Checks { output } => {
-            print!("{}", veldr::app::checks(output));
+            print!("{}", veldr::cmd::registry::checks(output));
             Ok(0)
         }
         Command::Explain { id, output } => {
-            print!("{}", veldr::app::explain(&id, output)?);
+            print!("{}", veldr::cmd::registry::explain(&id, output)?);
             Ok(0)
         }
         Command::Schema => {
-            print!("{}", veldr::report::schema::render());
+            print!("{}", veldr::cmd::schema::run());
             Ok(0)
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "veldr", &mut std::io::stdout());
             Ok(0)
         }
+        Command::Man(args) => match &args.dir {
+            Some(dir) => {
+                for path in veldr::cmd::man::write_all(dir).map_err(anyhow::Error::msg)? {
+                    eprintln!("veldr: wrote {}", path.display());
+                }
+                Ok(0)
+            }
+            None => {
+                use std::io::Write;
+                let page = veldr::cmd::man::page(args.command.as_deref()).map_err(anyhow::Error::msg)?;
+                std::io::stdout().write_all(&page)?;
+                Ok(0)
+            }
+        },
         Command::Doctor(args) => {
-            veldr::logging::init(args.verbose);
-            Ok(runtime()?.block_on(veldr::app::doctor(args))?)
+            veldr::util::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::doctor::doctor(args))?)
         }
         Command::Logs(args) => {
-            veldr::logging::init(args.verbose);
-            Ok(runtime()?.block_on(veldr::logs_cmd::run(args))?)
+            veldr::util::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::logs::run(args))?)
         }
-        Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::tempurl_cmd::run(args))?),
+        Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::cmd::tempurl::run(args))?),
         Command::Serve(args) => {
-            veldr::logging::init(args.doctor.verbose);
-            Ok(runtime()?.block_on(veldr::serve::serve(args))?)
+            veldr::util::logging::init(args.doctor.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::serve::serve(args))?)
         }
     }
 }

@@ -4,8 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// How a check ended. The names are part of the public contract.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+/// How a check ended. The names are part of the public contract. The order (`Ord`) is badness, the
+/// order in which findings are combined and reports sorted: ok < skip < warn < error < fail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -25,6 +26,18 @@ impl Status {
             Status::Skip => "skip",
             Status::Error => "error",
         }
+    }
+}
+
+impl Ord for Status {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        rank(*self).cmp(&rank(*other))
+    }
+}
+
+impl PartialOrd for Status {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -236,4 +249,21 @@ pub struct CheckResult {
 
 fn yes() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_order_by_badness() {
+        let mut all = vec![Status::Fail, Status::Ok, Status::Error, Status::Warn, Status::Skip];
+        all.sort();
+        assert_eq!(all, [Status::Ok, Status::Skip, Status::Warn, Status::Error, Status::Fail]);
+        assert_eq!([Status::Warn, Status::Fail, Status::Skip].into_iter().max(), Some(Status::Fail));
+        assert!(Status::Error > Status::Warn, "an incomplete run is worse than a warning");
+        for s in [Status::Ok, Status::Skip, Status::Warn, Status::Error, Status::Fail] {
+            assert_eq!(s.cmp(&s), std::cmp::Ordering::Equal);
+        }
+    }
 }

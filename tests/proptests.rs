@@ -70,7 +70,7 @@ fn json_leaf() -> impl Strategy<Value = Value> {
 
 /// A judged bundle must not panic the judges either: every check ends in a status.
 fn judges_without_panic(facts: &veldr::facts::Facts) {
-    let results = veldr::engine::judge(facts, &veldr::engine::Selection::default(), &[], &Default::default());
+    let results = veldr::pipeline::judge::judge(facts, &veldr::pipeline::judge::Selection::default(), &[], &Default::default());
     assert_eq!(results.len(), veldr::checks::REGISTRY.len());
 }
 
@@ -79,7 +79,7 @@ proptest! {
 
     #[test]
     fn bundle_loader_never_panics_on_any_text(text in "\\PC{0,300}") {
-        let parsed = veldr::bundle::parse(&text);
+        let parsed = veldr::facts::bundle::parse(&text);
         if serde_json::from_str::<Value>(&text).is_err() {
             prop_assert!(parsed.is_err());
         }
@@ -92,7 +92,7 @@ proptest! {
         while !text.is_char_boundary(at) {
             at -= 1;
         }
-        prop_assert!(veldr::bundle::parse(&text[..at]).is_err());
+        prop_assert!(veldr::facts::bundle::parse(&text[..at]).is_err());
     }
 
     #[test]
@@ -103,7 +103,7 @@ proptest! {
             at -= 1;
         }
         let garbled = format!("{}{junk}{}", &text[..at], &text[at..]);
-        if let Ok(facts) = veldr::bundle::parse(&garbled) {
+        if let Ok(facts) = veldr::facts::bundle::parse(&garbled) {
             judges_without_panic(&facts);
         }
     }
@@ -114,10 +114,10 @@ proptest! {
         let pointer = &pointers[idx.index(pointers.len())];
         let mut v = bundle_value().clone();
         *v.pointer_mut(pointer).unwrap() = leaf;
-        match veldr::bundle::parse(&v.to_string()) {
+        match veldr::facts::bundle::parse(&v.to_string()) {
             Ok(facts) => judges_without_panic(&facts),
-            Err(veldr::bundle::ParseError::Corrupt(reason)) => prop_assert!(!reason.is_empty()),
-            Err(veldr::bundle::ParseError::Newer(n)) => prop_assert!(n > 1 && pointer == "/schemaVersion"),
+            Err(veldr::facts::bundle::ParseError::Corrupt(reason)) => prop_assert!(!reason.is_empty()),
+            Err(veldr::facts::bundle::ParseError::Newer(n)) => prop_assert!(n > 1 && pointer == "/schemaVersion"),
         }
     }
 }
@@ -145,14 +145,14 @@ proptest! {
 
     #[test]
     fn helm_decoder_never_panics_on_any_bytes(raw in prop::collection::vec(any::<u8>(), 0..400)) {
-        let r = veldr::helm::decode_release(&labels(), Some(&raw));
+        let r = veldr::upstream::helm::decode_release(&labels(), Some(&raw));
         prop_assert_eq!(r.name, "velero");
     }
 
     #[test]
     fn helm_decoder_never_panics_on_base64_of_any_bytes(raw in prop::collection::vec(any::<u8>(), 0..400), gz in any::<bool>()) {
         let payload = if gz { gzip(&raw) } else { raw.clone() };
-        let r = veldr::helm::decode_release(&labels(), Some(&b64(&payload)));
+        let r = veldr::upstream::helm::decode_release(&labels(), Some(&b64(&payload)));
         if serde_json::from_slice::<Value>(&raw).is_err() && (gz || !raw.starts_with(&GZIP_MAGIC)) {
             let why = r.decode_error.expect("not JSON must be a decode_error");
             prop_assert!(why.contains("not JSON"), "{}", why);
@@ -164,12 +164,12 @@ proptest! {
         let json = serde_json::json!({"name": "velero", "version": 3, "info": {"status": "deployed"},
             "chart": {"metadata": {"name": chart, "version": "12.0.0", "appVersion": "1.17.1"}}, "config": {}});
         let whole = gzip(json.to_string().as_bytes());
-        let r = veldr::helm::decode_release(&labels(), Some(&b64(&whole)));
+        let r = veldr::upstream::helm::decode_release(&labels(), Some(&b64(&whole)));
         prop_assert_eq!(r.decode_error, None);
         prop_assert_eq!(&r.chart, &chart);
         let cut = 3 + cut % (whole.len() - 3);
         if cut < whole.len() {
-            let r = veldr::helm::decode_release(&labels(), Some(&b64(&whole[..cut])));
+            let r = veldr::upstream::helm::decode_release(&labels(), Some(&b64(&whole[..cut])));
             prop_assert!(r.decode_error.is_some(), "a gzip stream cut at {} of {} decoded", cut, whole.len());
         }
     }

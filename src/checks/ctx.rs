@@ -1,7 +1,7 @@
 //! The judges' view of the facts: typed accessors and the derived facts several checks share.
 
 use crate::facts::{BackupStorageLocation, Facts, HelmRelease, ResolvedEnv};
-use crate::velero;
+use crate::upstream::velero;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;

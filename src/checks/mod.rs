@@ -129,9 +129,62 @@ pub static REGISTRY: &[CheckDef] = &[
     // new checks: append above this line (scripts/new-check)
 ];
 
-/// Looks a check up by id.
+/// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3").
+pub static RESTORE_CHECK_REGISTRY: &[CheckDef] = &[
+    // restore-check's checks: append above this line
+];
+
+/// `veldr verify`'s own checks, appended to the doctor's in its report.
+pub static VERIFY_REGISTRY: &[CheckDef] = &[
+    // verify's checks: append above this line
+];
+
+/// A registry judged by one command: which checks, in which order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Suite {
+    /// `veldr doctor` (and `serve`, fleets): [`REGISTRY`].
+    #[default]
+    Doctor,
+    /// `veldr restore-check`: [`RESTORE_CHECK_REGISTRY`].
+    RestoreCheck,
+    /// `veldr verify`: the doctor's checks, then [`VERIFY_REGISTRY`].
+    Verify,
+}
+
+impl Suite {
+    pub const ALL: [Suite; 3] = [Suite::Doctor, Suite::RestoreCheck, Suite::Verify];
+
+    /// The command that runs this registry.
+    pub fn command(self) -> &'static str {
+        match self {
+            Suite::Doctor => "doctor",
+            Suite::RestoreCheck => "restore-check",
+            Suite::Verify => "verify",
+        }
+    }
+
+    /// Its checks, in report order.
+    pub fn checks(self) -> std::iter::Chain<std::slice::Iter<'static, CheckDef>, std::slice::Iter<'static, CheckDef>> {
+        match self {
+            Suite::Doctor => REGISTRY.iter().chain([].iter()),
+            Suite::RestoreCheck => RESTORE_CHECK_REGISTRY.iter().chain([].iter()),
+            Suite::Verify => REGISTRY.iter().chain(VERIFY_REGISTRY.iter()),
+        }
+    }
+}
+
+/// Every check of every registry once, each with the command whose registry holds it first.
+pub fn all() -> impl Iterator<Item = (Suite, &'static CheckDef)> {
+    REGISTRY
+        .iter()
+        .map(|c| (Suite::Doctor, c))
+        .chain(RESTORE_CHECK_REGISTRY.iter().map(|c| (Suite::RestoreCheck, c)))
+        .chain(VERIFY_REGISTRY.iter().map(|c| (Suite::Verify, c)))
+}
+
+/// Looks a check up by id, in every registry.
 pub fn find(id: &str) -> Option<&'static CheckDef> {
-    REGISTRY.iter().find(|c| c.id == id)
+    all().map(|(_, c)| c).find(|c| c.id == id)
 }
 
 /// The verdict for a check whose input could not be read.

@@ -60,7 +60,7 @@ pub fn from_entry(name: &str, cloud: &Value, path: &str) -> ResolvedEnv {
     let mut env = ResolvedEnv { deployment: String::new(), container: format!("clouds.yaml entry {name} ({path})"), ..Default::default() };
     for (key, var) in AUTH_KEYS {
         if let Some(v) = cloud.pointer(&format!("/auth/{key}")).and_then(Value::as_str) {
-            env.vars.insert(var.to_string(), EnvVar { value: crate::velero::env_value(var, v.to_string()), source: format!("clouds.yaml auth.{key}") });
+            env.vars.insert(var.to_string(), EnvVar { value: crate::upstream::velero::env_value(var, v.to_string()), source: format!("clouds.yaml auth.{key}") });
         }
     }
     if cloud.get("region_name").is_some() {

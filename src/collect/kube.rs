@@ -8,7 +8,7 @@ use crate::facts::{
     ApiGroup, HelmRelease, KubeFacts, List, Need, Object, Read, ReadError, ReadErrorKind, SecretInfo, ServerVersion, VsphereConfig,
     VsphereFeatureStates,
 };
-use crate::helm;
+use crate::upstream::helm;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret as KubeSecret};
@@ -715,19 +715,19 @@ async fn get_first<T: serde::de::DeserializeOwned, U>(
 /// The vSphere CSI config secret, reduced at once to its `[Snapshot]` limits: the file (with the
 /// vCenter credentials) is parsed here and dropped with the Secret; it never reaches the facts.
 async fn read_vsphere_config(client: &Client, deadline: Deadline) -> Read<Option<VsphereConfig>> {
-    use crate::vsphere;
+    use crate::upstream::vsphere_csi;
     let path = |ns: &str| <KubeSecret as kube::Resource>::url_path(&(), Some(ns));
-    get_first(client, &vsphere::NAMESPACES, path, "secrets", vsphere::CONFIG_SECRET, deadline, |ns, secret: KubeSecret| {
+    get_first(client, &vsphere_csi::NAMESPACES, path, "secrets", vsphere_csi::CONFIG_SECRET, deadline, |ns, secret: KubeSecret| {
         let file = secret
             .data
             .as_ref()
-            .and_then(|d| d.get(vsphere::CONFIG_KEY))
+            .and_then(|d| d.get(vsphere_csi::CONFIG_KEY))
             .map(|b| String::from_utf8_lossy(&b.0).into_owned())
-            .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(vsphere::CONFIG_KEY)).cloned());
+            .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(vsphere_csi::CONFIG_KEY)).cloned());
         VsphereConfig {
             namespace: ns.to_string(),
             key_absent: file.is_none(),
-            snapshot: file.as_deref().map(vsphere::parse_snapshot_section).unwrap_or_default(),
+            snapshot: file.as_deref().map(vsphere_csi::parse_snapshot_section).unwrap_or_default(),
         }
     })
     .await
@@ -735,11 +735,11 @@ async fn read_vsphere_config(client: &Client, deadline: Deadline) -> Read<Option
 
 /// The vSphere CSI feature-states ConfigMap, reduced to the block-volume-snapshot switch.
 async fn read_vsphere_feature_states(client: &Client, deadline: Deadline) -> Read<Option<VsphereFeatureStates>> {
-    use crate::vsphere;
+    use crate::upstream::vsphere_csi;
     let path = |ns: &str| <ConfigMap as kube::Resource>::url_path(&(), Some(ns));
-    get_first(client, &vsphere::NAMESPACES, path, "configmaps", vsphere::FEATURE_STATES, deadline, |ns, cm: ConfigMap| VsphereFeatureStates {
+    get_first(client, &vsphere_csi::NAMESPACES, path, "configmaps", vsphere_csi::FEATURE_STATES, deadline, |ns, cm: ConfigMap| VsphereFeatureStates {
         namespace: ns.to_string(),
-        block_volume_snapshot: cm.data.and_then(|mut d| d.remove(vsphere::BLOCK_VOLUME_SNAPSHOT)),
+        block_volume_snapshot: cm.data.and_then(|mut d| d.remove(vsphere_csi::BLOCK_VOLUME_SNAPSHOT)),
     })
     .await
 }

@@ -15,6 +15,7 @@
 pub mod clouds;
 pub mod graph;
 pub mod kube;
+pub mod namespace;
 pub mod newest;
 pub mod openstack;
 pub mod plugin_tls;
@@ -60,7 +61,7 @@ pub mod progress {
 }
 
 use crate::facts::{self, Backup, BackupStorageLocation, Facts, List, Need, OpenStackFacts, OpenStackRead, Read, ResolvedEnv, Restore, Schedule, Target, BUNDLE_SCHEMA};
-use crate::velero;
+use crate::upstream::velero;
 use self::graph::Slot;
 use futures::FutureExt;
 use self::kube::{Deadline, EnvSources, KubeTarget, Referenced};
@@ -107,7 +108,7 @@ impl std::fmt::Display for CredentialsSource {
 pub struct CollectOptions {
     pub target: KubeTarget,
     /// `None`: not said by -n, VELERO_NAMESPACE or the velero client config; found from the Deployments.
-    pub namespace: Option<crate::namespace::Resolved>,
+    pub namespace: Option<crate::collect::namespace::Resolved>,
     pub timeout: Duration,
     pub credentials: CredentialsSource,
     /// What the selected checks need (see `engine::Selection::needs`).
@@ -383,17 +384,17 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
 /// on, so Deployments are still listed once.
 async fn choose_namespace(
     client: &::kube::Client,
-    known: Option<&crate::namespace::Resolved>,
+    known: Option<&crate::collect::namespace::Resolved>,
     deadline: Deadline,
-) -> (crate::namespace::Resolved, Option<kube::Prelisted>) {
+) -> (crate::collect::namespace::Resolved, Option<kube::Prelisted>) {
     if let Some(r) = known {
         return (r.clone(), None);
     }
     let t0 = std::time::Instant::now();
     let deployments = kube::list_deployments(client, deadline).await;
     let chosen = match &deployments {
-        Ok(list) => crate::namespace::from_deployments(list),
-        Err(_) => crate::namespace::unlisted(),
+        Ok(list) => crate::collect::namespace::from_deployments(list),
+        Err(_) => crate::collect::namespace::unlisted(),
     };
     (chosen, Some((deployments, t0.elapsed().as_millis() as u64)))
 }
@@ -407,7 +408,7 @@ fn referenced(deployments: &[Deployment], namespace: &str) -> Referenced {
         r.config_maps.extend(cms);
         // And the ones behind the CA files the plugin's TLS reads (SSL_CERT_FILE, …) or OS_CACERT names.
         if let Some(spec) = velero::find_deployment(deployments, namespace).and_then(|d| d.spec.template.spec.as_ref()) {
-            let (secrets, cms) = crate::trust::referenced_objects(spec, c);
+            let (secrets, cms) = crate::upstream::plugin_trust::referenced_objects(spec, c);
             r.secrets.extend(secrets);
             r.config_maps.extend(cms);
         }

@@ -19,7 +19,7 @@ use crate::facts::{
 use crate::openstack::http::{self, HttpOptions};
 use crate::openstack::swift;
 use crate::secret::Secret;
-use crate::store;
+use crate::upstream::velero_store;
 use crate::upstream::velero_volumeinfo;
 use futures::StreamExt;
 use std::collections::BTreeSet;
@@ -123,7 +123,7 @@ async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, b: 
         HeadRead { key, outcome }
     };
     let volume_info = async {
-        let key = store::backup_volume_info_key(prefix, b.name());
+        let key = velero_store::backup_volume_info_key(prefix, b.name());
         let fut = swift::get_object(client, &store.endpoint, token, &store.container, &key, velero_volumeinfo::READ_LIMIT);
         let (got, _) = timed(deadline, "Swift", fut, swift_problem).await;
         // Gunzipping and parsing is CPU work: off the async workers.
@@ -136,7 +136,7 @@ async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, b: 
         VolumeInfoRead { key, outcome }
     };
     let (metadata, contents, volume_info) =
-        futures::join!(head(store::backup_metadata_key(prefix, b.name())), head(store::backup_contents_key(prefix, b.name())), volume_info);
+        futures::join!(head(velero_store::backup_metadata_key(prefix, b.name())), head(velero_store::backup_contents_key(prefix, b.name())), volume_info);
     read.heads = vec![metadata, contents];
     read.volume_info = Some(volume_info);
     read.elapsed_ms = t0.elapsed().as_millis() as u64;

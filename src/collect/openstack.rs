@@ -15,7 +15,7 @@ use crate::openstack::keystone::{self, KeystoneError};
 use crate::openstack::swift::{self, SwiftError};
 use crate::openstack::swift::ProbeOutcome;
 use crate::openstack::tempurl::{self, Digest};
-use crate::plugin::{self, PluginConfig};
+use crate::upstream::openstack_plugin::{self, PluginConfig};
 use crate::secret::Secret;
 use futures::future::{join_all, FutureExt};
 use sha2::{Digest as _, Sha256};
@@ -152,9 +152,9 @@ fn plan<'b>(bsls: &'b Read<List<BackupStorageLocation>>, opts: &OpenStackOptions
     if bsls.is_empty() {
         return Err("no BackupStorageLocation uses the OpenStack plugin".into());
     }
-    let configs: Vec<(_, PluginConfig)> = bsls.iter().map(|b| (*b, plugin::effective(env, &b.spec.config))).collect();
+    let configs: Vec<(_, PluginConfig)> = bsls.iter().map(|b| (*b, openstack_plugin::effective(env, &b.spec.config))).collect();
     let first = &configs[0].1;
-    let Some(method) = plugin::auth_method(env, first) else {
+    let Some(method) = openstack_plugin::auth_method(env, first) else {
         return Err(if first.is_complete() {
             "the credential values are not known (replayed bundle, or unreadable secret)".into()
         } else {
@@ -459,7 +459,7 @@ impl<'a> SwiftReads<'a> {
             }
         };
         let info = info_of();
-        let prefix = crate::store::backups_dir(bsl.spec.object_storage.prefix.as_deref());
+        let prefix = crate::upstream::velero_store::backups_dir(bsl.spec.object_storage.prefix.as_deref());
         let heads = async {
             let account = self.account(&endpoint).await;
             // The container HEAD and swift.capacity's listing together: the token is validated now.

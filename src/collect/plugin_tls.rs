@@ -1,12 +1,12 @@
 //! credentials.tls's read: the Keystone and Swift certificates verified under the trust the plugin
-//! will use (`crate::trust`), independently of veldr's own `OS_CACERT`/`--insecure`. One TLS
+//! will use (`crate::upstream::plugin_trust`), independently of veldr's own `OS_CACERT`/`--insecure`. One TLS
 //! handshake per distinct `host:port` (no HTTP request is sent), all concurrent, under the run's
 //! deadline. Self-contained: called once per run with the hosts the other OpenStack reads found.
 
 use super::kube::{Deadline, Sensitive};
 use crate::facts::{Facts, List, LoadedCa, Read, OpenStackFacts, PluginTls, Problem, ProblemKind, ResolvedEnv, TlsEndpoint, TlsResult};
-use crate::trust::{self, PathSource, TrustFile};
-use crate::velero;
+use crate::upstream::plugin_trust::{self, PathSource, TrustFile};
+use crate::upstream::velero;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
 use rustls::pki_types::pem::PemObject;
@@ -35,7 +35,7 @@ pub fn plugin_trust(deployments: &Read<List<Deployment>>, sensitive: &Sensitive,
     let dep = velero::find_deployment(deployments, namespace)?;
     let spec = dep.spec.template.spec.as_ref()?;
     let container = velero::server_container(dep)?;
-    let files = trust::trust_files(spec, container, env);
+    let files = plugin_trust::trust_files(spec, container, env);
     let honoured: Vec<&TrustFile> = files.iter().filter(|(f, _)| f.honoured).map(|(f, _)| f).collect();
     let mut cas = Vec::new();
     for f in &honoured {
@@ -59,7 +59,7 @@ pub fn plugin_trust(deployments: &Read<List<Deployment>>, sensitive: &Sensitive,
             cas.push(PluginCa { loaded: LoadedCa { via: f.via.clone(), path: f.path.clone(), from, certificates: certs.len() }, certs });
         }
     }
-    Some(PluginTrust { image_roots: trust::image_roots_kept(&honoured), cas })
+    Some(PluginTrust { image_roots: plugin_trust::image_roots_kept(&honoured), cas })
 }
 
 /// The keys of a read object a trust file names: one key, or all of them for a directory.
@@ -93,7 +93,7 @@ fn hosts(facts: &Facts, os: &OpenStackFacts, env: &ResolvedEnv) -> BTreeMap<(Str
     };
     if let Ok(bsls) = &facts.kube.backup_storage_locations {
         for b in bsls.iter().filter(|b| b.is_openstack()) {
-            let pc = crate::plugin::effective(env, &b.spec.config);
+            let pc = crate::upstream::openstack_plugin::effective(env, &b.spec.config);
             if let Some(url) = &pc.auth_url {
                 add(url, "Keystone".into());
             }

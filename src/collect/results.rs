@@ -2,7 +2,7 @@
 //! one's BSL container, with the Keystone token (the Swift API, not a temp URL: this works when the
 //! temp-URL key is wrong, which is when `velero backup describe --details` does not). Bounded: at
 //! most [`MAX_BACKUPS`] objects per run, newest first, [`CONCURRENCY`] at a time, each read up to
-//! [`store::RESULTS_READ_LIMIT`] bytes. Only the parsed messages are kept (`facts::results`).
+//! [`velero_store::RESULTS_READ_LIMIT`] bytes. Only the parsed messages are kept (`facts::results`).
 //!
 //! [`read_results`] takes everything it needs as arguments (client, token, the store of each BSL,
 //! the backups, the deadline), so it can run wherever collect schedules it; [`from_facts`] gathers
@@ -14,7 +14,7 @@ use crate::facts::{Backup, BackupResultsFacts, BackupStorageLocation, Facts, Lis
 use crate::openstack::http::{self, HttpOptions};
 use crate::openstack::swift;
 use crate::secret::Secret;
-use crate::store;
+use crate::upstream::velero_store;
 use futures::StreamExt;
 use std::collections::BTreeMap;
 
@@ -85,8 +85,8 @@ async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, sub
         Subject::Restore(r, name, b) => (name.unwrap_or_default().to_string(), Some(r.name().to_string()), b),
     };
     let key_of = |prefix: Option<&str>| match &restore {
-        Some(r) => store::restore_results_key(prefix, r),
-        None => store::backup_results_key(prefix, &backup_name),
+        Some(r) => velero_store::restore_results_key(prefix, r),
+        None => velero_store::backup_results_key(prefix, &backup_name),
     };
     let unread = |bsl: &str, why: String| ResultsRead {
         backup: backup_name.clone(),
@@ -113,12 +113,12 @@ async fn read_one(client: &reqwest::Client, token: &Secret, stores: &Stores, sub
     };
     let key = key_of(store.prefix.as_deref());
     let _reading = super::progress::reading(format!("results of {}", restore.as_deref().unwrap_or(&backup_name)));
-    let fut = swift::get_object(client, &store.endpoint, token, &store.container, &key, store::RESULTS_READ_LIMIT);
+    let fut = swift::get_object(client, &store.endpoint, token, &store.container, &key, velero_store::RESULTS_READ_LIMIT);
     let (got, elapsed_ms) = timed(deadline, "Swift", fut, swift_problem).await;
     // Gunzipping up to 16 MiB and parsing it is CPU work: off the async workers, which serve every
     // other read of the run meanwhile.
     let outcome = match got {
-        Ok(o) => tokio::task::spawn_blocking(move || store::parse_results(&o.bytes, o.cut))
+        Ok(o) => tokio::task::spawn_blocking(move || velero_store::parse_results(&o.bytes, o.cut))
             .await
             .unwrap_or_else(|e| Err(Problem::new(ProblemKind::BadBody, format!("reading the results failed: {e}")))),
         Err(p) => Err(p),

@@ -7,8 +7,11 @@
 //! Secret values never enter `Facts` except wrapped in [`Secret`], which serializes as a fingerprint.
 
 pub mod backup_objects;
+pub mod bundle;
+pub mod digest;
 pub mod list;
 pub mod openstack;
+pub mod problem;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
@@ -18,6 +21,7 @@ pub mod volumes;
 pub use backup_objects::*;
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
+pub use problem::{Outcome, Problem, ProblemKind};
 pub use results::{BackupResultsFacts, Messages, ResultsRead, VeleroResults};
 pub use snapshots::*;
 pub use velero::*;

@@ -3,59 +3,14 @@
 //! `collect::openstack` converts the client's answers into these. Field names are the bundle's
 //! (schema 1 and 2 alike): snake_case inside a token, a head, `/info` or a probe; camelCase around.
 
-use crate::openstack::tempurl::Digest;
-use crate::plugin::PluginConfig;
+use crate::facts::digest::Digest;
+use crate::upstream::openstack_plugin::PluginConfig;
 use crate::secret::Secret;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Why an OpenStack call gave no usable answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProblemKind {
-    /// 401: the credential or token was refused.
-    Unauthorized,
-    /// 404: the credential, the container or the account does not exist.
-    NotFound,
-    /// 403: the credential's roles open nothing there.
-    Forbidden,
-    /// Nothing answered (refused, DNS, reset).
-    Unreachable,
-    /// No answer within the run's `--timeout`.
-    Timeout,
-    /// The TLS handshake failed (untrusted or expired certificate, plain HTTP port).
-    Tls,
-    /// Any other HTTP status.
-    Http,
-    /// The answer could not be read or is not what the service sends.
-    BadBody,
-    /// Swift hides `/info` (`expose_info = false`).
-    InfoDisabled,
-    /// An auth URL or Swift endpoint that cannot be used as given.
-    BadUrl,
-    /// The catalog has an object store, but not in the plugin's region (or interface).
-    NoRegion,
-    /// The catalog has no object store at all.
-    NoService,
-    /// The call was not made (a call it depends on failed).
-    NotAttempted,
-}
-
-/// A failed OpenStack call: why, and the sentence that says it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
-    pub kind: ProblemKind,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(kind: ProblemKind, message: impl Into<String>) -> Self {
-        Problem { kind, message: message.into() }
-    }
-}
-
-pub type Outcome<T> = Result<T, Problem>;
+pub use super::problem::{Outcome, Problem, ProblemKind};
 
 /// What was learned from Keystone and Swift.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -83,7 +38,7 @@ pub struct OpenStackFacts {
     pub newest_backups: Option<super::backup_objects::NewestBackupsFacts>,
 }
 
-/// The TLS handshakes made with the trust velero-plugin-for-openstack will use (`crate::trust`):
+/// The TLS handshakes made with the trust velero-plugin-for-openstack will use (`crate::upstream::plugin_trust`):
 /// Mozilla's roots as a stand-in for the velero image's CA bundle, plus the CA files its
 /// `SSL_CERT_FILE`/`SSL_CERT_DIR` name that veldr could read; never veldr's own `OS_CACERT` or
 /// `--insecure`. One handshake per distinct `host:port`.

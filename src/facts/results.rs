@@ -2,7 +2,7 @@
 //! `restores/<r>/restore-<r>-results.gz`) for the backups and restores that failed: the messages
 //! only, capped (never the object's bytes), so that a bundle judges the same.
 
-use super::openstack::Outcome;
+use super::problem::Outcome;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

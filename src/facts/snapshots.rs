@@ -2,7 +2,7 @@
 //! CSI driver's configuration: the fields judged, with Kubernetes' JSON names.
 //!
 //! The vSphere config secret (`csi-vsphere.conf`) also holds the vCenter user and password: collect
-//! parses only its `[Snapshot]` section and keeps the numbers, never the file (see `crate::vsphere`).
+//! parses only its `[Snapshot]` section and keeps the numbers, never the file (see `crate::upstream::vsphere_csi`).
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

@@ -315,7 +315,7 @@ impl Listed {
             };
             let b = self.objects.backups.entry(backup.to_string()).or_default();
             b.objects += 1;
-            b.metadata |= file == crate::store::METADATA_OBJECT;
+            b.metadata |= file == crate::upstream::velero_store::METADATA_OBJECT;
             b.contents |= file == format!("{backup}.tar.gz");
             b.volume_info |= file == format!("{backup}-volumeinfo.json.gz");
             let modified = e.last_modified.as_deref().and_then(parse_listing_date);

@@ -15,7 +15,6 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD_INDIFFERENT, URL
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use thiserror::Error;
 
 /// Lifetime of the URLs Velero asks the plugin for (`velero backup logs/describe/download`).
@@ -24,89 +23,22 @@ pub const PLUGIN_TTL_SECS: i64 = 600;
 /// The format Swift accepts for `temp_url_expires` besides a Unix integer (always UTC).
 pub const EXPIRES_ISO8601_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
-/// The HMAC digest of a temp-URL signature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Digest {
-    Sha1,
-    Sha256,
-    Sha512,
-}
+pub use crate::facts::digest::{Digest, UnsupportedDigest};
 
-/// `OS_SWIFT_TEMP_URL_DIGEST` holds a value the plugin refuses; the text is gophercloud's own
-/// (`ErrTempURLDigestNotValid`), so a user can grep Velero's log for it.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("The requested {0:?} digest is not supported.")]
-pub struct UnsupportedDigest(pub String);
-
-impl Digest {
-    pub const ALL: [Digest; 3] = [Digest::Sha1, Digest::Sha256, Digest::Sha512];
-
-    /// The digest the plugin signs with for a given `OS_SWIFT_TEMP_URL_DIGEST`.
-    ///
-    /// Mirrors gophercloud's `switch opts.Digest`: unset or empty and `sha1` give SHA-1 (so the
-    /// plugin's default is SHA-1, which many clusters no longer allow), `sha256`, `sha512`; the
-    /// match is exact and case-sensitive (`SHA256` is refused, as by the plugin).
-    pub fn from_plugin_setting(value: Option<&str>) -> Result<Digest, UnsupportedDigest> {
-        match value.unwrap_or("") {
-            "" | "sha1" => Ok(Digest::Sha1),
-            "sha256" => Ok(Digest::Sha256),
-            "sha512" => Ok(Digest::Sha512),
-            other => Err(UnsupportedDigest(other.to_string())),
-        }
+/// The HMAC of `message` under `key` with `digest`.
+fn hmac(digest: Digest, key: &[u8], message: &[u8]) -> Vec<u8> {
+    fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
+        let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+        mac.update(message);
+        mac.finalize().into_bytes().to_vec()
     }
-
-    /// The name Swift uses (`/info` `allowed_digests`, `<algo>:` signature prefix).
-    pub fn name(self) -> &'static str {
-        match self {
-            Digest::Sha1 => "sha1",
-            Digest::Sha256 => "sha256",
-            Digest::Sha512 => "sha512",
-        }
-    }
-
-    /// Parses a Swift digest name (lower case, as `/info` lists them).
-    pub fn from_name(name: &str) -> Option<Digest> {
-        Digest::ALL.into_iter().find(|d| d.name() == name)
-    }
-
-    /// Swift infers the digest of a hex signature from its length: 40, 64 or 128 characters.
-    pub fn from_hex_len(len: usize) -> Option<Digest> {
-        Digest::ALL.into_iter().find(|d| d.hex_len() == len)
-    }
-
-    /// Size of the raw HMAC in bytes.
-    pub fn output_len(self) -> usize {
-        match self {
-            Digest::Sha1 => 20,
-            Digest::Sha256 => 32,
-            Digest::Sha512 => 64,
-        }
-    }
-
-    pub fn hex_len(self) -> usize {
-        self.output_len() * 2
-    }
-
-    fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
-        fn run<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> Vec<u8> {
-            let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
-            mac.update(message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        match self {
-            Digest::Sha1 => run::<Hmac<sha1::Sha1>>(key, message),
-            Digest::Sha256 => run::<Hmac<sha2::Sha256>>(key, message),
-            Digest::Sha512 => run::<Hmac<sha2::Sha512>>(key, message),
-        }
+    match digest {
+        Digest::Sha1 => run::<Hmac<sha1::Sha1>>(key, message),
+        Digest::Sha256 => run::<Hmac<sha2::Sha256>>(key, message),
+        Digest::Sha512 => run::<Hmac<sha2::Sha512>>(key, message),
     }
 }
 
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// How the signature is written into `temp_url_sig`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,7 +162,7 @@ pub fn signature_with(
 ) -> Result<Secret, TempUrlError> {
     let key_bytes = key.expose().ok_or_else(|| TempUrlError::KeyUnknown(key.label()))?;
     let message = hmac_message(method, expires, path, opts);
-    let raw = digest.hmac(key_bytes.as_bytes(), message.as_bytes());
+    let raw = hmac(digest, key_bytes.as_bytes(), message.as_bytes());
     Ok(Secret::new(encode_sig(digest, &raw, enc)))
 }
 

@@ -155,7 +155,7 @@ pub fn incomplete_line(checks: &[CheckResult]) -> Option<String> {
 /// leaves three unevaluated). Summaries read "<what was asked>: <why there is no answer>"; the check
 /// id already says what was asked. A summary without such a cause is kept whole.
 fn reason(summary: &str) -> Cow<'_, str> {
-    if let Some(cause) = crate::unanswered::cause(summary) {
+    if let Some(cause) = crate::upstream::plugin_hangs::cause(summary) {
         return Cow::Owned(cause);
     }
     match summary.split_once(": ") {

@@ -1,5 +1,21 @@
-//! Mirrors of upstream behaviour and formats: what Velero, the OpenStack plugin and vSphere CSI
-//! write or do, kept in one place per source, each citing the file and release tag it follows.
+//! How upstream software behaves, mirrored from its source so that veldr judges what it will really
+//! do. Each module names whose behaviour it mirrors and the files (and versions) it was read from.
+//! Pure: no I/O here; collect reads, these interpret.
 
+/// Velero's server: its Deployment, container, flags, plugins and version.
+pub mod velero;
+/// Velero's object store layout and its results documents.
+pub mod velero_store;
+/// The OpenStack plugin's effective configuration (auth, region, temp-URL key and digest).
+pub mod openstack_plugin;
+/// The TLS trust the OpenStack plugin really uses.
+pub mod plugin_trust;
+/// What a Keystone or Swift that does not answer does to Velero and the plugin (no timeouts).
+pub mod plugin_hangs;
+/// The vSphere CSI driver's snapshot settings and feature states.
+pub mod vsphere_csi;
+/// Helm 3 release records and the Velero chart's values.
+pub mod helm;
+/// Velero's per-volume backup record (`<b>-volumeinfo.json.gz`, Velero 1.13+).
 pub mod velero_volumeinfo;
 pub mod velero_resource_policy;

@@ -236,7 +236,7 @@ pub fn parse(bytes: &[u8], cut: bool) -> Result<VolumeInfos, Problem> {
     if cut {
         return Err(bad(format!("larger than the {} KiB veldr reads of a volumeinfo object: not one Velero writes", READ_LIMIT >> 10)));
     }
-    let json = crate::store::gunzip_bounded(bytes, false)?;
+    let json = crate::upstream::velero_store::gunzip_bounded(bytes, false)?;
     let mut infos = parse_json(&json)?;
     infos.compressed_bytes = bytes.len() as u64;
     Ok(infos)
@@ -314,7 +314,7 @@ fn reason<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
 /// Gzip of Velero's JSON, for tests (of this module and of the checks that read it).
 #[cfg(test)]
 pub(crate) fn gz_json(v: &serde_json::Value) -> Vec<u8> {
-    crate::store::gz((v.to_string() + "\n").as_bytes())
+    crate::upstream::velero_store::gz((v.to_string() + "\n").as_bytes())
 }
 
 #[cfg(test)]
@@ -402,13 +402,13 @@ mod tests {
     fn objects_that_are_not_velero_volumeinfo_say_what_they_are() {
         let e = parse(b"<html>502</html>", false).unwrap_err();
         assert!(e.message.contains("not gzip"), "{e:?}");
-        let e = parse(&crate::store::gz(b"{\"pvcName\": 3}"), false).unwrap_err();
+        let e = parse(&crate::upstream::velero_store::gz(b"{\"pvcName\": 3}"), false).unwrap_err();
         assert!(e.message.contains("not Velero's volumeinfo JSON"), "{e:?}");
-        let e = parse(&crate::store::gz(br#"[{"pvcName": "secret-looking-value", "skipped": "yes"}]"#), false).unwrap_err();
+        let e = parse(&crate::upstream::velero_store::gz(br#"[{"pvcName": "secret-looking-value", "skipped": "yes"}]"#), false).unwrap_err();
         assert!(e.message.contains("not Velero's volumeinfo JSON") && !e.message.contains("yes\""), "{e:?}");
         let e = parse(&gz_json(&velero_117()), true).unwrap_err();
         assert!(e.message.contains("larger than the 1024 KiB veldr reads of a volumeinfo object"), "{e:?}");
-        let e = parse(&crate::store::gz(b"[] []"), false).unwrap_err();
+        let e = parse(&crate::upstream::velero_store::gz(b"[] []"), false).unwrap_err();
         assert!(e.message.contains("not Velero's volumeinfo JSON"), "{e:?}");
     }
 }

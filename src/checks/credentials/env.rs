@@ -4,7 +4,7 @@
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{BackupStorageLocation, EnvValue, Object, ReadError, ReadErrorKind};
 use crate::model::{Status, Verdict};
-use crate::plugin::{self, PluginConfig};
+use crate::upstream::openstack_plugin::{self, PluginConfig};
 use serde_json::Value;
 
 pub const CHECK: CheckDef = crate::check! {
@@ -20,7 +20,7 @@ fn plugin_configs<'a>(ctx: &Ctx<'a>) -> Vec<(&'a BackupStorageLocation, PluginCo
     let (Some(env), Ok(bsls)) = (ctx.env(), ctx.facts.kube.backup_storage_locations.as_ref()) else {
         return Vec::new();
     };
-    ctx.selected_bsls(bsls).into_iter().filter(|b| b.is_openstack()).map(|b| (b, plugin::effective(env, &b.spec.config))).collect()
+    ctx.selected_bsls(bsls).into_iter().filter(|b| b.is_openstack()).map(|b| (b, openstack_plugin::effective(env, &b.spec.config))).collect()
 }
 
 /// The Helm value to change, when the chart installed Velero and its values show the usual mistake.
@@ -244,7 +244,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(vec![bsl("default", "community.openstack.org/openstack")].into());
         let mut env = ResolvedEnv { deployment: "velero".into(), container: "velero".into(), ..Default::default() };
         for (k, v) in env_pairs {
-            env.vars.insert(k.to_string(), EnvVar { value: crate::velero::env_value(k, v.to_string()), source: "test".into() });
+            env.vars.insert(k.to_string(), EnvVar { value: crate::upstream::velero::env_value(k, v.to_string()), source: "test".into() });
         }
         f.velero_env = Some(env);
         f

@@ -6,7 +6,7 @@ use crate::facts::Object;
 use crate::model::Verdict;
 use crate::rules::duration::human_age;
 use crate::rules::pods::{is_current_pod, pods_of};
-use crate::velero;
+use crate::upstream::velero;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;

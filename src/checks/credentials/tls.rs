@@ -1,5 +1,5 @@
 //! credentials.tls: the TLS the plugin will use towards Keystone and Swift verifies, judged the way
-//! the plugin builds its trust (see `crate::trust` for what its source does):
+//! the plugin builds its trust (see `crate::upstream::plugin_trust` for what its source does):
 //!
 //! - honoured: `TLS_SKIP_VERIFY` (Go bool), and the velero image's system roots as Go loads them,
 //!   which `SSL_CERT_FILE`/`SSL_CERT_DIR` on the velero container (or a CA bundle mounted over
@@ -15,8 +15,8 @@ use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{PluginTls, ProblemKind, TlsResult};
 use crate::model::Verdict;
-use crate::plugin::{self, PluginConfig};
-use crate::trust::{self, PathSource, TrustFile};
+use crate::upstream::openstack_plugin::{self, PluginConfig};
+use crate::upstream::plugin_trust::{self, PathSource, TrustFile};
 
 pub const CHECK: CheckDef = crate::check! {
     id: "credentials.tls", category: Credentials, severity: Major,
@@ -36,7 +36,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         return Verdict::skip("the velero container's environment is unknown (see credentials.env)");
     };
     let bsls = crate::need!(&ctx.facts.kube.backup_storage_locations);
-    let configs: Vec<PluginConfig> = ctx.selected_bsls(bsls).into_iter().filter(|b| b.is_openstack()).map(|b| plugin::effective(env, &b.spec.config)).collect();
+    let configs: Vec<PluginConfig> = ctx.selected_bsls(bsls).into_iter().filter(|b| b.is_openstack()).map(|b| openstack_plugin::effective(env, &b.spec.config)).collect();
     if configs.is_empty() {
         return Verdict::skip("no BackupStorageLocation uses the OpenStack plugin");
     }
@@ -48,7 +48,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 
     // What the pod's settings say, file by file.
     let files = match (ctx.velero_deployment().and_then(|d| d.spec.template.spec.as_ref()), ctx.velero_container()) {
-        (Some(spec), Some(c)) => trust::trust_files(spec, c, Some(env)),
+        (Some(spec), Some(c)) => plugin_trust::trust_files(spec, c, Some(env)),
         _ => Vec::new(),
     };
     // A client certificate or key is never sent, so whether its file exists does not matter (and
@@ -215,7 +215,7 @@ fn object_has(read: Option<Result<Option<Vec<String>>, &crate::facts::ReadError>
 /// Settings people use for TLS that the plugin ignores, when they are set.
 fn ignored_settings(ctx: &Ctx, configs: &[PluginConfig], files: &[(TrustFile, Result<(), String>)], notes: &mut Vec<String>) {
     let env = ctx.env();
-    for (name, meant) in trust::IGNORED_TLS_VARS {
+    for (name, meant) in plugin_trust::IGNORED_TLS_VARS {
         let set = env.is_some_and(|e| e.get(name).is_some()) || files.iter().any(|(f, _)| f.via == name);
         if set {
             let tail = if name == "OS_CERT" || name == "OS_KEY" { "; it presents no client certificate, so a Keystone that requires one refuses it" } else { "" };
@@ -310,7 +310,7 @@ mod tests {
         f.kube.deployments = Ok(List { items: vec![dep], malformed: vec![] });
         let mut e = ResolvedEnv::default();
         for (k, v) in env {
-            e.vars.insert(k.to_string(), EnvVar { value: crate::velero::env_value(k, v.to_string()), source: "test".into() });
+            e.vars.insert(k.to_string(), EnvVar { value: crate::upstream::velero::env_value(k, v.to_string()), source: "test".into() });
         }
         f.velero_env = Some(e);
         f.openstack = Some(OpenStackFacts { plugin_tls: tls, ..Default::default() });

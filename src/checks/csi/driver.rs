@@ -7,7 +7,7 @@ use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::Object;
 use crate::model::{Status, Verdict};
-use crate::velero::containers;
+use crate::upstream::velero::containers;
 use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::{json, Value};
 

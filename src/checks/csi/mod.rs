@@ -134,7 +134,7 @@ fn csi_in_use<'a>(ctx: &Ctx<'a>) -> Result<InUse<'a>, Box<Verdict>> {
 /// the vSphere objects veldr reads by name matter only then.)
 pub(crate) fn vsphere_in_use(ctx: &Ctx) -> bool {
     let k = &ctx.facts.kube;
-    let driver = crate::vsphere::DRIVER;
+    let driver = crate::upstream::vsphere_csi::DRIVER;
     let by_driver = k.csi_drivers.as_ref().is_ok_and(|l| l.iter().any(|d| d.name() == driver));
     let by_pv = k.persistent_volumes.as_ref().is_ok_and(|l| l.iter().any(|pv| pv.spec.as_ref().and_then(|s| s.csi.as_ref()).is_some_and(|c| c.driver == driver)));
     by_driver || by_pv

@@ -12,8 +12,8 @@ use crate::model::{Status, Verdict};
 use crate::rules::cron::average_interval;
 use crate::rules::duration::{human_interval, parse_go_duration};
 use crate::rules::selector::selector_matches;
-use crate::velero::{flag_true, DEFAULT_BACKUP_TTL_SECS};
-use crate::vsphere;
+use crate::upstream::velero::{flag_true, DEFAULT_BACKUP_TTL_SECS};
+use crate::upstream::vsphere_csi;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -146,13 +146,13 @@ struct Limit {
 
 impl Limit {
     fn assumed(source: String, hint: Option<String>) -> Self {
-        Limit { global: vsphere::DEFAULT_MAX_SNAPSHOTS, vsan: None, vvol: None, known: false, source, hint, notes: Vec::new() }
+        Limit { global: vsphere_csi::DEFAULT_MAX_SNAPSHOTS, vsan: None, vvol: None, known: false, source, hint, notes: Vec::new() }
     }
 
     /// The smallest and largest limit that may apply to a volume (they differ only when granular
     /// limits are set and the volume's datastore type is not known).
     fn allowed(&self, datastore_url: Option<&str>) -> (i64, i64) {
-        let cap = |n: i64| n.min(vsphere::VSPHERE_MAX_SNAPSHOTS);
+        let cap = |n: i64| n.min(vsphere_csi::VSPHERE_MAX_SNAPSHOTS);
         let granular = |g: Option<i64>| g.filter(|n| *n > 0).unwrap_or(self.global);
         match datastore_url.map(str::to_ascii_lowercase) {
             // As CreateSnapshot decides: by the datastore URL's type.
@@ -173,51 +173,51 @@ fn limit(ctx: &Ctx) -> Limit {
     let mut l = match &ctx.facts.kube.vsphere_config {
         Ok(Some(cfg)) => from_config(cfg),
         Ok(None) => Limit::assumed(
-            format!("no secret {} in {} (a managed vSphere CSI keeps its configuration elsewhere)", vsphere::CONFIG_SECRET, vsphere::NAMESPACES.join(" or ")),
+            format!("no secret {} in {} (a managed vSphere CSI keeps its configuration elsewhere)", vsphere_csi::CONFIG_SECRET, vsphere_csi::NAMESPACES.join(" or ")),
             Some("find the driver's csi-vsphere.conf [Snapshot] global-max-snapshots-per-block-volume where your platform keeps it".into()),
         ),
         Err(e) if e.kind == ReadErrorKind::Forbidden => Limit::assumed(
-            format!("veldr may not read secret {} in namespace {}", vsphere::CONFIG_SECRET, e.namespace.as_deref().unwrap_or("?")),
+            format!("veldr may not read secret {} in namespace {}", vsphere_csi::CONFIG_SECRET, e.namespace.as_deref().unwrap_or("?")),
             Some(RBAC_HINT.into()),
         ),
-        Err(e) if e.kind == ReadErrorKind::NotNeeded => Limit::assumed(format!("secret {} was not read (a bundle from an older veldr)", vsphere::CONFIG_SECRET), None),
-        Err(e) => Limit::assumed(format!("secret {} not read: {}", vsphere::CONFIG_SECRET, e.explain()), None),
+        Err(e) if e.kind == ReadErrorKind::NotNeeded => Limit::assumed(format!("secret {} was not read (a bundle from an older veldr)", vsphere_csi::CONFIG_SECRET), None),
+        Err(e) => Limit::assumed(format!("secret {} not read: {}", vsphere_csi::CONFIG_SECRET, e.explain()), None),
     };
     // The controller's environment overrides the file's global limit (config.FromEnv).
     if let Some(v) = controller_env(ctx) {
-        match vsphere::parse_gcfg_int(v.trim()) {
+        match vsphere_csi::parse_gcfg_int(v.trim()) {
             Some(n) => {
-                l.global = vsphere::effective_limit(Some(n));
+                l.global = vsphere_csi::effective_limit(Some(n));
                 l.known = true;
-                l.source = format!("{}={} in the vsphere-csi-controller container (overrides csi-vsphere.conf)", vsphere::ENV_GLOBAL_MAX, n);
+                l.source = format!("{}={} in the vsphere-csi-controller container (overrides csi-vsphere.conf)", vsphere_csi::ENV_GLOBAL_MAX, n);
                 l.hint = None;
             }
-            None => l.notes.push(format!("{} of the vsphere-csi-controller container is not a whole number: the driver ignores it", vsphere::ENV_GLOBAL_MAX)),
+            None => l.notes.push(format!("{} of the vsphere-csi-controller container is not a whole number: the driver ignores it", vsphere_csi::ENV_GLOBAL_MAX)),
         }
     }
-    if l.global > vsphere::VSPHERE_MAX_SNAPSHOTS {
-        l.notes.push(format!("the configured limit {} is above vSphere's {} snapshots per disk: vSphere refuses past {}", l.global, vsphere::VSPHERE_MAX_SNAPSHOTS, vsphere::VSPHERE_MAX_SNAPSHOTS));
+    if l.global > vsphere_csi::VSPHERE_MAX_SNAPSHOTS {
+        l.notes.push(format!("the configured limit {} is above vSphere's {} snapshots per disk: vSphere refuses past {}", l.global, vsphere_csi::VSPHERE_MAX_SNAPSHOTS, vsphere_csi::VSPHERE_MAX_SNAPSHOTS));
     }
     l
 }
 
 fn from_config(cfg: &VsphereConfig) -> Limit {
-    let at = format!("{}/{}", cfg.namespace, vsphere::CONFIG_SECRET);
+    let at = format!("{}/{}", cfg.namespace, vsphere_csi::CONFIG_SECRET);
     if cfg.key_absent {
-        return Limit::assumed(format!("{at} has no key {}", vsphere::CONFIG_KEY), Some(format!("check which key of {at} the driver mounts as its config")));
+        return Limit::assumed(format!("{at} has no key {}", vsphere_csi::CONFIG_KEY), Some(format!("check which key of {at} the driver mounts as its config")));
     }
     let s = &cfg.snapshot;
     if !s.problems.is_empty() {
         // gcfg fails the whole file on these: the driver does not run with what veldr would read.
-        let mut l = Limit::assumed(format!("{} of {at} does not parse as the driver reads it", vsphere::CONFIG_KEY), Some(format!("fix {} in {at} (the lines named), then restart vsphere-csi-controller", vsphere::CONFIG_KEY)));
+        let mut l = Limit::assumed(format!("{} of {at} does not parse as the driver reads it", vsphere_csi::CONFIG_KEY), Some(format!("fix {} in {at} (the lines named), then restart vsphere-csi-controller", vsphere_csi::CONFIG_KEY)));
         l.notes.extend(s.problems.iter().map(|p| format!("csi-vsphere.conf {p}")));
         return l;
     }
     let source = match s.global_max {
         Some(n) if n != 0 => format!("global-max-snapshots-per-block-volume = {n} in [Snapshot] of {at}"),
-        _ => format!("global-max-snapshots-per-block-volume not set in {} of {at}: the driver's default {}", if s.section { "[Snapshot]" } else { "csi-vsphere.conf" }, vsphere::DEFAULT_MAX_SNAPSHOTS),
+        _ => format!("global-max-snapshots-per-block-volume not set in {} of {at}: the driver's default {}", if s.section { "[Snapshot]" } else { "csi-vsphere.conf" }, vsphere_csi::DEFAULT_MAX_SNAPSHOTS),
     };
-    let mut l = Limit { global: vsphere::effective_limit(s.global_max), vsan: s.granular_vsan, vvol: s.granular_vvol, known: true, source, hint: None, notes: Vec::new() };
+    let mut l = Limit { global: vsphere_csi::effective_limit(s.global_max), vsan: s.granular_vsan, vvol: s.granular_vvol, known: true, source, hint: None, notes: Vec::new() };
     for (key, v) in [("vsan", s.granular_vsan), ("vvol", s.granular_vvol)] {
         if let Some(n) = v.filter(|n| *n > 0) {
             l.notes.push(format!("granular-max-snapshots-per-block-volume-{key} = {n}: the limit on {key} datastores"));
@@ -230,8 +230,8 @@ fn from_config(cfg: &VsphereConfig) -> Limit {
 fn controller_env<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
     let deployments = ctx.facts.kube.deployments.as_ref().ok()?;
     let d = deployments.iter().find(|d| d.name() == "vsphere-csi-controller")?;
-    let c = crate::velero::containers(d).iter().find(|c| c.name == "vsphere-csi-controller")?;
-    c.env.iter().flatten().find(|e| e.name == vsphere::ENV_GLOBAL_MAX).and_then(|e| e.value.as_deref())
+    let c = crate::upstream::velero::containers(d).iter().find(|c| c.name == "vsphere-csi-controller")?;
+    c.env.iter().flatten().find(|e| e.name == vsphere_csi::ENV_GLOBAL_MAX).and_then(|e| e.value.as_deref())
 }
 
 /// The StorageClass's `datastoreurl` parameter (the driver lowercases parameter names).
@@ -260,7 +260,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     let schedules = crate::need!(&ctx.facts.kube.schedules);
     let mut notes = in_use.notes.clone();
     notes.extend(super::malformed_lines(schedules));
-    let (vsphere_vols, others): (Vec<&CsiVolume>, Vec<&CsiVolume>) = in_use.volumes.iter().partition(|v| v.driver == vsphere::DRIVER);
+    let (vsphere_vols, others): (Vec<&CsiVolume>, Vec<&CsiVolume>) = in_use.volumes.iter().partition(|v| v.driver == vsphere_csi::DRIVER);
     let mut other_drivers: BTreeMap<&str, usize> = BTreeMap::new();
     for v in &others {
         *other_drivers.entry(v.driver.as_str()).or_default() += 1;
@@ -305,7 +305,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     if uncovered > 0 {
         notes.push(format!("{uncovered} vSphere CSI PVC(s) are backed up by no Schedule that snapshots them: nothing kept"));
     }
-    notes.push(format!("limit: {}{}", limit.source, if limit.known { String::new() } else { format!("; {} assumed", vsphere::DEFAULT_MAX_SNAPSHOTS) }));
+    notes.push(format!("limit: {}{}", limit.source, if limit.known { String::new() } else { format!("; {} assumed", vsphere_csi::DEFAULT_MAX_SNAPSHOTS) }));
     notes.extend(limit.notes.iter().cloned());
 
     let mut findings: Vec<Finding> = malformed.into_iter().collect();
@@ -344,15 +344,15 @@ fn judge_group(g: &Group, rets: &[Retention], limit: &Limit) -> Finding {
     };
     let f = Finding::new(status, summary).details(g.schedules.iter().map(|s| format!("kept by schedule {s}")));
     let mut fixes = vec![fewer_runs_fix(g, rets, min)];
-    if kept <= vsphere::VSPHERE_MAX_SNAPSHOTS {
+    if kept <= vsphere_csi::VSPHERE_MAX_SNAPSHOTS {
         fixes.push(format!(
             "or raise the limit: [Snapshot] global-max-snapshots-per-block-volume = {kept} (at most {}, where the storage allows: VMware advises few snapshots per disk on VMFS/NFS) in {} of secret {}, then restart vsphere-csi-controller",
-            vsphere::VSPHERE_MAX_SNAPSHOTS,
-            vsphere::CONFIG_KEY,
-            vsphere::CONFIG_SECRET
+            vsphere_csi::VSPHERE_MAX_SNAPSHOTS,
+            vsphere_csi::CONFIG_KEY,
+            vsphere_csi::CONFIG_SECRET
         ));
     } else {
-        fixes.push(format!("raising the limit cannot help: vSphere keeps at most {} snapshots per disk", vsphere::VSPHERE_MAX_SNAPSHOTS));
+        fixes.push(format!("raising the limit cannot help: vSphere keeps at most {} snapshots per disk", vsphere_csi::VSPHERE_MAX_SNAPSHOTS));
     }
     if let Some(h) = &limit.hint {
         fixes.push(h.clone());
@@ -518,7 +518,7 @@ mod tests {
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("3 to 31 allowed"), "{v:?}");
         // A vSAN datastore named by the StorageClass: 31 applies.
-        f.kube.storage_classes = Ok(list(vec![json!({"metadata": {"name": "vsphere-sc"}, "provisioner": vsphere::DRIVER, "parameters": {"datastoreurl": "ds:///vmfs/volumes/vsan:52d8eb4842dbf493-41523be9cd4ff7b7/"}})]));
+        f.kube.storage_classes = Ok(list(vec![json!({"metadata": {"name": "vsphere-sc"}, "provisioner": vsphere_csi::DRIVER, "parameters": {"datastoreurl": "ds:///vmfs/volumes/vsan:52d8eb4842dbf493-41523be9cd4ff7b7/"}})]));
         assert_eq!(run(&f, judge).status, Status::Ok);
     }
 

@@ -9,8 +9,8 @@ use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, List, Object, ReadError, ReadErrorKind, SnapshotStatus};
 use crate::model::{Status, Verdict};
 use crate::rules::duration::{human_age, human_interval, parse_go_duration};
-use crate::velero::{backup_name_label, DEFAULT_CSI_SNAPSHOT_TIMEOUT_SECS};
-use crate::vsphere;
+use crate::upstream::velero::{backup_name_label, DEFAULT_CSI_SNAPSHOT_TIMEOUT_SECS};
+use crate::upstream::vsphere_csi;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,10 +113,10 @@ fn finding(problem: &Problem, objects: &[String], vsphere_in_use: bool) -> Findi
 
 /// vSphere CSI's block-volume-snapshot switch; `None` when there is nothing to say.
 fn feature_state(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Finding> {
-    let where_ = format!("ConfigMap {}", vsphere::FEATURE_STATES);
+    let where_ = format!("ConfigMap {}", vsphere_csi::FEATURE_STATES);
     match &ctx.facts.kube.vsphere_feature_states {
         Ok(Some(fs)) if fs.block_volume_snapshot.as_deref() == Some("true") => {
-            notes.push(format!("{}/{}: {}: \"true\"", fs.namespace, vsphere::FEATURE_STATES, vsphere::BLOCK_VOLUME_SNAPSHOT));
+            notes.push(format!("{}/{}: {}: \"true\"", fs.namespace, vsphere_csi::FEATURE_STATES, vsphere_csi::BLOCK_VOLUME_SNAPSHOT));
             None
         }
         Ok(Some(fs)) => Some(
@@ -126,23 +126,23 @@ fn feature_state(ctx: &Ctx, notes: &mut Vec<String>) -> Option<Finding> {
                     "vSphere CSI's block-volume-snapshot feature is off ({} in {}/{}): every snapshot of a vSphere volume fails",
                     fs.block_volume_snapshot.as_deref().map(|v| format!("\"{v}\"")).unwrap_or_else(|| "not set".into()),
                     fs.namespace,
-                    vsphere::FEATURE_STATES
+                    vsphere_csi::FEATURE_STATES
                 ),
             )
             .hint(format!(
                 "`kubectl patch configmap/{} -n {} --type merge -p '{{\"data\":{{\"block-volume-snapshot\":\"true\"}}}}'`, then restart vsphere-csi-controller (and deploy the csi-snapshotter sidecar: vsphere-csi-driver's deploy-csi-snapshot-components.sh)",
-                vsphere::FEATURE_STATES,
+                vsphere_csi::FEATURE_STATES,
                 fs.namespace
             )),
         ),
         Ok(None) => Some(
-            Finding::new(Status::Warn, format!("vSphere CSI is in use but its {where_} is in neither {}: veldr cannot tell whether block-volume snapshots are on", vsphere::NAMESPACES.join(" nor ")))
+            Finding::new(Status::Warn, format!("vSphere CSI is in use but its {where_} is in neither {}: veldr cannot tell whether block-volume snapshots are on", vsphere_csi::NAMESPACES.join(" nor ")))
                 .hint("find the driver's feature states (its `--fss-name`/`--fss-namespace` arguments) and check `block-volume-snapshot: \"true\"`"),
         ),
         Err(e) if e.kind == ReadErrorKind::Forbidden => Some(
             Finding::new(Status::Warn, format!("veldr may not read {where_} in namespace {}: whether block-volume snapshots are on is not known", e.namespace.as_deref().unwrap_or("?"))).hint(format!(
                 "grant veldr `get` on configmaps named {} in namespace vmware-system-csi (or kube-system on older installs), a Role + RoleBinding as in deploy/rbac.yaml",
-                vsphere::FEATURE_STATES
+                vsphere_csi::FEATURE_STATES
             )),
         ),
         Err(e) if e.kind == ReadErrorKind::NotNeeded => None,
@@ -252,7 +252,7 @@ mod tests {
     fn vsc(name: &str, backup: Option<&str>, created: &str, of: &str, status: Value) -> Value {
         let labels = backup.map(|b| json!({BACKUP_LABEL: b})).unwrap_or(Value::Null);
         json!({"metadata": {"name": name, "labels": labels, "creationTimestamp": created},
-               "spec": {"driver": vsphere::DRIVER, "deletionPolicy": "Retain", "volumeSnapshotRef": {"namespace": "shop", "name": of}}, "status": status})
+               "spec": {"driver": vsphere_csi::DRIVER, "deletionPolicy": "Retain", "volumeSnapshotRef": {"namespace": "shop", "name": of}}, "status": status})
     }
 
     fn base() -> crate::facts::Facts {

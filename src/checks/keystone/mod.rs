@@ -24,5 +24,5 @@ pub(crate) fn problem_verdict(what: &str, p: &Problem) -> Verdict {
     let summary = format!("{what}: {}", p.message);
     let v = if p.kind == ProblemKind::Timeout { Verdict::error(summary) } else { Verdict::fail(summary) };
     // A Keystone or Swift that never answers stalls Velero's plugin too: say what Velero will do.
-    crate::unanswered::explain(v, p).evidence("problem", p)
+    crate::upstream::plugin_hangs::explain(v, p).evidence("problem", p)
 }

@@ -117,10 +117,10 @@ fn judge(ctx: &Ctx) -> Verdict {
         let mut what = e.resource.clone();
         if is(k.vsphere_config.as_ref().err(), e) {
             checks = vec!["csi.snapshot-limit (assumes vSphere's default limit, 3)"];
-            what = format!("secrets named {}", crate::vsphere::CONFIG_SECRET);
+            what = format!("secrets named {}", crate::upstream::vsphere_csi::CONFIG_SECRET);
         } else if is(k.vsphere_feature_states.as_ref().err(), e) {
             checks = vec!["csi.snapshots (cannot tell whether block-volume snapshots are on)"];
-            what = format!("configmaps named {}", crate::vsphere::FEATURE_STATES);
+            what = format!("configmaps named {}", crate::upstream::vsphere_csi::FEATURE_STATES);
         }
         details.push(format!("{} {what}{scope}: degrades {}", e.verb, checks.join(", ")));
         rules.push(format!("{} {what}{scope}", e.verb));

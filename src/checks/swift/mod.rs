@@ -72,7 +72,7 @@ pub(crate) fn keys_visible(t: &SwiftTarget) -> bool {
 #[cfg(test)]
 pub(crate) mod test_target {
     use crate::facts::*;
-    use crate::plugin::PluginConfig;
+    use crate::upstream::openstack_plugin::PluginConfig;
     use crate::secret::Secret;
 
     pub fn target() -> SwiftTarget {

@@ -7,7 +7,7 @@ use crate::model::Verdict;
 use crate::rules::duration::human_age;
 use crate::rules::pods::{condition, condition_true, is_current_pod, phase, pods_of, Condition};
 use crate::rules::selector::selector_text;
-use crate::velero;
+use crate::upstream::velero;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};

@@ -4,7 +4,7 @@ use super::flag_malformed;
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Malformed, Object};
 use crate::model::Verdict;
-use crate::velero;
+use crate::upstream::velero;
 use std::collections::BTreeSet;
 
 pub const CHECK: CheckDef = crate::check! {

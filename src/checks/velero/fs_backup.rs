@@ -5,7 +5,7 @@ use super::{flag_malformed, in_namespace, one_line, selected_malformed};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, BackupSpec, Malformed, Object};
 use crate::model::Verdict;
-use crate::velero;
+use crate::upstream::velero;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,7 +5,7 @@ use super::{flag_malformed, selected_malformed};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{BackupStorageLocation, Malformed, Object};
 use crate::model::Verdict;
-use crate::velero;
+use crate::upstream::velero;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;
 

@@ -5,7 +5,7 @@ use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{HelmRelease, Object};
 use crate::model::{Status, Verdict};
-use crate::velero::OPENSTACK_PROVIDERS;
+use crate::upstream::velero::OPENSTACK_PROVIDERS;
 use serde_json::{json, Value};
 
 pub const CHECK: CheckDef = crate::check! {

@@ -5,11 +5,11 @@
 //! A context that cannot even be configured (unknown user, broken exec plugin) becomes a report
 //! whose `kube.connect` failed: one bad cluster never hides the others.
 
-use crate::app::{self, Unrunnable};
+use crate::pipeline::{self, Unrunnable};
 use crate::cli::{DoctorArgs, Output};
-use crate::model::{CheckResult, Status};
+use crate::model::Status;
 use crate::report::fleet::FleetReport;
-use crate::report::{self, Report, Summary};
+use crate::report::{self, Report};
 use futures::StreamExt;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -56,55 +56,9 @@ async fn run_one(args: DoctorArgs, context: String) -> Report {
     one.contexts = vec![context.clone()];
     one.all_contexts = false;
     one.save_bundle = args.save_bundle.as_deref().map(|p| bundle_path(p, &context));
-    match app::gather(&one).await {
-        Ok((facts, io)) => app::build_report(&one, &facts, &io, started),
-        Err(e) => unconfigurable(&one, &context, &e.0, started),
-    }
-}
-
-/// The report of a context veldr could not configure: `kube.connect` failed with the reason, every
-/// other check skipped because of it.
-fn unconfigurable(args: &DoctorArgs, context: &str, reason: &str, started: Instant) -> Report {
-    let checks: Vec<CheckResult> = crate::checks::REGISTRY
-        .iter()
-        .map(|def| {
-            let (status, summary, hint) = if def.id == "kube.connect" {
-                (Status::Fail, format!("context {context}: {reason}"), Some(format!("`kubectl --context {context} version` shows the same problem; fix the kubeconfig entry")))
-            } else {
-                (Status::Skip, "skipped: kube.connect did not pass (fail)".to_string(), None)
-            };
-            CheckResult {
-                id: def.id.to_string(),
-                category: def.category,
-                title: def.title.to_string(),
-                status,
-                summary,
-                details: vec![],
-                hint,
-                runbook: format!("veldr explain {}", def.id),
-                duration_ms: 0,
-                evidence: serde_json::json!({}),
-                metrics: vec![],
-                selected: true,
-            }
-        })
-        .collect();
-    Report {
-        schema_version: report::SCHEMA_VERSION,
-        veldr: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: jiff::Timestamp::now(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        target: {
-            let ns = crate::namespace::from_process(args.cluster.namespace.as_deref());
-            crate::facts::Target {
-                context: Some(context.to_string()),
-                server: None,
-                namespace: ns.as_ref().map_or_else(|| crate::namespace::DEFAULT.to_string(), |n| n.namespace.clone()),
-                namespace_source: ns.map(|n| n.source),
-            }
-        },
-        summary: Summary::of(&checks),
-        checks,
+    match pipeline::gather(&one, None).await {
+        Ok((facts, io)) => pipeline::build_report(&one, &facts, &io, started),
+        Err(e) => pipeline::could_not_run(&one, &context, &e.0, started),
     }
 }
 
@@ -130,7 +84,7 @@ pub async fn doctor(args: DoctorArgs, contexts: Vec<String>) -> Result<i32, Unru
     progress.clear();
     let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
     let text = render(&args, &reports, to_terminal);
-    app::emit(&args, &text)?;
+    pipeline::emit(&args, &text)?;
     Ok(exit_code(&args, &reports))
 }
 
@@ -156,8 +110,8 @@ fn nagios_worst(codes: &[i32]) -> i32 {
 }
 
 pub fn render(args: &DoctorArgs, reports: &[Report], to_terminal: bool) -> String {
-    let colour_on = app::colour_on(args.color, to_terminal);
-    let width = crate::term::columns(to_terminal);
+    let colour_on = pipeline::colour_on(args.color, to_terminal);
+    let width = crate::util::term::columns(to_terminal);
     match args.output {
         Output::Json => {
             let mut s = serde_json::to_string_pretty(&FleetReport::of(reports.to_vec())).expect("a report always serializes");

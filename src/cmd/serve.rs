@@ -13,7 +13,7 @@
 //! are served as they are, those checks at 3 (error) and counted in `veldr_checks{status="error"}`,
 //! rather than hidden behind an older run's `ok`; `/healthz` and stderr name them.
 
-use crate::app::{self, Unrunnable};
+use crate::pipeline::{self, Unrunnable};
 use crate::cli::ServeArgs;
 use crate::report::{prometheus, Report};
 use bytes::Bytes;
@@ -180,7 +180,7 @@ async fn run_once(doctor: crate::cli::DoctorArgs, tokens: crate::collect::tokens
     let started = Instant::now();
     // The collector bounds every read by --timeout; this bounds the run as a whole, whatever hangs.
     let hard = doctor.cluster.timeout + Duration::from_secs(5);
-    let (facts, io) = match tokio::time::timeout(hard, app::gather_keeping(&doctor, Some(&tokens))).await {
+    let (facts, io) = match tokio::time::timeout(hard, pipeline::gather(&doctor, Some(&tokens))).await {
         Ok(Ok(got)) => got,
         Ok(Err(e)) => return Err(e.to_string()),
         Err(_) => return Err(format!("the run did not finish within --timeout {}", human(doctor.cluster.timeout))),
@@ -188,7 +188,7 @@ async fn run_once(doctor: crate::cli::DoctorArgs, tokens: crate::collect::tokens
     if let Err(e) = &facts.kube.version {
         return Err(format!("cannot talk to the API server: {}", e.message));
     }
-    Ok(app::build_report(&doctor, &facts, &io, started))
+    Ok(pipeline::build_report(&doctor, &facts, &io, started))
 }
 
 /// `/metrics` for the current state.

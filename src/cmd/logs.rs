@@ -5,7 +5,7 @@
 //! streams to stdout; the results are read bounded and laid out as `velero backup describe` does.
 //! Exit 1 when the object is absent (the container and key tried are named), 2 when veldr cannot run.
 
-use crate::app::Unrunnable;
+use crate::pipeline::Unrunnable;
 use crate::cli::LogsArgs;
 use crate::collect::kube::{Deadline, KubeTarget};
 use crate::collect::results::{backup_bsl, default_bsl, stores, Store};
@@ -14,7 +14,7 @@ use crate::facts::{Facts, Need, Object};
 use crate::openstack::http::{self, HttpOptions};
 use crate::openstack::swift::{self, SwiftError};
 use crate::secret::Secret;
-use crate::store;
+use crate::upstream::velero_store;
 use std::io::Write;
 
 /// What to read: a backup's or a restore's objects.
@@ -47,10 +47,10 @@ impl Subject {
     /// The object's key under the BSL's prefix (Velero's layout).
     pub fn key(&self, prefix: Option<&str>, results: bool) -> String {
         match (self, results) {
-            (Subject::Backup(n), false) => store::backup_log_key(prefix, n),
-            (Subject::Backup(n), true) => store::backup_results_key(prefix, n),
-            (Subject::Restore(n), false) => store::restore_log_key(prefix, n),
-            (Subject::Restore(n), true) => store::restore_results_key(prefix, n),
+            (Subject::Backup(n), false) => velero_store::backup_log_key(prefix, n),
+            (Subject::Backup(n), true) => velero_store::backup_results_key(prefix, n),
+            (Subject::Restore(n), false) => velero_store::restore_log_key(prefix, n),
+            (Subject::Restore(n), true) => velero_store::restore_results_key(prefix, n),
         }
     }
 }
@@ -63,7 +63,7 @@ pub async fn run(args: LogsArgs) -> Result<i32, Unrunnable> {
     let target = KubeTarget { kubeconfig: args.cluster.kubeconfig.clone(), context: args.context.clone() };
     let opts = CollectOptions {
         target: target.clone(),
-        namespace: crate::namespace::from_process(args.cluster.namespace.as_deref()),
+        namespace: crate::collect::namespace::from_process(args.cluster.namespace.as_deref()),
         timeout: args.cluster.timeout,
         credentials: args.credentials.clone(),
         // The BSLs, the Backups (whose BSL), and the token with each BSL's endpoint.
@@ -72,7 +72,7 @@ pub async fn run(args: LogsArgs) -> Result<i32, Unrunnable> {
         insecure: args.insecure,
         tokens: None,
     };
-    let (facts, _) = crate::app::with_progress(args.verbose == 0, collect::collect(&opts)).await.map_err(|e| Unrunnable(e.to_string()))?;
+    let (facts, _) = crate::pipeline::with_progress(args.verbose == 0, collect::collect(&opts)).await.map_err(|e| Unrunnable(e.to_string()))?;
     let backup = match &subject {
         Subject::Backup(n) => Some(n.clone()),
         Subject::Restore(n) => restore_backup(&target, &facts.target.namespace, n, args.cluster.timeout).await?,
@@ -93,13 +93,13 @@ pub async fn run(args: LogsArgs) -> Result<i32, Unrunnable> {
         Ok(1)
     };
     if args.results {
-        return match tokio::time::timeout_at(deadline.at, swift::get_object(&client, &store.endpoint, &token, &store.container, &key, store::RESULTS_READ_LIMIT)).await {
+        return match tokio::time::timeout_at(deadline.at, swift::get_object(&client, &store.endpoint, &token, &store.container, &key, velero_store::RESULTS_READ_LIMIT)).await {
             Err(_) => Err(Unrunnable(format!("Swift did not answer within --timeout reading {place}"))),
             Ok(Err(SwiftError::NotFound { .. })) => absent("results"),
             Ok(Err(e)) => Err(Unrunnable(format!("reading {place}: {e}"))),
-            Ok(Ok(o)) => match store::parse_results(&o.bytes, o.cut) {
+            Ok(Ok(o)) => match velero_store::parse_results(&o.bytes, o.cut) {
                 Ok(r) => {
-                    print!("{}", store::render(&r));
+                    print!("{}", velero_store::render(&r));
                     Ok(0)
                 }
                 Err(p) => {
@@ -237,7 +237,7 @@ impl<W: Write> Gunzip<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::gz;
+    use crate::upstream::velero_store::gz;
 
     #[test]
     fn subjects_and_their_keys() {

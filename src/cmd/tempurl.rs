@@ -2,7 +2,7 @@
 //! would use (from the cluster) or the operator's `OS_SWIFT_TEMP_URL_KEY`. The key is never printed;
 //! the signed URL is the command's output, on stdout only.
 
-use crate::app::Unrunnable;
+use crate::pipeline::Unrunnable;
 use crate::cli::{KeyFrom, TempurlArgs};
 use crate::collect::{self, kube::KubeTarget, CollectOptions, CredentialsSource};
 use crate::facts::{Need, SigningKey};
@@ -20,7 +20,7 @@ struct Signer {
 async fn from_cluster(args: &TempurlArgs) -> Result<Signer, Unrunnable> {
     let opts = CollectOptions {
         target: KubeTarget { kubeconfig: args.cluster.kubeconfig.clone(), context: args.context.clone() },
-        namespace: crate::namespace::from_process(args.cluster.namespace.as_deref()),
+        namespace: crate::collect::namespace::from_process(args.cluster.namespace.as_deref()),
         timeout: args.cluster.timeout,
         credentials: CredentialsSource::Cluster,
         // The key the plugin signs with comes with the OpenStack facts (Swift's heads).

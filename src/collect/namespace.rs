@@ -45,7 +45,7 @@ fn client_config_namespace(home: &Path) -> Option<String> {
 /// The last step, from every Deployment in the cluster: the namespace of the only one that runs
 /// `velero server`; with none or several, `velero` (and the reason, so the header explains it).
 pub fn from_deployments(deployments: &[Deployment]) -> Resolved {
-    let found: Vec<&Deployment> = deployments.iter().filter(|d| crate::velero::runs_velero_server(d)).collect();
+    let found: Vec<&Deployment> = deployments.iter().filter(|d| crate::upstream::velero::runs_velero_server(d)).collect();
     match found.as_slice() {
         [one] => {
             let ns = one.namespace().unwrap_or(DEFAULT);

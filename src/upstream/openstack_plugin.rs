@@ -5,7 +5,7 @@
 
 use crate::facts::ResolvedEnv;
 use crate::openstack::keystone::{AuthMethod, DomainRef, ProjectRef, UserRef};
-use crate::openstack::tempurl::Digest;
+use crate::facts::digest::Digest;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -313,7 +313,7 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> ResolvedEnv {
         let mut e = ResolvedEnv::default();
         for (k, v) in pairs {
-            e.vars.insert(k.to_string(), EnvVar { value: crate::velero::env_value(k, v.to_string()), source: "test".into() });
+            e.vars.insert(k.to_string(), EnvVar { value: crate::upstream::velero::env_value(k, v.to_string()), source: "test".into() });
         }
         e
     }

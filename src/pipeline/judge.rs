@@ -1,7 +1,7 @@
-//! Judging: runs every registered check over the facts, in registry order, applying dependencies
+//! Judging: runs every check of a registry over the facts, in registry order, applying dependencies
 //! and the `--only`/`--skip` selection. Pure: the same facts give the same results.
 
-use crate::checks::{Ctx, Timing, REGISTRY};
+use crate::checks::{CheckDef, Ctx, Suite, Timing};
 use crate::collect::IoTimes;
 use crate::facts::{Facts, Need};
 use crate::model::{Category, CheckResult, Status, Verdict};
@@ -13,6 +13,8 @@ use std::time::Instant;
 pub struct Selection {
     pub only: Vec<String>,
     pub skip: Vec<String>,
+    /// The registry judged (doctor's unless a command says otherwise).
+    pub suite: Suite,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +25,16 @@ impl Selection {
     /// Rejects names that are neither a check id nor a category.
     pub fn validate(&self) -> Result<(), UnknownCheck> {
         for name in self.only.iter().chain(&self.skip) {
-            if crate::checks::find(name).is_none() && Category::parse(name).is_none() {
+            if !self.registry().any(|c| c.id == name) && Category::parse(name).is_none() {
                 return Err(UnknownCheck(name.clone()));
             }
         }
         Ok(())
+    }
+
+    /// The checks of the judged registry, in report order.
+    pub fn registry(&self) -> impl DoubleEndedIterator<Item = &'static CheckDef> + Clone {
+        self.suite.checks()
     }
 
     fn matches(name: &str, id: &str, category: Category) -> bool {
@@ -36,18 +43,18 @@ impl Selection {
 
     /// The ids that will be judged: `--only` plus what they depend on, less `--skip`.
     pub fn selected(&self) -> BTreeSet<&'static str> {
-        let mut set: BTreeSet<&'static str> = REGISTRY
-            .iter()
+        let mut set: BTreeSet<&'static str> = self
+            .registry()
             .filter(|c| self.only.is_empty() || self.only.iter().any(|n| Self::matches(n, c.id, c.category)))
             .map(|c| c.id)
             .collect();
         // Dependencies of what was asked for are judged too, so a skip can say why.
-        for c in REGISTRY.iter().rev() {
+        for c in self.registry().rev() {
             if set.contains(c.id) {
                 set.extend(c.depends_on.iter().copied());
             }
         }
-        for c in REGISTRY {
+        for c in self.registry() {
             if self.skip.iter().any(|n| Self::matches(n, c.id, c.category)) {
                 set.remove(c.id);
             }
@@ -62,7 +69,7 @@ impl Selection {
         // reading them would be wasted I/O (`--skip openstack` left backup.failures asking Swift for
         // results). Dependencies come first in the registry (tested), so one pass settles it.
         let mut judged: BTreeSet<&str> = BTreeSet::new();
-        for c in REGISTRY {
+        for c in self.registry() {
             if selected.contains(c.id) && c.depends_on.iter().all(|d| judged.contains(d)) {
                 judged.insert(c.id);
             }
@@ -70,9 +77,9 @@ impl Selection {
         // Checks that judge the cluster and read Swift beside it (backup.coverage, backup.inventory)
         // do not make veldr talk to OpenStack when the selection leaves Swift out (`--skip openstack`):
         // their Swift reads follow swift.container's.
-        let swift_skipped = crate::checks::find("swift.container").is_some_and(|c| self.skip.iter().any(|n| Self::matches(n, c.id, c.category)));
-        REGISTRY
-            .iter()
+        let container = &crate::checks::swift::container::CHECK;
+        let swift_skipped = self.skip.iter().any(|n| Self::matches(n, container.id, container.category));
+        self.registry()
             .filter(|c| judged.contains(c.id))
             .flat_map(|c| c.needs.iter().copied())
             .filter(|n| !(swift_skipped && n.through_swift()))
@@ -86,8 +93,8 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
     let ctx = Ctx::new(facts, bsl_filter);
     let selected = selection.selected();
     let mut statuses: HashMap<&str, Status> = HashMap::new();
-    let mut out = Vec::with_capacity(REGISTRY.len());
-    for def in REGISTRY {
+    let mut out = Vec::new();
+    for def in selection.registry() {
         let started = Instant::now();
         let is_selected = selected.contains(def.id);
         let verdict = if !is_selected {
@@ -114,21 +121,37 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
             Timing::Kube => io.kube_ms,
             Timing::OpenStack(read) => io.openstack.get(&read).copied().unwrap_or_else(by_needs),
         };
-        out.push(CheckResult {
-            id: def.id.to_string(),
-            category: def.category,
-            title: def.title.to_string(),
-            status: verdict.status,
-            summary: verdict.summary,
-            details: verdict.details,
-            hint: verdict.hint,
-            runbook: format!("veldr explain {}", def.id),
-            duration_ms: judge_ms + if is_selected { io_ms } else { 0 },
-            evidence: verdict.evidence,
-            metrics: verdict.metrics,
-            selected: is_selected,
-        });
+        out.push(result(def, verdict, judge_ms + if is_selected { io_ms } else { 0 }, is_selected));
     }
+    out
+}
+
+/// A check's row in the report.
+fn result(def: &CheckDef, verdict: Verdict, duration_ms: u64, selected: bool) -> CheckResult {
+    CheckResult {
+        id: def.id.to_string(),
+        category: def.category,
+        title: def.title.to_string(),
+        status: verdict.status,
+        summary: verdict.summary,
+        details: verdict.details,
+        hint: verdict.hint,
+        runbook: format!("veldr explain {}", def.id),
+        duration_ms,
+        evidence: verdict.evidence,
+        metrics: verdict.metrics,
+        selected,
+    }
+}
+
+/// The results of a run that could not connect at all: the registry's first check (the connection:
+/// `kube.connect` for the doctor) ends with `verdict`, every other one is skipped because of it.
+pub fn could_not_connect(selection: &Selection, verdict: Verdict) -> Vec<CheckResult> {
+    let mut checks = selection.registry();
+    let Some(first) = checks.next() else { return Vec::new() };
+    let reason = format!("skipped: {} did not pass ({})", first.id, verdict.status);
+    let mut out = vec![result(first, verdict, 0, true)];
+    out.extend(checks.map(|def| result(def, Verdict::skip(reason.clone()), 0, true)));
     out
 }
 
@@ -151,7 +174,7 @@ mod tests {
     fn reads_through_swift_follow_swift_container() {
         let skip = |names: &[&str]| Selection { skip: names.iter().map(|s| s.to_string()).collect(), ..Default::default() };
         let only = |names: &[&str]| Selection { only: names.iter().map(|s| s.to_string()).collect(), ..Default::default() };
-        if !REGISTRY.iter().any(|c| c.needs.iter().any(|n| n.through_swift())) {
+        if !crate::checks::REGISTRY.iter().any(|c| c.needs.iter().any(|n| n.through_swift())) {
             return;
         }
         assert!(Selection::default().needs().contains(&Need::NewestBackups));
@@ -179,7 +202,7 @@ mod tests {
         assert_eq!(secs("swift.tempurl"), 5, "the probe");
         assert_eq!(secs("swift.container"), 9, "no container read timed: the OpenStack phase");
         assert_eq!(secs("backup.recent"), 4, "the slowest of its needs");
-        let unselected = judge(&facts, &Selection { only: vec!["kube.connect".into()], skip: vec![] }, &[], &io);
+        let unselected = judge(&facts, &Selection { only: vec!["kube.connect".into()], skip: vec![], ..Default::default() }, &[], &io);
         assert_eq!(unselected.iter().find(|c| c.id == "backup.recent").unwrap().duration_ms, 0, "not run, not timed");
     }
 }

@@ -67,5 +67,5 @@ pub fn age_note(path: &Path, facts: &Facts) -> Option<String> {
 /// Writes atomically (temporary file beside it, then rename), so a failed write keeps the old file.
 pub fn save(path: &Path, facts: &Facts) -> Result<(), BundleError> {
     let text = serde_json::to_string_pretty(facts).expect("facts always serialize");
-    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| BundleError::Write { path: path.display().to_string(), source })
+    crate::util::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| BundleError::Write { path: path.display().to_string(), source })
 }
