@@ -136,6 +136,9 @@ pub static RESTORE_CHECK_REGISTRY: &[CheckDef] = &[
 
 /// `veldr verify`'s own checks, appended to the doctor's in its report.
 pub static VERIFY_REGISTRY: &[CheckDef] = &[
+    verify::backup::CHECK,
+    verify::volumes::CHECK,
+    verify::objects::CHECK,
     // verify's checks: append above this line
 ];
 
@@ -254,19 +257,26 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_dependencies_come_first() {
-        let mut seen = HashSet::new();
-        for c in REGISTRY {
-            for d in c.depends_on {
-                assert!(seen.contains(d), "{} depends on {d}, which must be registered before it", c.id);
+        // In each command's report order (verify's checks come after the doctor's they depend on).
+        for suite in Suite::ALL {
+            let mut seen = HashSet::new();
+            for c in suite.checks() {
+                for d in c.depends_on {
+                    assert!(seen.contains(d), "{} depends on {d}, which must be registered before it ({})", c.id, suite.command());
+                }
+                assert!(seen.insert(c.id), "duplicate id {}", c.id);
             }
-            assert!(seen.insert(c.id), "duplicate id {}", c.id);
+        }
+        let mut all_ids = HashSet::new();
+        for (_, c) in all() {
+            assert!(all_ids.insert(c.id), "{} is in two registries", c.id);
         }
     }
 
     #[test]
     fn every_check_lives_in_the_file_named_by_its_id() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for c in REGISTRY {
+        for (_, c) in all() {
             let (area, name) = c.id.split_once('.').expect("ids are area.name");
             let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -277,7 +287,7 @@ mod tests {
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();
-        for c in REGISTRY {
+        for (_, c) in all() {
             for m in c.metrics {
                 assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
@@ -295,9 +305,9 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .map(|n| n.trim_end_matches(".md").to_string())
             .collect();
-        let ids: HashSet<String> = REGISTRY.iter().map(|c| c.id.to_string()).collect();
+        let ids: HashSet<String> = all().map(|(_, c)| c.id.to_string()).collect();
         assert_eq!(pages, ids, "pages in checks/ and registered checks differ");
-        for c in REGISTRY {
+        for (_, c) in all() {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }

@@ -10,3 +10,4 @@ pub mod registry;
 pub mod schema;
 pub mod serve;
 pub mod tempurl;
+pub mod verify;

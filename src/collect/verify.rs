@@ -9,7 +9,7 @@ use crate::facts::verify::{StoreReads, CREATED_BY_LABEL, LISTED, TTL, VERIFY_LAB
 use crate::facts::{Problem, ProblemKind, ReadError, ResultsRead, VolumeInfoRead};
 use crate::openstack::swift::{self, SwiftError};
 use crate::secret::Secret;
-use crate::store;
+use crate::upstream::velero_store as store;
 use crate::upstream::velero_volumeinfo;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::{json, Value};
