@@ -34,6 +34,13 @@ impl<'a> Ctx<'a> {
         self.velero_deployment().and_then(velero::server_container)
     }
 
+    /// The Velero server's image and the version its tag names (the reason when it names none).
+    pub fn velero_version(&self) -> Option<(String, Result<(String, (u64, u64, u64)), String>)> {
+        let image = self.velero_container()?.image.clone()?;
+        let version = velero::image_version(&image);
+        Some((image, version))
+    }
+
     pub fn server_flags(&self) -> BTreeMap<String, String> {
         self.velero_container().map(velero::server_flags).unwrap_or_default()
     }

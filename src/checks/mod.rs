@@ -126,6 +126,7 @@ pub static REGISTRY: &[CheckDef] = &[
     csi::snapshots::CHECK,
     credentials::tls::CHECK,
     swift::capacity::CHECK,
+    velero::crds::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

@@ -108,11 +108,16 @@ struct Kind {
     plural: &'static str,
     /// `None`: list cluster-wide.
     namespaced: bool,
+    /// A label selector that scopes the list (only what veldr judges of a kind with many objects).
+    labels: Option<&'static str>,
 }
 
 impl Kind {
     const fn new(group: &'static str, version: &'static str, kind: &'static str, plural: &'static str, namespaced: bool) -> Self {
-        Kind { group, version, kind, plural, namespaced }
+        Kind { group, version, kind, plural, namespaced, labels: None }
+    }
+    const fn labelled(self, selector: &'static str) -> Self {
+        Kind { labels: Some(selector), ..self }
     }
     fn resource_name(&self) -> String {
         if self.group.is_empty() { self.plural.to_string() } else { format!("{}.{}", self.plural, self.group) }
@@ -146,6 +151,10 @@ const PVCS: Kind = Kind::new("", "v1", "PersistentVolumeClaim", "persistentvolum
 // Namespaced, listed across all namespaces (a VolumeSnapshot lives with its PVC).
 const VSNAPSHOTS: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots", false);
 const VSCONTENTS: Kind = Kind::new("snapshot.storage.k8s.io", "v1", "VolumeSnapshotContent", "volumesnapshotcontents", false);
+// Velero's CRDs only (a cluster may hold hundreds of CRDs, each tens of kilobytes): the label Velero's
+// installer and chart put on them.
+const VELERO_CRDS: Kind =
+    Kind::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false).labelled(crate::facts::crds::VELERO_CRD_LABEL);
 
 /// Turns a kube-rs error into what a person can act on.
 pub(crate) fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
@@ -253,6 +262,9 @@ async fn list_all<T: Object>(client: &Client, kind: &Kind, namespace: &str, dead
         let mut token: Option<String> = None;
         loop {
             let mut lp = ListParams::default().limit(PAGE_SIZE);
+            if let Some(sel) = kind.labels {
+                lp = lp.labels(sel);
+            }
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }
@@ -490,6 +502,7 @@ pub async fn collect(
             list_if(plan, Need::PodVolumeRestores, &PVRS),
             list_if(plan, Need::DataUploads, &DATA_UPLOADS),
             list_if(plan, Need::DataDownloads, &DATA_DOWNLOADS),
+            list_if(plan, Need::VeleroCrds, &VELERO_CRDS),
         )
     };
     // The resource-policy ConfigMaps the Schedules name, read by name as soon as the Schedules are in.
@@ -504,7 +517,7 @@ pub async fn collect(
     };
     let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features, operations, resource_policies) =
         futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features, operations, policies_read);
-    let (restores, delete_backup_requests, pod_volume_restores, data_uploads, data_downloads) = operations;
+    let (restores, delete_backup_requests, pod_volume_restores, data_uploads, data_downloads, velero_crds) = operations;
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs, vsnapshots, vscontents) =
         lists;
 
@@ -545,6 +558,7 @@ pub async fn collect(
         secrets,
         config_maps,
         helm_releases: helm,
+        velero_crds,
     };
     let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
     (facts, super::IoTimes { api_server_ms, by_need, ..Default::default() })

@@ -8,6 +8,7 @@
 
 pub mod backup_objects;
 pub mod bundle;
+pub mod crds;
 pub mod digest;
 pub mod list;
 pub mod openstack;
@@ -19,6 +20,7 @@ pub mod verify;
 pub mod volumes;
 
 pub use backup_objects::*;
+pub use crds::InstalledCrd;
 pub use list::{List, Malformed, Object};
 pub use openstack::*;
 pub use problem::{Outcome, Problem, ProblemKind};
@@ -196,6 +198,8 @@ pub enum Need {
     VsphereFeatureStates,
     /// The velero container's environment: its Deployment, and the secrets and config maps it names.
     VeleroEnv,
+    /// Velero's CustomResourceDefinitions (labelled `component=velero`), reduced to their enums.
+    VeleroCrds,
     HelmReleases,
     /// Keystone and Swift (token, catalog, container, keys, `/info`, the temp-URL probe).
     OpenStack,
@@ -312,6 +316,10 @@ pub struct KubeFacts {
     pub config_maps: BTreeMap<String, Read<Option<Vec<String>>>>,
     /// Helm 3 release records in the Velero namespace, newest revision first, values redacted.
     pub helm_releases: Read<Vec<HelmRelease>>,
+    // Added in 0.3: bundles written before load them as not read.
+    /// Velero's CRDs (label `component=velero`), each version's schema reduced to its enums.
+    #[serde(default = "not_read::velero_crds")]
+    pub velero_crds: Read<List<InstalledCrd>>,
 }
 
 /// Defaults for facts added after bundle schema 2 was set: a bundle without them did not read them.
@@ -330,6 +338,9 @@ mod not_read {
     }
     pub fn vsphere_config() -> Read<Option<VsphereConfig>> {
         Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "secrets", None, "not read: no selected check needs it"))
+    }
+    pub fn velero_crds() -> Read<List<InstalledCrd>> {
+        Err(ReadError::not_needed("customresourcedefinitions.apiextensions.k8s.io"))
     }
     pub fn vsphere_feature_states() -> Read<Option<VsphereFeatureStates>> {
         Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "configmaps", None, "not read: no selected check needs it"))
@@ -472,6 +483,7 @@ impl Facts {
                 secrets: BTreeMap::new(),
                 config_maps: BTreeMap::new(),
                 helm_releases: Ok(Vec::new()),
+                velero_crds: Ok(List::default()),
             },
             velero_env: None,
             credentials_source: "cluster".into(),

@@ -18,4 +18,7 @@ pub mod vsphere_csi;
 pub mod helm;
 /// Velero's per-volume backup record (`<b>-volumeinfo.json.gz`, Velero 1.13+).
 pub mod velero_volumeinfo;
+/// Which CRDs and enum values each Velero release declares (generated from Velero's config/crd).
+pub mod velero_crds;
+mod velero_crds_table;
 pub mod velero_resource_policy;

@@ -81,6 +81,18 @@ pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     Some((major, minor, patch))
 }
 
+/// The version an image's tag names (`v0.8.2`, `0.8.2`, `v1.17.1-rc.1`), with the tag; not `latest`,
+/// `main` or a digest, which name no version (the reason is the error).
+pub fn image_version(image: &str) -> Result<(String, (u64, u64, u64)), String> {
+    match image_tag(image) {
+        None => Err(format!("`{image}` has no tag (digest only)")),
+        Some(tag) => match parse_version(tag) {
+            Some(v) if tag.trim_start_matches('v').starts_with(|c: char| c.is_ascii_digit()) => Ok((tag.to_string(), v)),
+            _ => Err(format!("`{image}` has the tag `{tag}`, which names no version")),
+        },
+    }
+}
+
 /// The `velero server` flags, as `--name` → value (`"true"` for bare booleans).
 pub fn server_flags(container: &Container) -> BTreeMap<String, String> {
     let words: Vec<&str> = container.command.iter().flatten().chain(container.args.iter().flatten()).map(String::as_str).collect();

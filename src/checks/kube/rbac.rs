@@ -19,7 +19,7 @@ pub const CHECK: CheckDef = crate::check! {
     needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
         Backups, PodVolumeBackups, BackupRepositories, Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads,
         VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes, PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents,
-        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases],
+        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases, VeleroCrds],
     judge: judge,
 };
 
@@ -44,6 +44,7 @@ fn affected_checks(resource: &str) -> &'static [&'static str] {
         "volumesnapshotclasses.snapshot.storage.k8s.io" => &["csi.snapshot-class"],
         "persistentvolumes" | "persistentvolumeclaims" | "storageclasses.storage.k8s.io" => &["csi.snapshot-class", "csi.snapshot-limit"],
         "csidrivers.storage.k8s.io" => &["csi.driver"],
+        "customresourcedefinitions.apiextensions.k8s.io" => &["velero.crds"],
         _ => &[],
     }
 }
@@ -76,6 +77,7 @@ fn forbidden_reads<'a>(ctx: &Ctx<'a>) -> Vec<&'a ReadError> {
         k.volume_snapshot_contents.as_ref().err(),
         k.namespace.as_ref().err(),
         k.api_groups.as_ref().err(),
+        k.velero_crds.as_ref().err(),
     ];
     let mut out: Vec<&ReadError> = lists.into_iter().flatten().collect();
     out.extend(k.secrets.values().filter_map(|r| r.as_ref().err()));

@@ -1,3 +1,4 @@
+pub mod crds;
 pub mod deployment;
 pub mod features;
 pub mod fs_backup;
@@ -134,6 +135,34 @@ pub(crate) mod fixture {
             backup("daily-20261128020000", "2026-11-28T02:00:00Z", "Completed", json!({"snapshotVolumes": true})),
         ]));
         f
+    }
+
+    /// The CRDs of `tag` as the API server would send them (a schema holding only the enums).
+    pub fn crds_of(tag: &str) -> Vec<Value> {
+        let release = crate::upstream::velero_crds::releases().iter().find(|r| r.tag == tag).expect("a release of the table");
+        release.crds.iter().map(|c| crd_json(c, &[])).collect()
+    }
+
+    /// One CRD's JSON, with `drop` (path, value) pairs left out of its enums.
+    pub fn crd_json(c: &crate::upstream::velero_crds::Crd, drop: &[(&str, &str)]) -> Value {
+        let mut schema = json!({"type": "object"});
+        for f in c.enums {
+            let mut node = &mut schema;
+            for seg in f.path.split('.') {
+                let (name, arrays) = (seg.trim_end_matches("[]"), seg.matches("[]").count());
+                node = &mut node["properties"][name];
+                for _ in 0..arrays {
+                    node = &mut node["items"];
+                }
+            }
+            let values: Vec<&str> = f.values.iter().copied().filter(|v| !drop.contains(&(f.path, *v))).collect();
+            node["enum"] = json!(values);
+            node["type"] = json!("string");
+        }
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": c.name, "labels": {"component": "velero"}},
+            "spec": {"group": "velero.io", "names": {"kind": c.kind}, "scope": "Namespaced",
+                "versions": [{"name": c.version, "served": c.served, "storage": c.storage, "schema": {"openAPIV3Schema": schema}}]}})
     }
 
     pub fn run(f: &Facts, judge: fn(&Ctx) -> Verdict) -> Verdict {

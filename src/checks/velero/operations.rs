@@ -23,7 +23,7 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Velero operations finish",
     depends_on: ["kube.crds"],
     needs: [Deployments, Schedules, Backups, Restores, DeleteBackupRequests, BackupRepositories, PodVolumeBackups, PodVolumeRestores,
-        DataUploads, DataDownloads],
+        DataUploads, DataDownloads, VeleroCrds],
     metrics: [RESTORES_FAILED, RESTORES_PARTIALLY_FAILED],
     judge: judge,
 };
@@ -303,6 +303,13 @@ impl<'a> Review<'a> {
         }
         let ns = &self.ns;
         let line = format!("{kind} {name} is still {phase} {} after it was created", human_age(age));
+        // When the installed CRD refuses the phases the server writes, the server did take it up:
+        // its update was refused. velero.crds says which value and how to fix it.
+        if let Some(why) = super::crds::phase_rejected(self.ctx, &format!("{kind}s.velero.io")) {
+            let hint = format!("{why}: the server's updates are refused, so it stays {phase}; apply the CRDs of the server's version (`veldr explain velero.crds`), then restart the server");
+            self.add_to_group(Status::Warn, format!("{}s not started: the installed CRDs refuse the server's updates", capitalised(kind)), hint, line);
+            return;
+        }
         let hint = format!(
             "the Velero server has not taken it up: is it running (velero.deployment) and serving namespace {ns}? It runs one backup at a time by default (`--concurrent-backups`), so one InProgress for hours holds the others: `kubectl -n {ns} get backups,restores --sort-by=.metadata.creationTimestamp` and `kubectl -n {ns} logs deploy/velero | grep {name}`"
         );
@@ -719,6 +726,28 @@ mod tests {
         assert!(!t.contains("fresh"), "a backup created 15 minutes ago is not late: {t}");
         assert!(t.contains("restore r-new is still New 2h after it was created"), "{t}");
         assert!(t.contains("--concurrent-backups") && t.contains("velero.deployment"), "{t}");
+    }
+
+    #[test]
+    fn backups_stuck_new_behind_lagging_crds_are_not_blamed_on_the_server() {
+        use crate::checks::velero::fixture::{crds_of, healthy_deployment};
+        let mut f = Facts::empty("velero");
+        let mut d = healthy_deployment();
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("velero/velero:v1.18.0");
+        f.kube.deployments = Ok(list(vec![d]));
+        f.kube.velero_crds = Ok(list(crds_of("v1.17.0")));
+        let mut unset = backup("manual-1", "", "2026-11-29T05:00:00Z", None);
+        unset["status"] = json!({});
+        f.kube.backups = Ok(list(vec![unset]));
+        let v = run(&f);
+        assert_eq!(v.status, Status::Warn, "{v:?}");
+        let t = text(&v);
+        assert!(t.contains("backup manual-1 is still New 3h after it was created"), "{t}");
+        assert!(t.contains("the installed backups.velero.io rejects status.phase \"Queued\", \"ReadyToStart\" that Velero v1.18.0 writes") && t.contains("velero.crds"), "{t}");
+        assert!(!t.contains("has not taken it up") && !t.contains("--concurrent-backups"), "{t}");
+        // The CRDs of the server's release: the server is the one that did not take it up.
+        f.kube.velero_crds = Ok(list(crds_of("v1.18.0")));
+        assert!(text(&run(&f)).contains("has not taken it up"));
     }
 
     #[test]

@@ -27,17 +27,6 @@ fn tested_range(plugin: (u64, u64, u64)) -> Option<((u64, u64), (u64, u64))> {
     }
 }
 
-/// A tag a version can be read from (`v0.8.2`, `0.8.2`, `v1.17.1-rc.1`), not `latest`/`main`/digests.
-fn version_of_image(image: &str) -> Result<(String, (u64, u64, u64)), String> {
-    match velero::image_tag(image) {
-        None => Err(format!("`{image}` has no tag (digest only)")),
-        Some(tag) => match velero::parse_version(tag) {
-            Some(v) if tag.trim_start_matches('v').starts_with(|c: char| c.is_ascii_digit()) => Ok((tag.to_string(), v)),
-            _ => Err(format!("`{image}` has the tag `{tag}`, which names no version")),
-        },
-    }
-}
-
 fn is_plugin_image(image: &str) -> bool {
     image.contains(velero::OPENSTACK_PLUGIN_IMAGE)
 }
@@ -160,8 +149,8 @@ fn judge_plugin(ctx: &Ctx, bsls: &[BackupStorageLocation], deployments: &[Deploy
             plugin_images.join(", ")
         ));
     }
-    let pv = version_of_image(plugin_images.last().copied().unwrap_or_default());
-    let vv = version_of_image(&velero_image);
+    let pv = velero::image_version(plugin_images.last().copied().unwrap_or_default());
+    let vv = velero::image_version(&velero_image);
     let mut pair = String::new();
     match (&pv, &vv) {
         (Err(e), _) | (_, Err(e)) => warns.push(format!("cannot verify the plugin/Velero pair: {e}; pin versioned tags")),
