@@ -149,9 +149,19 @@ pub struct Verdict {
     /// Values of the metrics the check declares; not part of the JSON report.
     #[serde(skip)]
     pub metrics: Vec<Measure>,
+    /// The judge's conclusion holds whatever the objects that did not decode hold (the engine's
+    /// malformed policy then names them without turning `ok` into `warn`). Not part of the report.
+    #[serde(skip)]
+    pub certain: bool,
 }
 
 impl Verdict {
+    /// Marks the conclusion as one no unreadable object can change (see [`Verdict::certain`]).
+    pub fn certain(mut self) -> Self {
+        self.certain = true;
+        self
+    }
+
     pub fn new(status: Status, summary: impl Into<String>) -> Self {
         Verdict {
             status,
@@ -160,6 +170,7 @@ impl Verdict {
             hint: None,
             evidence: serde_json::Value::Object(Default::default()),
             metrics: Vec::new(),
+            certain: false,
         }
     }
     /// Sets a metric the check declares (a name it does not declare is a bug, caught by tests).

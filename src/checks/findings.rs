@@ -47,3 +47,50 @@ pub fn combine(ok_summary: impl Into<String>, findings: Vec<Finding>, notes: Vec
     v
 }
 
+
+/// `n` and the word, plural when `n` is not 1: "1 object", "3 objects". Words whose plural is not
+/// `+s` say it: `plural_of(n, "class", "classes")`.
+pub fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// [`plural`] for words whose plural is not `+s`.
+pub fn plural_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// At most `max` lines; when there were more, the first `max` and "… and N more WHAT".
+pub fn capped(mut lines: Vec<String>, max: usize, what: &str) -> Vec<String> {
+    if lines.len() > max {
+        let rest = lines.len() - max;
+        lines.truncate(max);
+        lines.push(format!("… and {rest} more {what}"));
+    }
+    lines
+}
+
+/// Names, at most `max` of them joined with ", ", then "and N more": for one summary line.
+pub fn named(names: &[impl AsRef<str>], max: usize) -> String {
+    let shown: Vec<&str> = names.iter().take(max).map(AsRef::as_ref).collect();
+    match names.len().saturating_sub(max) {
+        0 => shown.join(", "),
+        rest => format!("{} and {rest} more", shown.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_caps_read_well() {
+        assert_eq!(plural(1, "object"), "1 object");
+        assert_eq!(plural(0, "object"), "0 objects");
+        assert_eq!(plural_of(2, "class", "classes"), "2 classes");
+        let lines: Vec<String> = (0..7).map(|i| format!("l{i}")).collect();
+        assert_eq!(capped(lines.clone(), 10, "lines"), lines);
+        assert_eq!(capped(lines, 3, "lines"), ["l0", "l1", "l2", "… and 4 more lines"]);
+        assert_eq!(named(&["a", "b", "c"], 2), "a, b and 1 more");
+        assert_eq!(named(&["a"], 2), "a");
+    }
+}

@@ -7,6 +7,9 @@
 
 pub mod ctx;
 pub mod findings;
+pub mod telltales;
+#[cfg(test)]
+pub mod testing;
 pub mod backup;
 pub mod bsl;
 pub mod credentials;
@@ -36,13 +39,30 @@ pub struct CheckDef {
     pub depends_on: &'static [&'static str],
     /// The facts collect must gather for this check (the API server's version is always read).
     pub needs: &'static [Need],
+    /// Whether the check judges the objects it needs (almost all do; kube.rbac judges the reads).
+    pub objects: Objects,
+    /// Of `needs`, the kinds the check only looks things up in: their objects that did not decode are
+    /// named in its details but do not turn an `ok` into a `warn` (the engine's malformed policy).
+    pub consults: &'static [Need],
     /// The gauges this check exports to Prometheus (values set by the judge with `Verdict::metric`).
     pub metrics: &'static [MetricDef],
+    /// The Velero messages and log lines this check explains ([`telltales`]).
+    pub explains: &'static [telltales::Telltale],
     /// Which read's time its `durationMs` includes (besides judging).
     pub timed_by: Timing,
     pub judge: Judge,
     /// The runbook page (`checks/<id>.md`), embedded at build time.
     pub page: &'static str,
+}
+
+/// Whether a check judges the objects of the kinds it needs, for the engine's malformed policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    /// A malformed object of a kind it needs is named in its details; unless the kind is one it only
+    /// `consults`, an `ok` (or a `skip` for want of something to judge) becomes `warn`.
+    Judged,
+    /// It judges how the reads went, not what they returned.
+    NotJudged,
 }
 
 /// Which read a check's `durationMs` includes.
@@ -65,12 +85,26 @@ pub enum Timing {
 ///     depends_on: [], needs: [], judge: judge,
 /// };
 /// ```
-/// `metrics: [ … ]` and then `timed_by: Kube` (see [`Timing`]; default `Needs`) may follow `needs`.
+/// After `needs`, in this order, each optional:
+/// - `objects: not_judged`: the check reads how the reads went, not the objects (kube.rbac): the
+///   engine's malformed policy leaves it alone;
+/// - `consults: [Need, …]`: needs whose malformed objects the engine only notes (the check looks things
+///   up there; it does not judge them), see [`CheckDef::consults`];
+/// - `metrics: [MetricDef, …]`;
+/// - `explains: [["needle", …] => "why", …]`: Velero messages and log lines this check explains
+///   (every needle must appear, case-insensitive): the registry builds the table from them
+///   ([`telltales::explain`]);
+/// - `timed_by: Kube` (see [`Timing`]; default `Needs`).
+///
 /// The runbook page `checks/<id>.md` is embedded.
 #[macro_export]
 macro_rules! check {
     (id: $id:literal, category: $cat:ident, severity: $sev:ident, title: $title:literal,
-     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?], $(metrics: [$($metric:expr),* $(,)?],)?
+     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?],
+     $(objects: $objects:ident,)?
+     $(consults: [$($consult:ident),* $(,)?],)?
+     $(metrics: [$($metric:expr),* $(,)?],)?
+     $(explains: [$([$($needle:literal),+ $(,)?] => $why:literal),* $(,)?],)?
      $(timed_by: $timing:expr,)? judge: $judge:path $(,)?) => {
         $crate::checks::CheckDef {
             id: $id,
@@ -79,12 +113,17 @@ macro_rules! check {
             severity: $crate::model::Severity::$sev,
             depends_on: &[$($dep),*],
             needs: &[$($crate::facts::Need::$need),*],
+            objects: $crate::check!(@objects $($objects)?),
+            consults: &[$($($crate::facts::Need::$consult),*)?],
             metrics: &[$($($metric),*)?],
+            explains: &[$($($crate::checks::telltales::Telltale { needles: &[$($needle),+], why: $why }),*)?],
             timed_by: $crate::check!(@timing $($timing)?),
             judge: $judge,
             page: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/", $id, ".md")),
         }
     };
+    (@objects) => { $crate::checks::Objects::Judged };
+    (@objects not_judged) => { $crate::checks::Objects::NotJudged };
     (@timing) => { $crate::checks::Timing::Needs };
     (@timing $timing:expr) => {{
         #[allow(unused_imports)]

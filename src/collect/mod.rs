@@ -176,6 +176,9 @@ pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     if all.contains(&Need::BackupResults) {
         all.extend([Need::OpenStack, Need::Backups]);
     }
+    if all.contains(&Need::RestoreResults) {
+        all.extend([Need::OpenStack, Need::Backups, Need::Restores]);
+    }
     if all.contains(&Need::NewestBackups) {
         all.extend([Need::OpenStack, Need::Backups, Need::Schedules]);
     }
@@ -198,10 +201,11 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
     let needs = closure(&opts.needs);
-    let wants_restores = needs.contains(&Need::BackupResults) && needs.contains(&Need::Restores);
+    let wants_results = needs.contains(&Need::BackupResults);
+    let wants_restores = needs.contains(&Need::RestoreResults);
     let wants_newest = needs.contains(&Need::NewestBackups);
     let board = Board {
-        wants_backups: needs.contains(&Need::BackupResults) || wants_newest,
+        wants_backups: wants_results || wants_restores || wants_newest,
         wants_restores,
         wants_schedules: wants_newest || needs.contains(&Need::ResourcePolicies),
         ..Default::default()
@@ -298,7 +302,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     // The results objects of failed backups: as soon as the Backups are listed and Swift has
     // validated the token (board.token is published then), alongside the container HEADs.
     let results_side = async {
-        if !needs.contains(&Need::BackupResults) {
+        if !wants_results && !wants_restores {
             return None;
         }
         let waited = tokio::time::timeout_at(deadline.at, async { futures::join!(board.backups.get(), board.bsls.get(), board.token.get()) }).await;
@@ -308,12 +312,13 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         };
         let t0 = std::time::Instant::now();
         let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
-        // The Restores only when velero.operations is judged too (it does not make veldr read them).
+        // Each side only when a judged check needs it: backup.failures the backups', velero.operations
+        // the restores'.
         let restores = match wants_restores {
             true => tokio::time::timeout_at(deadline.at, board.restores.get()).await.ok(),
             false => None,
         };
-        let inputs = results::Inputs { backups, restores, bsls, openstack: Some(os), now: started };
+        let inputs = results::Inputs { backups, read_backups: wants_results, restores, bsls, openstack: Some(os), now: started };
         let read = results::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };
@@ -344,6 +349,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         io.record_openstack(&os);
         if let Some((read, ms)) = results {
             io.by_need.insert(Need::BackupResults, ms);
+            io.by_need.insert(Need::RestoreResults, ms);
             io.openstack.insert(OpenStackRead::Results, ms);
             os.backup_results = Some(read);
         }

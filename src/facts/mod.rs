@@ -205,6 +205,9 @@ pub enum Need {
     OpenStack,
     /// The results objects of the failed backups, from Swift with the token (implies OpenStack and Backups).
     BackupResults,
+    /// The results objects of the failed restores, from their backups' BSLs with the token (implies
+    /// OpenStack, Restores and Backups: a restore's BSL is its backup's).
+    RestoreResults,
     /// The resource-policy ConfigMaps the Schedules name (`spec.template.resourcePolicy`), each by name
     /// (implies Schedules).
     ResourcePolicies,
@@ -218,7 +221,7 @@ impl Need {
     /// Read from Swift by a check that judges the cluster too: when the selection skips
     /// swift.container (`--skip openstack`), these are not read and the check judges without them.
     pub fn through_swift(self) -> bool {
-        matches!(self, Need::NewestBackups)
+        matches!(self, Need::NewestBackups | Need::RestoreResults)
     }
 }
 
@@ -435,6 +438,60 @@ impl ResolvedEnv {
     }
     pub fn is_set(&self, name: &str) -> bool {
         self.vars.get(name).is_some_and(|v| v.value.is_set())
+    }
+}
+
+impl KubeFacts {
+    /// The objects of a listed kind that did not decode (`None` for a need that is not a list, or a
+    /// list that could not be read).
+    pub fn malformed(&self, need: Need) -> Option<&[Malformed]> {
+        fn of<T>(read: &Read<List<T>>) -> Option<&[Malformed]> {
+            read.as_ref().ok().map(|l| l.malformed.as_slice())
+        }
+        match need {
+            Need::Deployments => of(&self.deployments),
+            Need::DaemonSets => of(&self.daemonsets),
+            Need::Pods => of(&self.pods),
+            Need::Events => of(&self.events),
+            Need::BackupStorageLocations => of(&self.backup_storage_locations),
+            Need::VolumeSnapshotLocations => of(&self.volume_snapshot_locations),
+            Need::Schedules => of(&self.schedules),
+            Need::Backups => of(&self.backups),
+            Need::PodVolumeBackups => of(&self.pod_volume_backups),
+            Need::BackupRepositories => of(&self.backup_repositories),
+            Need::Restores => of(&self.restores),
+            Need::DeleteBackupRequests => of(&self.delete_backup_requests),
+            Need::PodVolumeRestores => of(&self.pod_volume_restores),
+            Need::DataUploads => of(&self.data_uploads),
+            Need::DataDownloads => of(&self.data_downloads),
+            Need::VolumeSnapshotClasses => of(&self.volume_snapshot_classes),
+            Need::CsiDrivers => of(&self.csi_drivers),
+            Need::StorageClasses => of(&self.storage_classes),
+            Need::PersistentVolumes => of(&self.persistent_volumes),
+            Need::PersistentVolumeClaims => of(&self.persistent_volume_claims),
+            Need::VolumeSnapshots => of(&self.volume_snapshots),
+            Need::VolumeSnapshotContents => of(&self.volume_snapshot_contents),
+            Need::VeleroCrds => of(&self.velero_crds),
+            _ => None,
+        }
+    }
+}
+
+impl Need {
+    /// Whether veldr reads this kind in the Velero namespace only (or, for Deployments, looks for
+    /// Velero's there): a malformed object elsewhere is none of the judges' business.
+    pub fn in_velero_namespace(self) -> bool {
+        !matches!(
+            self,
+            Need::VolumeSnapshotClasses
+                | Need::CsiDrivers
+                | Need::StorageClasses
+                | Need::PersistentVolumes
+                | Need::PersistentVolumeClaims
+                | Need::VolumeSnapshots
+                | Need::VolumeSnapshotContents
+                | Need::VeleroCrds
+        )
     }
 }
 

@@ -1,9 +1,10 @@
 //! backup.failures: no backup of the last 24 h, and no schedule's newest backup, ended `Failed` or
 //! `PartiallyFailed`. When one did, its errors and warnings are quoted from its results object, read
 //! from the BSL through the Swift API by collect (`collect::results`), and each message veldr knows
-//! is tied to the check that explains it ([`explain`]).
+//! is tied to the check that explains it (`checks::telltales`, built from every check's `explains`).
 
 use crate::checks::findings::{combine, Finding};
+use crate::checks::telltales::{explain, shown, Explanation};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, BackupResultsFacts, Messages, Object, ProblemKind, ResultsRead};
 use crate::model::{MetricDef, Status, Verdict};
@@ -15,6 +16,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "backup.failures", category: Backups, severity: Major,
     title: "Recent backups did not fail",
     depends_on: ["swift.container"], needs: [Backups, BackupResults],
+    consults: [Backups],
     metrics: [FAILED_24H, PARTIALLY_FAILED_24H],
     timed_by: OpenStack(Results),
     judge: judge,
@@ -27,85 +29,6 @@ pub const PARTIALLY_FAILED_24H: MetricDef =
 /// Errors and warnings quoted per backup (the rest are counted; `veldr logs --results` shows them).
 const QUOTED_ERRORS: usize = 5;
 const QUOTED_WARNINGS: usize = 3;
-/// Characters of a message shown in the report.
-const SHOWN_CHARS: usize = 360;
-
-/// What a known message means and which check (and runbook) explains it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Explanation {
-    pub check: &'static str,
-    pub why: &'static str,
-}
-
-/// Messages veldr knows: every needle of an entry must appear (case-insensitive).
-const KNOWN: &[(&[&str], Explanation)] = &[
-    (&["reaches the configured maximum"], Explanation {
-        check: "csi.snapshot-limit",
-        why: "the CSI driver refused one more snapshot of the volume: vSphere keeps at most global-max-snapshots-per-block-volume (default 3) per volume, and Velero keeps each backup's snapshot until the backup expires",
-    }),
-    (&["unimplemented", "snapshot operations"], Explanation {
-        check: "csi.snapshots",
-        why: "vCenter older than 7.0U3 cannot snapshot block volumes (or block-volume-snapshot is off in the vSphere CSI feature states)",
-    }),
-    (&["volumesnapshot", "readytouse"], Explanation {
-        check: "csi.snapshots",
-        why: "the VolumeSnapshot did not become readyToUse within csiSnapshotTimeout (default 10m): its status.error and the snapshot-controller and CSI driver logs say why",
-    }),
-    (&["timed out awaiting reconciliation of volumesnapshot"], Explanation {
-        check: "csi.snapshots",
-        why: "the VolumeSnapshot did not become ready within csiSnapshotTimeout (default 10m): its status.error and the snapshot-controller and CSI driver logs say why",
-    }),
-    (&["csi got timed out"], Explanation {
-        check: "csi.snapshots",
-        why: "the VolumeSnapshotContent carried an error until csiSnapshotTimeout ran out: the CSI driver could not take the snapshot",
-    }),
-    (&["volumesnapshot", "is not ready"], Explanation {
-        check: "csi.snapshots",
-        why: "a VolumeSnapshot was not ready when Velero needed it: look at its status.error",
-    }),
-    (&["invalid backend type"], Explanation {
-        check: "velero.fs-backup",
-        why: "Kopia (file-system backup, data mover) has no Swift backend: it cannot write a repository to this BSL",
-    }),
-    (&["invalid storage provider"], Explanation {
-        check: "velero.fs-backup",
-        why: "Kopia (file-system backup, data mover) does not know the OpenStack provider: it cannot write a repository to this BSL",
-    }),
-    (&["missing input for argument [auth_url]"], Explanation {
-        check: "credentials.env",
-        why: "the OS_* variables (OS_AUTH_URL first) do not reach the velero container, where the plugin reads them",
-    }),
-    (&["temp url invalid"], Explanation {
-        check: "swift.tempurl",
-        why: "Swift refused a temp URL the plugin signed: its key or digest does not match Swift's",
-    }),
-    (&["asynchronous action timed out"], Explanation {
-        check: "velero.operations",
-        why: "an item operation (snapshot, data upload) ran past the backup's itemOperationTimeout (default 4h)",
-    }),
-    (&["got 413"], Explanation {
-        check: "swift.capacity",
-        why: "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
-    }),
-];
-
-/// The check that explains a message Velero wrote, when veldr knows it.
-pub fn explain(message: &str) -> Option<Explanation> {
-    let m = message.to_lowercase();
-    KNOWN.iter().find(|(needles, _)| needles.iter().all(|n| m.contains(n))).map(|(_, e)| *e)
-}
-
-/// A message as the report shows it: a long one keeps its start (what failed) and its end, where Go's
-/// wrapped errors put the root cause ("… reaches the configured maximum (3)").
-pub(crate) fn shown(message: &str) -> String {
-    let n = message.chars().count();
-    if n <= SHOWN_CHARS {
-        return message.to_string();
-    }
-    let head: String = message.chars().take(SHOWN_CHARS / 3).collect();
-    let tail: String = message.chars().skip(n - SHOWN_CHARS * 2 / 3).collect();
-    format!("{} … {}", head.trim_end(), tail.trim_start())
-}
 
 fn plural(n: i64, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
@@ -120,9 +43,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     let ns = ctx.namespace().to_string();
 
     let mut notes = Vec::new();
-    if !backups.malformed.is_empty() {
-        notes.push(format!("{} Backup object(s) could not be read and are not judged", backups.malformed.len()));
-    }
     if let Some(r) = results.filter(|r| r.qualified > r.backup_reads() && r.not_attempted.is_none()) {
         notes.push(format!("{} failed backups: the results of the newest {} were read (veldr reads at most {} per run)", r.qualified, r.backup_reads(), r.limit));
     }
@@ -291,34 +211,6 @@ mod tests {
 
     fn metric(v: &Verdict, def: &MetricDef) -> Option<f64> {
         v.metrics.iter().find(|m| m.name == def.name).map(|m| m.value)
-    }
-
-    #[test]
-    fn known_messages_are_tied_to_their_checks() {
-        let cases = [
-            ("rpc error: code = FailedPrecondition desc = the number of snapshots on the source volume 8e3c reaches the configured maximum (3)", "csi.snapshot-limit"),
-            ("rpc error: code = Unimplemented desc = VC version does not support snapshot operations", "csi.snapshots"),
-            ("Failed to wait for VolumeSnapshot shop/velero-data-x to become ReadyToUse within timeout 10m0s", "csi.snapshots"),
-            ("Timed out awaiting reconciliation of volumesnapshot shop/velero-data-x", "csi.snapshots"),
-            ("error to initialize data path: invalid backend type community.openstack.org/openstack", "velero.fs-backup"),
-            ("error getting repository config: invalid storage provider", "velero.fs-backup"),
-            ("failed to build auth options: Missing input for argument [auth_url]", "credentials.env"),
-            ("401 Unauthorized: Temp URL invalid", "swift.tempurl"),
-            ("Asynchronous action timed out", "velero.operations"),
-            ("Expected HTTP response code [201] when accessing [PUT https://s/v1/AUTH_a/c/o], but got 413 instead", "swift.capacity"),
-        ];
-        for (message, check) in cases {
-            assert_eq!(explain(message).map(|e| e.check), Some(check), "{message}");
-        }
-        assert_eq!(explain("Error backing up item: pods \"x\" not found"), None);
-        let long = format!("Error backing up item: {} reaches the configured maximum (3)", "wrapped: ".repeat(80));
-        let s = shown(&long);
-        assert!(s.starts_with("Error backing up item") && s.ends_with("reaches the configured maximum (3)") && s.contains(" … "), "{s}");
-        assert!(s.chars().count() <= SHOWN_CHARS + 3);
-        // Every check named exists in the contract's registry or is one of the 0.2 additions.
-        for (_, e) in KNOWN {
-            assert!(["csi.snapshot-limit", "csi.snapshots", "velero.fs-backup", "credentials.env", "swift.tempurl", "velero.operations", "swift.capacity"].contains(&e.check));
-        }
     }
 
     #[test]

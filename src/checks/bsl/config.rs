@@ -229,8 +229,6 @@ fn judge(ctx: &Ctx) -> Verdict {
         }));
     }
 
-    findings.extend(super::malformed_findings(ctx, all, "configuration"));
-
     // Defaults are judged over every BSL, not only the selected ones; a malformed one may be the
     // default, so "no default" is only said when every BSL could be read.
     let defaults: Vec<&str> = all.iter().filter(|b| b.spec.default).map(Object::name).collect();
@@ -248,8 +246,9 @@ mod tests {
     use super::*;
     use crate::facts::{EnvValue, EnvVar, Facts, ResolvedEnv};
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn available(name: &str) -> Value {
@@ -391,7 +390,7 @@ mod tests {
         let v = run(&facts_with(vec![a, bad]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
-        assert!(t.contains("bsl b could not be read") && t.contains("malformed object backupstoragelocation velero/b"), "{t}");
+        assert!(t.contains("could not be read") && t.contains("malformed object backupstoragelocation velero/b"), "{t}");
         assert!(!t.contains("not marked default"), "b may be the default: {t}");
         let v = run(&facts_with(vec![json!("garbage")]));
         assert_eq!(v.status, Status::Warn, "{v:?}");

@@ -22,6 +22,7 @@ pub const CHECK: CheckDef = crate::check! {
     id: "credentials.tls", category: Credentials, severity: Major,
     title: "Plugin TLS trust",
     depends_on: ["credentials.env"], needs: [BackupStorageLocations, Deployments, VeleroEnv, OpenStack],
+    consults: [BackupStorageLocations],
     timed_by: OpenStack(PluginTls),
     judge: judge,
 };

@@ -9,10 +9,10 @@
 //! 24 h or runs past its timeout (its Backup or Restore carries the failure: backup.failures, or the
 //! Restore above), and a repository that has not become Ready within an hour.
 
-use super::{flag_malformed, in_namespace, one_line};
+use super::one_line;
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{read_hint, CheckDef, Ctx};
-use crate::facts::{BackupStatus, List, Malformed, Object, PhaseStatus, Read, ReadErrorKind};
+use crate::facts::{BackupStatus, List, Object, PhaseStatus, Read, ReadErrorKind};
 use crate::model::{MetricDef, Status, Verdict};
 use crate::rules::duration::{human_age, human_interval, parse_go_duration};
 use jiff::Timestamp;
@@ -23,8 +23,12 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Velero operations finish",
     depends_on: ["kube.crds"],
     needs: [Deployments, Schedules, Backups, Restores, DeleteBackupRequests, BackupRepositories, PodVolumeBackups, PodVolumeRestores,
-        DataUploads, DataDownloads, VeleroCrds],
+        DataUploads, DataDownloads, VeleroCrds, RestoreResults],
+    consults: [Deployments],
     metrics: [RESTORES_FAILED, RESTORES_PARTIALLY_FAILED],
+    explains: [
+        ["asynchronous action timed out"] => "an item operation (snapshot, data upload) ran past the backup's itemOperationTimeout (default 4h)",
+    ],
     judge: judge,
 };
 
@@ -107,7 +111,6 @@ struct Review<'a> {
     /// Reads that failed (RBAC, timeouts): `error` findings naming the permission or the cause.
     unread: Vec<Finding>,
     notes: Vec<String>,
-    malformed: Vec<&'a Malformed>,
     /// What was looked at, for the ok summary: "3 Restores".
     looked_at: Vec<String>,
     /// The server's `--default-item-operation-timeout` (Velero writes it into each new Backup's and
@@ -144,7 +147,6 @@ impl<'a> Review<'a> {
     fn read<T: Object>(&mut self, read: &'a Read<List<T>>, label: &str) -> Option<&'a List<T>> {
         match read {
             Ok(list) => {
-                self.malformed.extend(in_namespace(&list.malformed, &self.ctx.facts.target.namespace));
                 if !list.is_empty() {
                     self.looked_at.push(plural(list.len(), label));
                 }
@@ -243,11 +245,11 @@ impl<'a> Review<'a> {
         Some((nf, np))
     }
 
-    /// What a failed restore's results object says (collect reads it with the backups' results when
-    /// backup.failures is judged too): the first errors and warnings, each tied to the check that
+    /// What a failed restore's results object says (collect reads it for this check's `RestoreResults`
+    /// need, beside backup.failures' reads): the first errors and warnings, each tied to the check that
     /// explains it when veldr knows the message. Nothing when it was not read.
     fn restore_results(&self, name: &str) -> Vec<String> {
-        use crate::checks::backup::failures::{explain, shown};
+        use crate::checks::telltales::{explain, shown};
         let Some(read) = self.ctx.facts.openstack.as_ref().and_then(|o| o.backup_results.as_ref()).and_then(|r| r.for_restore(name)) else {
             return Vec::new();
         };
@@ -527,7 +529,6 @@ fn judge(ctx: &Ctx) -> Verdict {
         groups: Vec::new(),
         unread: Vec::new(),
         notes: Vec::new(),
-        malformed: Vec::new(),
         looked_at: Vec::new(),
         item_timeout: ctx.server_flags().get("default-item-operation-timeout").and_then(|v| parse_go_duration(v)).unwrap_or(DEFAULT_ITEM_OPERATION_TIMEOUT),
         not_served: Vec::new(),
@@ -554,7 +555,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         timeout: item_timeout,
     });
 
-    let Review { groups, unread, mut notes, malformed, looked_at, not_served, not_recorded, .. } = r;
+    let Review { groups, unread, mut notes, looked_at, not_served, not_recorded, .. } = r;
     if !not_served.is_empty() {
         notes.push(format!("not judged: {} not served by this cluster (a Velero without these kinds)", not_served.join(", ")));
     }
@@ -573,7 +574,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     } else {
         format!("nothing failed or stuck among {}", looked_at.join(", "))
     };
-    let verdict = flag_malformed(combine(ok_summary, findings, notes), malformed)
+    let verdict = combine(ok_summary, findings, notes)
         .evidence("problems", problems)
         .evidence("itemOperationTimeoutSeconds", item_timeout)
         .evidence("restoresFailed24h", restore_counts.map(|c| c.0))
@@ -613,8 +614,9 @@ mod tests {
         b
     }
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn metric(v: &Verdict, def: &MetricDef) -> Option<f64> {
