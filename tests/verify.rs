@@ -156,7 +156,7 @@ fn a_failed_validation_quotes_velero_and_says_what_is_left() {
     let t = text_of(o);
     assert!(t.contains("nothing was written") && t.contains("Velero refused to delete test backup") && t.contains("currently in Unavailable state"), "{t}");
     assert!(t.contains(&format!("left: Backup velero/{name} (FailedValidation), DeleteBackupRequest velero/{name}-")), "{t}");
-    assert!(t.contains("make the BSL Available") && t.contains(&format!("`velero backup delete {name} -n velero --confirm`")), "{t}");
+    assert!(t.contains("`veldr explain bsl.phase`); then") && t.contains(&format!("`velero backup delete {name} -n velero --confirm`")), "{t}");
     assert!(t.contains(&format!("`kubectl -n velero delete backup/{name} deletebackuprequest/{name}-")), "{t}");
     standin.wait_for("currently in Unavailable state", Duration::from_secs(5));
 }

@@ -4,7 +4,8 @@
 //! errors; a Backup still `New` when the time is up means the Velero server is not processing it.
 
 use super::{facts, secs};
-use crate::checks::backup::failures::{shown, Quoter};
+use crate::checks::backup::failures::Quoter;
+use crate::checks::telltales::shown;
 use crate::checks::findings::Finding;
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::verify::{VerifyFacts, WatchEnd};
@@ -18,16 +19,6 @@ pub const CHECK: CheckDef = crate::check! {
     needs: [],
     judge: judge,
 };
-
-/// Validation errors Velero writes (pkg/controller/backup_controller.go `prepareBackupRequest`,
-/// v1.18.1) and the check that explains each.
-const VALIDATION: &[(&str, &str)] = &[
-    ("is in Unavailable status", "bsl.phase"),
-    ("currently in read-only mode", "bsl.config"),
-    ("backup storage location was not specified", "bsl.config"),
-    ("error getting backup storage location", "bsl.phase"),
-    ("volume snapshot location", "vsl.config"),
-];
 
 fn judge(ctx: &Ctx) -> Verdict {
     let v = match facts(ctx) {
@@ -102,19 +93,14 @@ fn ended(v: &VerifyFacts, phase: &str) -> Verdict {
             "Velero refused the test backup {name}: {}",
             status.validation_errors.first().map(|e| shown(e)).unwrap_or_else(|| "FailedValidation without a validation error".into())
         ));
-        let mut explained: Vec<&str> = Vec::new();
+        // Velero's validation errors are tied to their checks like any message it writes (telltales).
+        let mut quoter = Quoter::default();
         for e in &status.validation_errors {
             f = f.detail(format!("validation error “{}”", shown(e)));
-            if let Some((_, check)) = VALIDATION.iter().find(|(needle, _)| e.contains(needle)) {
-                if !explained.contains(check) {
-                    explained.push(check);
-                }
-                f = f.detail(format!("    → {check}"));
-            }
+            f = quoter.tie(f, e);
         }
-        let refs: Vec<String> = explained.iter().map(|c| format!("`veldr explain {c}`")).collect();
-        let what = if refs.is_empty() { "fix what the validation error says".to_string() } else { format!("see {}", refs.join(", ")) };
-        return f.hint(format!("{what}: Velero validates each Backup when it takes it up (its BSL Available and writable, its locations known); then run `veldr verify` again"));
+        let then = "Velero validates each Backup when it takes it up (its BSL Available and writable, its locations known); fix what the validation error says, then run `veldr verify` again";
+        return f.hint(quoter.hint(then.to_string()));
     }
     let (verdict_status, summary) = match phase {
         "Completed" => (Status::Ok, format!("test backup {name} Completed in {took}{items}, {counts}")),

@@ -127,8 +127,8 @@ fn cleanup(v: &VerifyFacts) -> Finding {
     } else if let Some(e) = c.request_errors.first() {
         let then = if e.contains("still in progress") {
             format!("once it ends, {delete} (or let it expire{expires})")
-        } else if e.contains("Unavailable") || e.contains("read-only") {
-            format!("make the BSL Available and writable (`veldr explain bsl.phase`), then {delete}")
+        } else if let Some(x) = crate::checks::telltales::explain(e) {
+            format!("{} (`veldr explain {}`); then {delete}", x.why, x.check)
         } else {
             format!("fix what Velero says, then {delete}")
         };
