@@ -58,6 +58,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             veldr::util::logging::init(args.verbose);
             Ok(runtime()?.block_on(veldr::cmd::logs::run(args))?)
         }
+        Command::RestoreCheck(args) => {
+            veldr::util::logging::init(args.doctor.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::restore_check::run(args))?)
+        }
         Command::Verify(args) => {
             veldr::util::logging::init(args.verbose);
             Ok(runtime()?.block_on(veldr::cmd::verify::verify(args))?)

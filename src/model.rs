@@ -59,10 +59,12 @@ pub enum Category {
     NodeAgent,
     Openstack,
     Backups,
+    // restore-check: what a restore into this cluster would trip on.
+    Restore,
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::Cluster,
         Category::Velero,
         Category::Credentials,
@@ -71,6 +73,7 @@ impl Category {
         Category::NodeAgent,
         Category::Openstack,
         Category::Backups,
+        Category::Restore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +86,7 @@ impl Category {
             Category::NodeAgent => "node-agent",
             Category::Openstack => "openstack",
             Category::Backups => "backups",
+            Category::Restore => "restore",
         }
     }
 

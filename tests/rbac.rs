@@ -569,3 +569,41 @@ fn rbac_verify_yaml_grants_what_verify_writes_and_watches_and_nothing_else() {
         assert!(["backups", "deletebackuprequests"].contains(&a.resource.as_str()) && ["create", "watch"].contains(&a.verb.as_str()), "{}", a.from);
     }
 }
+
+/// `veldr restore-check` (deploy/rbac-restore-check.yaml, opt-in, on top of deploy/rbac.yaml): every
+/// request it makes against the restore scenarios (tests/fixtures/restore, against the lab: the
+/// backup's objects decide what is listed) is allowed, every permission of the opt-in file is used, and
+/// no Secret is ever listed.
+#[test]
+fn rbac_restore_check_yaml_allows_every_restore_check_request_and_grants_nothing_unused() {
+    let lab = lab();
+    let atoms = granted(&["rbac.yaml", "rbac-restore-check.yaml"]);
+    let own: Vec<usize> = (0..atoms.len()).filter(|&i| atoms[i].from.starts_with("rbac-restore-check.yaml")).collect();
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    let mut denied: BTreeSet<String> = BTreeSet::new();
+    let dir = repo().join("tests/fixtures/restore");
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name).join("_expect.yaml")).unwrap();
+        let backup = serde_saphyr::from_str::<Value>(&text).unwrap()["backup"].as_str().unwrap().to_string();
+        let cluster = serve(&format!("../restore/{name}"), Some(&lab));
+        let out = veldr()
+            .args(["restore-check", &format!("backup/{backup}"), "-o", "json", "--timeout", "20s", "--kubeconfig"])
+            .arg(&cluster.kubeconfig)
+            .output()
+            .unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "[{name}] {}", String::from_utf8_lossy(&out.stderr));
+        for (a, raw) in requests_to(&name, &cluster) {
+            assert!(!(a.resource == "secrets" && a.verb == "list"), "[{name}] restore-check listed secrets: {raw}");
+            let matching: Vec<usize> = (0..atoms.len()).filter(|&i| atoms[i].allows(&a)).collect();
+            if matching.is_empty() {
+                denied.insert(format!("{a}   ({raw}) [{name}]"));
+            }
+            used.extend(matching);
+        }
+    }
+    assert!(denied.is_empty(), "deploy/rbac.yaml + rbac-restore-check.yaml do not allow:\n{}", denied.into_iter().collect::<Vec<_>>().join("\n"));
+    let unused: Vec<String> = own.iter().filter(|i| !used.contains(i)).map(|&i| format!("{} {}/{} ({})", atoms[i].verb, atoms[i].group, atoms[i].resource, atoms[i].from)).collect();
+    assert!(unused.is_empty(), "deploy/rbac-restore-check.yaml grants what restore-check does not use:\n{}", unused.join("\n"));
+}

@@ -297,9 +297,10 @@ fn a_recorded_run_replays_offline() {
 }
 
 /// Only `veldr verify` writes: the read commands, run against the same lab cluster, send nothing but
-/// GETs (and no access review either), by the API server's request log.
+/// GETs (and no access review either), by the API server's request log (restore-check's metadata-only
+/// lists are GETs too).
 #[test]
-fn doctor_logs_and_tempurl_never_write() {
+fn doctor_logs_restore_check_and_tempurl_never_write() {
     let lab = lab();
     let cluster = serve("lab-healthy", Some(&lab));
     let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
@@ -309,6 +310,7 @@ fn doctor_logs_and_tempurl_never_write() {
         vec!["logs".into(), format!("backup/{backup}")],
         vec!["logs".into(), format!("backup/{backup}"), "--results".into()],
         vec!["tempurl".into(), "velero-backups/backups/x".into()],
+        vec!["restore-check".into(), format!("backup/{backup}"), "-o".into(), "json".into()],
     ];
     for args in runs {
         cluster.server.clear_requests();

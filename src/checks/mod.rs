@@ -17,6 +17,7 @@ pub mod csi;
 pub mod keystone;
 pub mod kube;
 pub mod nodeagent;
+pub mod restore;
 pub mod swift;
 pub mod velero;
 pub mod verify;
@@ -74,6 +75,8 @@ pub enum Timing {
     Kube,
     /// One OpenStack read, the one the check is about.
     OpenStack(OpenStackRead),
+    /// restore-check's reads (discovery, the backup's objects in Swift, the existing items).
+    Restore,
 }
 
 /// Declares a check in its own file:
@@ -171,6 +174,10 @@ pub static REGISTRY: &[CheckDef] = &[
 
 /// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3").
 pub static RESTORE_CHECK_REGISTRY: &[CheckDef] = &[
+    restore::backup::CHECK,
+    restore::api::CHECK,
+    restore::storage::CHECK,
+    restore::conflicts::CHECK,
     // restore-check's checks: append above this line
 ];
 
@@ -229,6 +236,7 @@ pub fn all() -> impl Iterator<Item = (Suite, &'static CheckDef)> {
 pub fn find(id: &str) -> Option<&'static CheckDef> {
     all().map(|(_, c)| c).find(|c| c.id == id)
 }
+
 
 /// The verdict for a check whose input could not be read.
 pub fn read_failed(e: &ReadError) -> Verdict {
@@ -304,19 +312,19 @@ mod tests {
                 for d in c.depends_on {
                     assert!(seen.contains(d), "{} depends on {d}, which must be registered before it ({})", c.id, suite.command());
                 }
-                assert!(seen.insert(c.id), "duplicate id {}", c.id);
+                assert!(seen.insert(c.id), "duplicate id {} ({})", c.id, suite.command());
             }
         }
-        let mut all_ids = HashSet::new();
+        let mut every = HashSet::new();
         for (_, c) in all() {
-            assert!(all_ids.insert(c.id), "{} is in two registries", c.id);
+            assert!(every.insert(c.id), "{} is in two registries", c.id);
         }
     }
 
     #[test]
     fn every_check_lives_in_the_file_named_by_its_id() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for (_, c) in all() {
+        for c in all().map(|(_, c)| c) {
             let (area, name) = c.id.split_once('.').expect("ids are area.name");
             let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -327,7 +335,7 @@ mod tests {
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();
-        for (_, c) in all() {
+        for c in all().map(|(_, c)| c) {
             for m in c.metrics {
                 assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
@@ -345,9 +353,9 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .map(|n| n.trim_end_matches(".md").to_string())
             .collect();
-        let ids: HashSet<String> = all().map(|(_, c)| c.id.to_string()).collect();
+        let ids: HashSet<String> = all().map(|(_, c)| c).map(|c| c.id.to_string()).collect();
         assert_eq!(pages, ids, "pages in checks/ and registered checks differ");
-        for (_, c) in all() {
+        for c in all().map(|(_, c)| c) {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }

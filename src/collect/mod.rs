@@ -19,6 +19,7 @@ pub mod namespace;
 pub mod newest;
 pub mod openstack;
 pub mod plugin_tls;
+pub mod restore;
 pub mod results;
 pub mod tokens;
 pub mod verify;
@@ -117,6 +118,8 @@ pub struct CollectOptions {
     pub insecure: bool,
     /// Keystone tokens kept from earlier runs (`veldr serve`); `None`: a new token each run.
     pub tokens: Option<tokens::TokenCache>,
+    /// `veldr restore-check`: the backup to read and compare with this cluster.
+    pub restore: Option<restore::RestoreAsk>,
 }
 
 /// The facts of a run that other reads wait for, each published once by the read that learns it.
@@ -153,6 +156,8 @@ pub struct IoTimes {
     pub kube_ms: u64,
     /// Each OpenStack read (the Swift ones: the slowest over the BSLs).
     pub openstack: BTreeMap<OpenStackRead, u64>,
+    /// restore-check's reads (discovery, the backup's objects, the existing items), all together.
+    pub restore_ms: u64,
 }
 
 impl IoTimes {
@@ -205,7 +210,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let wants_restores = needs.contains(&Need::RestoreResults);
     let wants_newest = needs.contains(&Need::NewestBackups);
     let board = Board {
-        wants_backups: wants_results || wants_restores || wants_newest,
+        wants_backups: wants_results || wants_restores || wants_newest || opts.restore.is_some(),
         wants_restores,
         wants_schedules: wants_newest || needs.contains(&Need::ResourcePolicies),
         ..Default::default()
@@ -340,9 +345,17 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         let read = newest::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };
+    // restore-check's reads: discovery and the namespaces at once, the backup's objects in Swift when
+    // the Backups and the token are there (collect::restore).
+    let restore_side = async {
+        let ask = opts.restore.as_ref()?;
+        let t0 = std::time::Instant::now();
+        let facts = restore::collect(&client, &ns, ask, &board, early_client.clone(), deadline).await;
+        Some((facts, t0.elapsed().as_millis() as u64))
+    };
     // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.
-    let ((kube_facts, mut io), openstack, results, newest) =
-        futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side), Box::pin(newest_side));
+    let ((kube_facts, mut io), openstack, results, newest, restore) =
+        futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side), Box::pin(newest_side), Box::pin(restore_side));
 
     let openstack = openstack.map(|(mut os, ms)| {
         io.by_need.insert(Need::OpenStack, ms);
@@ -368,6 +381,10 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         velero_env: board.env.into_inner().flatten(),
         credentials_source: opts.credentials.to_string(),
         openstack,
+        restore: restore.map(|(facts, ms)| {
+            io.restore_ms = ms;
+            facts
+        }),
         verify: None,
     };
     // credentials.tls's handshakes need the hosts found above (auth URL, each BSL's endpoint).

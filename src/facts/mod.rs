@@ -13,6 +13,7 @@ pub mod digest;
 pub mod list;
 pub mod openstack;
 pub mod problem;
+pub mod restore;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
@@ -58,6 +59,9 @@ pub struct Facts {
     pub credentials_source: String,
     #[serde(default)]
     pub openstack: Option<OpenStackFacts>,
+    /// `veldr restore-check`'s facts (absent from the doctor's runs and bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<restore::RestoreFacts>,
     /// What `veldr verify` did: its test Backup, watched, judged and cleaned up (`None` for doctor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<verify::VerifyFacts>,
@@ -545,6 +549,7 @@ impl Facts {
             velero_env: None,
             credentials_source: "cluster".into(),
             openstack: None,
+            restore: None,
             verify: None,
         }
     }

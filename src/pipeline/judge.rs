@@ -115,6 +115,7 @@ pub fn judge(facts: &Facts, selection: &Selection, bsl_filter: &[String], io: &I
         let by_needs = || def.needs.iter().filter_map(|n| io.by_need.get(n)).copied().max().unwrap_or(io.api_server_ms);
         let io_ms = match def.timed_by {
             Timing::Needs => by_needs(),
+            Timing::Restore => io.restore_ms,
             Timing::Kube => io.kube_ms,
             Timing::OpenStack(read) => io.openstack.get(&read).copied().unwrap_or_else(by_needs),
         };

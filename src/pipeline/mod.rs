@@ -37,6 +37,7 @@ impl DoctorArgs {
             bsl_filter: self.bsl.clone(),
             insecure: self.insecure,
             tokens: None,
+            restore: None,
         }
     }
 }

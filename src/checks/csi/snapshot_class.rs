@@ -41,7 +41,7 @@ fn near_miss(key: &str, target: &str) -> bool {
 }
 
 /// Velero's choice among the classes of one driver without any annotation (rules 3–5).
-fn default_pick<'a>(driver: &str, classes: &[&'a VolumeSnapshotClass]) -> Option<(&'a VolumeSnapshotClass, &'static str)> {
+pub(crate) fn default_pick<'a>(driver: &str, classes: &[&'a VolumeSnapshotClass]) -> Option<(&'a VolumeSnapshotClass, &'static str)> {
     let of_driver: Vec<&VolumeSnapshotClass> = classes.iter().copied().filter(|c| c.driver == driver).collect();
     if let Some(c) = of_driver.iter().find(|c| c.label(CLASS_LABEL).is_some()) {
         return Some((c, "label velero.io/csi-volumesnapshot-class"));
