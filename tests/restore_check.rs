@@ -158,6 +158,20 @@ fn every_output_format_renders_with_the_doctor_s_exit_codes() {
 }
 
 #[test]
+fn the_tarball_read_stops_at_its_cap_and_says_so() {
+    let lab = lab();
+    let cluster = serve(&scenario("ready"), Some(&lab));
+    let out = restore_check(&cluster, "dr-ready-20261201020000", &["-o", "json", "--max-archive-bytes", "1KiB"]);
+    let v = report(&out);
+    let c = check(&v, "restore.storage");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert!(c["summary"].as_str().unwrap().contains("the tarball read stopped at veldr's cap"), "{c}");
+    assert_eq!(c["evidence"]["archive"]["end"]["reason"], "cap", "{c}");
+    assert!(c["evidence"]["archive"]["bytesRead"].as_u64().unwrap() <= 1024, "{c}");
+    assert_eq!(out.status.code(), Some(0), "a warn: exit 0");
+}
+
+#[test]
 fn a_fleet_checks_each_dr_cluster() {
     let lab = lab();
     let ready = serve(&scenario("ready"), Some(&lab));

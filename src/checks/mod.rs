@@ -321,15 +321,55 @@ mod tests {
         }
     }
 
+    /// `src/checks/<area>/<name>.rs`, or `src/checks/<area>/<name>/mod.rs` for a check judged in several files.
+    fn file_of(id: &str) -> std::path::PathBuf {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        let (area, name) = id.split_once('.').expect("ids are area.name");
+        let module = name.replace('-', "_");
+        let folder = root.join(area).join(&module).join("mod.rs");
+        if folder.exists() { folder } else { root.join(area).join(format!("{module}.rs")) }
+    }
+
     #[test]
     fn every_check_lives_in_the_file_named_by_its_id() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for c in all().map(|(_, c)| c) {
-            let (area, name) = c.id.split_once('.').expect("ids are area.name");
-            let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
+        for (_, c) in all() {
+            let file = file_of(c.id);
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert!(text.contains(&format!("id: \"{}\"", c.id)), "{} does not declare {}", file.display(), c.id);
         }
+    }
+
+    /// Every file under src/checks, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The other way round (like clippy's update_lints): a check declared in a file but missing from
+    /// every registry would never run. `scripts/new-check` registers it.
+    #[test]
+    fn every_declared_check_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let mut found = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            // A declaration (`CHECK: CheckDef = crate::check!` and a brace), then its first field, the id.
+            for (at, _) in text.match_indices("CheckDef = crate::check! {") {
+                let Some(id) = text[at..].split_once("id: \"").and_then(|(_, rest)| rest.split_once('"')).map(|(id, _)| id) else { continue };
+                found += 1;
+                assert!(find(id).is_some(), "{} declares {id}, which no registry lists: run scripts/new-check or add `{}::CHECK` to a registry in src/checks/mod.rs", file.display(), id.replace('.', "::").replace('-', "_"));
+                assert_eq!(file_of(id), file, "{id} is declared in {} instead of the file named by its id", file.display());
+            }
+        }
+        assert_eq!(found, all().count(), "every registered check is declared once in src/checks");
     }
 
     #[test]

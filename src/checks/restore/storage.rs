@@ -62,11 +62,11 @@ fn judge(ctx: &Ctx) -> Verdict {
     match &archive.end {
         ArchiveEnd::Complete | ArchiveEnd::AllFound => {}
         ArchiveEnd::Cap { limit } => findings.push(
-            Finding::warn(format!("the tarball read stopped at veldr's cap ({} MiB): PVCs past it are not checked", limit >> 20))
+            Finding::warn(format!("the tarball read stopped at veldr's cap ({}): PVCs past it are not checked", bytes(*limit)))
                 .hint("raise --max-archive-bytes to read it whole"),
         ),
         ArchiveEnd::Deadline => findings.push(
-            Finding::error(format!("the tarball was not read whole within --timeout ({} MiB read): PVCs past that are not checked", archive.bytes_read >> 20))
+            Finding::error(format!("the tarball was not read whole within --timeout ({} read): PVCs past that are not checked", bytes(archive.bytes_read)))
                 .hint("raise --timeout"),
         ),
         ArchiveEnd::Corrupt { message } => findings.push(
@@ -277,6 +277,16 @@ fn judge(ctx: &Ctx) -> Verdict {
         .evidence("problems", failed)
         .evidence("missingClasses", json!(missing_classes))
         .evidence("archive", json!({"end": archive.end, "bytesRead": archive.bytes_read, "entries": archive.entries, "formatVersion": archive.format_version}))
+}
+
+/// `2 GiB`, `512 MiB`, `1 KiB`, `300 B`.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
+    }
 }
 
 /// A volume the restore creates from a CSI snapshot.

@@ -1,6 +1,6 @@
 //! velero.deployment: the Velero server Deployment exists in the namespace and its pod runs.
 
-use super::one_line;
+use crate::checks::findings::one_line;
 use crate::checks::{read_hint, CheckDef, Ctx};
 use crate::facts::Object;
 use crate::model::Verdict;

@@ -1,7 +1,7 @@
 //! velero.fs-backup: nothing asks for file-system backup or the data mover against a Swift BSL
 //! (Kopia has no Swift backend).
 
-use super::one_line;
+use crate::checks::findings::one_line;
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, BackupSpec, Object};
 use crate::model::Verdict;

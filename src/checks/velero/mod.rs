@@ -2,19 +2,8 @@ pub mod crds;
 pub mod deployment;
 pub mod features;
 pub mod fs_backup;
+pub mod operations;
 pub mod plugin;
-
-
-/// Text from a status or log message on one line, cut at 300 characters (container messages can
-/// hold whole stack traces).
-fn one_line(s: &str) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 300 {
-        format!("{}…", flat.chars().take(300).collect::<String>())
-    } else {
-        flat
-    }
-}
 
 /// The cluster the velero.* checks' tests start from: a Helm-installed Velero v1.17.1 with the
 /// OpenStack plugin v0.8.2 and EnableCSI, one ready pod, a Swift BSL, vSphere CSI volumes with a
@@ -142,16 +131,3 @@ pub(crate) mod fixture {
         format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_messages_fold_to_one_line() {
-        assert_eq!(one_line("a\n  b\tc "), "a b c");
-        let long = "x ".repeat(400);
-        assert!(one_line(&long).ends_with('…') && one_line(&long).chars().count() == 301);
-    }
-}
-pub mod operations;
