@@ -64,65 +64,91 @@ fn finding(ctx: &Ctx, b: &Backup, results: Option<&BackupResultsFacts>, ns: &str
     let when = ended_at(b).map(|t| format!(" {} ago", human_age(ctx.age_secs(t)))).unwrap_or_default();
     let from = b.schedule().map(|s| format!(", schedule {s}")).unwrap_or_default();
     let mut f = Finding::new(status, summary).detail(format!("{name}: {phase}{when} ({counts}{from})"));
-    let mut explained: Vec<Explanation> = Vec::new();
-    let mut tie = |f: Finding, message: &str| -> Finding {
+    let mut quoter = Quoter::default();
+    if let Some(r) = reason {
+        f = f.detail(format!("{name}: failureReason “{}”", shown(r)));
+        f = quoter.tie(f, r);
+    }
+    match results.and_then(|r| r.for_backup(name)) {
+        Some(read) => f = quoter.read(f, name, read),
+        None => f = f.detail(format!("{name}: results not read: {}", unread_reason(results))),
+    }
+    let logs = format!("the whole log: `veldr logs backup/{name} -n {ns}` (reads the BSL with the token: works when `velero backup logs` gets \"Temp URL invalid\")");
+    f.hint(quoter.hint(logs))
+}
+
+/// Quotes Velero's messages about a backup (its failureReason, its results object) into a finding
+/// and ties each message veldr knows to the check that explains it (backup.failures, verify.backup).
+#[derive(Debug, Default)]
+pub(crate) struct Quoter {
+    /// The explanations found, in order, once each.
+    pub explained: Vec<Explanation>,
+}
+
+impl Quoter {
+    /// Adds the line tying `message` to its check, when veldr knows it.
+    pub fn tie(&mut self, f: Finding, message: &str) -> Finding {
         match explain(message) {
             Some(e) => {
-                if !explained.contains(&e) {
-                    explained.push(e);
+                if !self.explained.contains(&e) {
+                    self.explained.push(e);
                 }
                 f.detail(format!("    → {}: {}", e.check, e.why))
             }
             None => f,
         }
-    };
-    if let Some(r) = reason {
-        f = f.detail(format!("{name}: failureReason “{}”", shown(r)));
-        f = tie(f, r);
     }
-    match results.and_then(|r| r.for_backup(name)) {
-        Some(ResultsRead { outcome: Ok(r), container, key, .. }) => {
-            for (label, messages, quoted) in [("error", &r.errors, QUOTED_ERRORS), ("warning", &r.warnings, QUOTED_WARNINGS)] {
-                f = quote(f, name, label, messages, quoted, &mut tie);
-            }
-            if r.errors.total == 0 && r.warnings.total == 0 {
-                f = f.detail(format!("{name}: its results object ({} {key}) holds no error or warning", container.as_deref().unwrap_or("?")));
-            }
-        }
-        Some(ResultsRead { outcome: Err(p), container, key, .. }) => {
-            let at = format!("{}/{key}", container.as_deref().unwrap_or("?"));
-            f = f.detail(match p.kind {
-                ProblemKind::NotFound => format!("{name}: no results object at {at} (Velero writes one when the backup ends; one that failed early has none): failureReason and the log say why"),
-                ProblemKind::NotAttempted => format!("{name}: results not read: {}", p.message),
-                _ => format!("{name}: its results object {at} could not be read: {}", p.message),
-            });
-        }
-        None => f = f.detail(format!("{name}: results not read: {}", unread_reason(results))),
-    }
-    let mut hint: Vec<String> = explained.iter().map(|e| format!("`veldr explain {}`", e.check)).collect();
-    hint.dedup();
-    let logs = format!("the whole log: `veldr logs backup/{name} -n {ns}` (reads the BSL with the token: works when `velero backup logs` gets \"Temp URL invalid\")");
-    f.hint(if hint.is_empty() { logs } else { format!("explained by {}; {logs}", hint.join(", ")) })
-}
 
-fn quote(mut f: Finding, name: &str, label: &str, m: &Messages, quoted: usize, tie: &mut impl FnMut(Finding, &str) -> Finding) -> Finding {
-    if m.total == 0 {
-        return f;
+    /// The results object as read: its first errors and warnings by scope, or why it could not be read.
+    pub fn read(&mut self, mut f: Finding, name: &str, read: &ResultsRead) -> Finding {
+        let ResultsRead { outcome, container, key, .. } = read;
+        match outcome {
+            Ok(r) => {
+                for (label, messages, quoted) in [("error", &r.errors, QUOTED_ERRORS), ("warning", &r.warnings, QUOTED_WARNINGS)] {
+                    f = self.quote(f, name, label, messages, quoted);
+                }
+                if r.errors.total == 0 && r.warnings.total == 0 {
+                    f = f.detail(format!("{name}: its results object ({} {key}) holds no error or warning", container.as_deref().unwrap_or("?")));
+                }
+                f
+            }
+            Err(p) => {
+                let at = format!("{}/{key}", container.as_deref().unwrap_or("?"));
+                f.detail(match p.kind {
+                    ProblemKind::NotFound => format!("{name}: no results object at {at} (Velero writes one when the backup ends; one that failed early has none): failureReason and the log say why"),
+                    ProblemKind::NotAttempted => format!("{name}: results not read: {}", p.message),
+                    _ => format!("{name}: its results object {at} could not be read: {}", p.message),
+                })
+            }
+        }
     }
-    f = f.detail(format!("{name}: {}:", plural(m.total, label)));
-    let scoped = m.scoped();
-    for (scope, message) in scoped.iter().take(quoted) {
-        f = f.detail(format!("  {label} [{scope}] “{}”", shown(message)));
-        f = tie(f, message);
+
+    fn quote(&mut self, mut f: Finding, name: &str, label: &str, m: &Messages, quoted: usize) -> Finding {
+        if m.total == 0 {
+            return f;
+        }
+        f = f.detail(format!("{name}: {}:", plural(m.total, label)));
+        let scoped = m.scoped();
+        for (scope, message) in scoped.iter().take(quoted) {
+            f = f.detail(format!("  {label} [{scope}] “{}”", shown(message)));
+            f = self.tie(f, message);
+        }
+        // Messages not quoted are still tied to their check when veldr knows them.
+        for (_, message) in scoped.iter().skip(quoted) {
+            f = self.tie(f, message);
+        }
+        if m.total > quoted.min(scoped.len()) {
+            f = f.detail(format!("  … {} more {label}(s): `veldr logs backup/{name} --results`", m.total - quoted.min(scoped.len())));
+        }
+        f
     }
-    // Messages not quoted are still tied to their check when veldr knows them.
-    for (_, message) in scoped.iter().skip(quoted) {
-        f = tie(f, message);
+
+    /// The hint: the checks that explain what was quoted, then `then`.
+    pub fn hint(&self, then: String) -> String {
+        let mut refs: Vec<String> = self.explained.iter().map(|e| format!("`veldr explain {}`", e.check)).collect();
+        refs.dedup();
+        if refs.is_empty() { then } else { format!("explained by {}; {then}", refs.join(", ")) }
     }
-    if m.total > quoted.min(scoped.len()) {
-        f = f.detail(format!("  … {} more {label}(s): `veldr logs backup/{name} --results`", m.total - quoted.min(scoped.len())));
-    }
-    f
 }
 
 fn unread_reason(results: Option<&BackupResultsFacts>) -> String {

@@ -12,6 +12,12 @@ pub const CHECK: CheckDef = crate::check! {
     id: "bsl.config", category: Storage, severity: Major,
     title: "Backup storage location configuration",
     depends_on: ["kube.crds"], needs: [BackupStorageLocations, Deployments, HelmReleases, VeleroEnv],
+    // Velero v1.18.1: pkg/controller/backup_controller.go prepareBackupRequest (validation errors).
+    explains: [
+        ["currently in read-only mode"] => "the BSL's accessMode is ReadOnly: Velero neither writes new backups to it nor deletes old ones",
+        ["backup storage location was not specified", "does not exist"] => "the backup names no BSL and the server's default BSL does not exist: exactly one BSL must be the default",
+        ["backup storage location was not specified", "was not found"] => "the backup names no BSL and the default BSL was not found: exactly one BSL must be the default",
+    ],
     judge: judge,
 };
 

@@ -12,6 +12,12 @@ pub const CHECK: CheckDef = crate::check! {
     id: "bsl.phase", category: Storage, severity: Critical,
     title: "Backup storage locations available",
     depends_on: ["kube.crds"], needs: [BackupStorageLocations, Deployments, HelmReleases, VeleroEnv],
+    // Velero v1.18.1: pkg/controller/backup_controller.go prepareBackupRequest (validation) and
+    // backup_deletion_controller.go (deletion refused).
+    explains: [
+        ["backupstoragelocation", "is in unavailable status"] => "Velero refuses new backups to a BSL whose last validation failed (Unavailable): the BSL's message says why",
+        ["backup storage location", "currently in unavailable state"] => "Velero refuses to delete a backup while its BSL is Unavailable: the deletion waits until the BSL validates again",
+    ],
     judge: judge,
 };
 

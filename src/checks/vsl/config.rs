@@ -15,6 +15,11 @@ pub const CHECK: CheckDef = crate::check! {
     needs: [VolumeSnapshotLocations, PersistentVolumes, Deployments, HelmReleases],
     // A PV is looked up (is a Cinder volume there?), a Deployment to find the Helm release.
     consults: [PersistentVolumes, Deployments],
+    // Velero v1.18.1: pkg/controller/backup_controller.go validateAndGetSnapshotLocations.
+    explains: [
+        ["volumesnapshotlocation", "needs to be created before this snapshot"] => "the backup names a VolumeSnapshotLocation that does not exist",
+        ["more than one possible volume snapshot location"] => "several VolumeSnapshotLocations for one provider and none is the default: Velero cannot pick",
+    ],
     judge: judge,
 };
 
