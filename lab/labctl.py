@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 LAB = os.path.abspath(os.environ.get("VELDR_LAB_DIR", "/tmp/veldr-lab"))
@@ -865,7 +866,8 @@ def restore_check_objects():
     return objects
 
 # ---------------------------------------------------------------- the Velero stand-in's objects
-# `labctl.py velero-backup put|delete|list NAME` (lab.json from $VELDR_LAB, else $VELDR_LAB_DIR/lab.json):
+# `labctl.py velero-backup put|delete|list NAME [--prefix P]` (lab.json from $VELDR_LAB, else $VELDR_LAB_DIR/lab.json;
+# P: the BSL's objectStorage.prefix):
 # what Velero writes to and deletes from the BSL for one backup, for the Velero stand-in of veldr verify's
 # tests (tests/common/velero.rs). Formats as vmware-tanzu/velero v1.18.1 writes them, each checked there:
 # - put: persistBackup (pkg/controller/backup_controller.go) hands PutBackup (pkg/persistence/object_store.go)
@@ -916,7 +918,7 @@ def tar_gz(files):
     return buf.getvalue()
 
 
-def verify_backup_objects(spec):
+def verify_backup_objects(spec, prefix=""):
     b = spec["backup"]
     name = b["metadata"]["name"]
     bref = f"{b['metadata'].get('namespace', 'velero')}/{name}"
@@ -963,10 +965,11 @@ def verify_backup_objects(spec):
     for n in resources["v1/Namespace"]:
         files[f"resources/namespaces/cluster/{n}.json"] = json.dumps(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}).encode()
-    key = f"backups/{name}/{name}"
+    d = f"{prefix}/backups/{name}" if prefix else f"backups/{name}"
+    key = f"{d}/{name}"
     return {
         f"{key}-logs.gz": gzip.compress("".join(log).encode()),
-        f"backups/{name}/velero-backup.json": (json.dumps(b, indent=2) + "\n").encode(),
+        f"{d}/velero-backup.json": (json.dumps(b, indent=2) + "\n").encode(),
         f"{key}.tar.gz": tar_gz(files),
         f"{key}-podvolumebackups.json.gz": gz_json(None),
         f"{key}-volumesnapshots.json.gz": gz_json(None),
@@ -977,8 +980,9 @@ def verify_backup_objects(spec):
     }
 
 
-def backup_keys(url, tok, container, name):
-    s, _, body = http("GET", f"{url}/{container}?format=json&prefix=backups/{name}/", token=tok)
+def backup_keys(url, tok, container, name, prefix=""):
+    d = f"{prefix}/backups/{name}/" if prefix else f"backups/{name}/"
+    s, _, body = http("GET", f"{url}/{container}?format=json&prefix={urllib.parse.quote(d)}", token=tok)
     if s == 204:
         return []
     if s != 200:
@@ -987,8 +991,12 @@ def backup_keys(url, tok, container, name):
 
 
 def cmd_velero_backup(argv):
+    prefix = ""
+    if len(argv) == 4 and argv[2] == "--prefix":
+        prefix, argv = argv[3].strip("/"), argv[:2]
     if len(argv) != 2 or argv[0] not in ("put", "delete", "list"):
-        print("usage: labctl.py velero-backup put|delete|list NAME  (put reads its spec as JSON on stdin)", file=sys.stderr)
+        print("usage: labctl.py velero-backup put|delete|list NAME [--prefix BSL_PREFIX]  (put reads its spec as JSON on stdin)",
+              file=sys.stderr)
         return 2
     action, name = argv
     lab = lab_json()
@@ -998,17 +1006,17 @@ def cmd_velero_backup(argv):
         spec = json.load(sys.stdin)
         if spec["backup"]["metadata"]["name"] != name:
             raise LabError("velero-backup put: the spec's backup is not " + name)
-        for key, body in verify_backup_objects(spec).items():
+        for key, body in verify_backup_objects(spec, prefix).items():
             s, _, b = http("PUT", f"{url}/{container}/{key}", body=body, token=tok,
                            headers={"Content-Type": "application/octet-stream"})
             if s != 201:
                 raise LabError(f"velero-backup: PUT {key} answered {s}: {str(b)[:200]}")
     elif action == "delete":
-        for key in backup_keys(url, tok, container, name):
-            s, _, _ = http("DELETE", f"{url}/{container}/{key}", token=tok)
+        for key in backup_keys(url, tok, container, name, prefix):
+            s, _, _ = http("DELETE", f"{url}/{container}/{urllib.parse.quote(key)}", token=tok)
             if s not in (204, 404):
                 raise LabError(f"velero-backup: DELETE {key} answered {s}")
-    print(json.dumps(backup_keys(url, tok, container, name)))
+    print(json.dumps(backup_keys(url, tok, container, name, prefix)))
     return 0
 
 

@@ -39,6 +39,10 @@ pub enum Command {
     /// trip on (the Backup, the API kinds, storage, existing objects), read-only, from the backup's
     /// objects in the BSL (Swift API, Velero's credentials). Same formats and exit codes as doctor.
     RestoreCheck(RestoreCheckArgs),
+    /// Make one test backup and judge it end to end after the doctor's checks (the runbook's
+    /// Verification section), then remove it. Writes a Backup and a DeleteBackupRequest, nothing else:
+    /// needs the grants of deploy/rbac-verify.yaml.
+    Verify(VerifyArgs),
     /// Print the JSON Schema (draft 2020-12) of `doctor -o json` (also schema/report.v1.json).
     Schema,
     /// Print shell completions (install: see the README).
@@ -216,6 +220,80 @@ pub struct LogsArgs {
     /// More logs on stderr (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The namespace the test backup includes (`velero backup create --include-namespaces`).
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub include_namespace: String,
+    /// Leave the test backup in place (it expires after its ttl of 1h, and Velero deletes it then).
+    #[arg(long)]
+    pub keep: bool,
+    /// How long to wait for the test backup to end, and again for its deletion.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Deadline for the doctor's reads and for each write (as `veldr doctor --timeout`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub read_timeout: Duration,
+    /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The namespace Velero runs in (found as `veldr doctor` finds it).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Where the OpenStack credentials come from: cluster, env or cloud:NAME.
+    #[arg(long, default_value = "cluster")]
+    pub credentials: CredentialsSource,
+    /// Skip TLS verification against Keystone and Swift (prints a warning; never the default).
+    #[arg(long)]
+    pub insecure: bool,
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// As for doctor: exit 1 on any fail; `warn`: also on any warn or error; `error`: also on any error.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    #[arg(long, value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+    /// Write a bundle of the whole run (the doctor's facts and the test backup's) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
+    /// Judge a bundle written by --record instead (nothing is read or written).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context", "record", "keep"])]
+    pub from_bundle: Option<PathBuf>,
+    /// More logs on stderr (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl VerifyArgs {
+    /// The doctor's arguments of the run (its checks come first in verify's report).
+    pub fn doctor(&self) -> DoctorArgs {
+        DoctorArgs {
+            cluster: ClusterArgs { kubeconfig: self.kubeconfig.clone(), namespace: self.namespace.clone(), timeout: self.read_timeout },
+            contexts: self.context.iter().cloned().collect(),
+            all_contexts: false,
+            bsl: Vec::new(),
+            output: self.output,
+            output_file: self.output_file.clone(),
+            only: Vec::new(),
+            skip: Vec::new(),
+            fail_on: self.fail_on,
+            wait: Duration::ZERO,
+            credentials: self.credentials.clone(),
+            save_bundle: None,
+            from_bundle: self.from_bundle.clone(),
+            color: self.color,
+            insecure: self.insecure,
+            verbose: self.verbose,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

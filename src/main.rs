@@ -62,6 +62,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             veldr::util::logging::init(args.doctor.verbose);
             Ok(runtime()?.block_on(veldr::cmd::restore_check::run(args))?)
         }
+        Command::Verify(args) => {
+            veldr::util::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::verify::verify(args))?)
+        }
         Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::cmd::tempurl::run(args))?),
         Command::Serve(args) => {
             veldr::util::logging::init(args.doctor.verbose);

@@ -11,3 +11,4 @@ pub mod schema;
 pub mod serve;
 pub mod tempurl;
 pub mod restore_check;
+pub mod verify;

@@ -157,7 +157,7 @@ const VELERO_CRDS: Kind =
     Kind::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false).labelled(crate::facts::crds::VELERO_CRD_LABEL);
 
 /// Turns a kube-rs error into what a person can act on.
-fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
+pub(crate) fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
     let (kind, message) = match e {
         kube::Error::Api(status) => {
             let kind = match status.code {

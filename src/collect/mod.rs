@@ -22,6 +22,7 @@ pub mod plugin_tls;
 pub mod restore;
 pub mod results;
 pub mod tokens;
+pub mod verify;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -384,6 +385,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
             io.restore_ms = ms;
             facts
         }),
+        verify: None,
     };
     // credentials.tls's handshakes need the hosts found above (auth URL, each BSL's endpoint).
     if let Some(os) = facts.openstack.as_ref() {

@@ -17,6 +17,7 @@ pub mod restore;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
+pub mod verify;
 pub mod volumes;
 
 pub use backup_objects::*;
@@ -61,6 +62,9 @@ pub struct Facts {
     /// `veldr restore-check`'s facts (absent from the doctor's runs and bundles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<restore::RestoreFacts>,
+    /// What `veldr verify` did: its test Backup, watched, judged and cleaned up (`None` for doctor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::VerifyFacts>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -546,6 +550,7 @@ impl Facts {
             credentials_source: "cluster".into(),
             openstack: None,
             restore: None,
+            verify: None,
         }
     }
 }

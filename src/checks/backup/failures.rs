@@ -3,7 +3,7 @@
 //! from the BSL through the Swift API by collect (`collect::results`), and each message veldr knows
 //! is tied to the check that explains it (`checks::telltales`, built from every check's `explains`).
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{combine, errors_and_warnings, plural, Finding};
 use crate::checks::telltales::{explain, shown, Explanation};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, BackupResultsFacts, Messages, Object, ProblemKind, ResultsRead};
@@ -30,10 +30,6 @@ pub const PARTIALLY_FAILED_24H: MetricDef =
 const QUOTED_ERRORS: usize = 5;
 const QUOTED_WARNINGS: usize = 3;
 
-fn plural(n: i64, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
 fn judge(ctx: &Ctx) -> Verdict {
     let backups = crate::need!(&ctx.facts.kube.backups);
     let failed_24h = count_in_window(backups, ctx.now, "Failed");
@@ -59,7 +55,7 @@ fn finding(ctx: &Ctx, b: &Backup, results: Option<&BackupResultsFacts>, ns: &str
     let name = b.name();
     let phase = phase(b);
     let status = if phase == "Failed" { Status::Fail } else { Status::Warn };
-    let counts = format!("{}, {}", plural(b.status.errors.unwrap_or(0), "error"), plural(b.status.warnings.unwrap_or(0), "warning"));
+    let counts = errors_and_warnings(b.status.errors.unwrap_or(0), b.status.warnings.unwrap_or(0));
     let reason = b.status.failure_reason.as_deref().filter(|r| !r.is_empty());
     let summary = match reason {
         Some(r) => format!("backup {name} {phase}: {}", shown(r)),
@@ -68,65 +64,91 @@ fn finding(ctx: &Ctx, b: &Backup, results: Option<&BackupResultsFacts>, ns: &str
     let when = ended_at(b).map(|t| format!(" {} ago", human_age(ctx.age_secs(t)))).unwrap_or_default();
     let from = b.schedule().map(|s| format!(", schedule {s}")).unwrap_or_default();
     let mut f = Finding::new(status, summary).detail(format!("{name}: {phase}{when} ({counts}{from})"));
-    let mut explained: Vec<Explanation> = Vec::new();
-    let mut tie = |f: Finding, message: &str| -> Finding {
+    let mut quoter = Quoter::default();
+    if let Some(r) = reason {
+        f = f.detail(format!("{name}: failureReason “{}”", shown(r)));
+        f = quoter.tie(f, r);
+    }
+    match results.and_then(|r| r.for_backup(name)) {
+        Some(read) => f = quoter.read(f, name, read),
+        None => f = f.detail(format!("{name}: results not read: {}", unread_reason(results))),
+    }
+    let logs = format!("the whole log: `veldr logs backup/{name} -n {ns}` (reads the BSL with the token: works when `velero backup logs` gets \"Temp URL invalid\")");
+    f.hint(quoter.hint(logs))
+}
+
+/// Quotes Velero's messages about a backup (its failureReason, its results object) into a finding
+/// and ties each message veldr knows to the check that explains it (backup.failures, verify.backup).
+#[derive(Debug, Default)]
+pub(crate) struct Quoter {
+    /// The explanations found, in order, once each.
+    pub explained: Vec<Explanation>,
+}
+
+impl Quoter {
+    /// Adds the line tying `message` to its check, when veldr knows it.
+    pub fn tie(&mut self, f: Finding, message: &str) -> Finding {
         match explain(message) {
             Some(e) => {
-                if !explained.contains(&e) {
-                    explained.push(e);
+                if !self.explained.contains(&e) {
+                    self.explained.push(e);
                 }
                 f.detail(format!("    → {}: {}", e.check, e.why))
             }
             None => f,
         }
-    };
-    if let Some(r) = reason {
-        f = f.detail(format!("{name}: failureReason “{}”", shown(r)));
-        f = tie(f, r);
     }
-    match results.and_then(|r| r.for_backup(name)) {
-        Some(ResultsRead { outcome: Ok(r), container, key, .. }) => {
-            for (label, messages, quoted) in [("error", &r.errors, QUOTED_ERRORS), ("warning", &r.warnings, QUOTED_WARNINGS)] {
-                f = quote(f, name, label, messages, quoted, &mut tie);
-            }
-            if r.errors.total == 0 && r.warnings.total == 0 {
-                f = f.detail(format!("{name}: its results object ({} {key}) holds no error or warning", container.as_deref().unwrap_or("?")));
-            }
-        }
-        Some(ResultsRead { outcome: Err(p), container, key, .. }) => {
-            let at = format!("{}/{key}", container.as_deref().unwrap_or("?"));
-            f = f.detail(match p.kind {
-                ProblemKind::NotFound => format!("{name}: no results object at {at} (Velero writes one when the backup ends; one that failed early has none): failureReason and the log say why"),
-                ProblemKind::NotAttempted => format!("{name}: results not read: {}", p.message),
-                _ => format!("{name}: its results object {at} could not be read: {}", p.message),
-            });
-        }
-        None => f = f.detail(format!("{name}: results not read: {}", unread_reason(results))),
-    }
-    let mut hint: Vec<String> = explained.iter().map(|e| format!("`veldr explain {}`", e.check)).collect();
-    hint.dedup();
-    let logs = format!("the whole log: `veldr logs backup/{name} -n {ns}` (reads the BSL with the token: works when `velero backup logs` gets \"Temp URL invalid\")");
-    f.hint(if hint.is_empty() { logs } else { format!("explained by {}; {logs}", hint.join(", ")) })
-}
 
-fn quote(mut f: Finding, name: &str, label: &str, m: &Messages, quoted: usize, tie: &mut impl FnMut(Finding, &str) -> Finding) -> Finding {
-    if m.total == 0 {
-        return f;
+    /// The results object as read: its first errors and warnings by scope, or why it could not be read.
+    pub fn read(&mut self, mut f: Finding, name: &str, read: &ResultsRead) -> Finding {
+        let ResultsRead { outcome, container, key, .. } = read;
+        match outcome {
+            Ok(r) => {
+                for (label, messages, quoted) in [("error", &r.errors, QUOTED_ERRORS), ("warning", &r.warnings, QUOTED_WARNINGS)] {
+                    f = self.quote(f, name, label, messages, quoted);
+                }
+                if r.errors.total == 0 && r.warnings.total == 0 {
+                    f = f.detail(format!("{name}: its results object ({} {key}) holds no error or warning", container.as_deref().unwrap_or("?")));
+                }
+                f
+            }
+            Err(p) => {
+                let at = format!("{}/{key}", container.as_deref().unwrap_or("?"));
+                f.detail(match p.kind {
+                    ProblemKind::NotFound => format!("{name}: no results object at {at} (Velero writes one when the backup ends; one that failed early has none): failureReason and the log say why"),
+                    ProblemKind::NotAttempted => format!("{name}: results not read: {}", p.message),
+                    _ => format!("{name}: its results object {at} could not be read: {}", p.message),
+                })
+            }
+        }
     }
-    f = f.detail(format!("{name}: {}:", plural(m.total as i64, label)));
-    let scoped = m.scoped();
-    for (scope, message) in scoped.iter().take(quoted) {
-        f = f.detail(format!("  {label} [{scope}] “{}”", shown(message)));
-        f = tie(f, message);
+
+    fn quote(&mut self, mut f: Finding, name: &str, label: &str, m: &Messages, quoted: usize) -> Finding {
+        if m.total == 0 {
+            return f;
+        }
+        f = f.detail(format!("{name}: {}:", plural(m.total, label)));
+        let scoped = m.scoped();
+        for (scope, message) in scoped.iter().take(quoted) {
+            f = f.detail(format!("  {label} [{scope}] “{}”", shown(message)));
+            f = self.tie(f, message);
+        }
+        // Messages not quoted are still tied to their check when veldr knows them.
+        for (_, message) in scoped.iter().skip(quoted) {
+            f = self.tie(f, message);
+        }
+        if m.total > quoted.min(scoped.len()) {
+            f = f.detail(format!("  … {} more {label}(s): `veldr logs backup/{name} --results`", m.total - quoted.min(scoped.len())));
+        }
+        f
     }
-    // Messages not quoted are still tied to their check when veldr knows them.
-    for (_, message) in scoped.iter().skip(quoted) {
-        f = tie(f, message);
+
+    /// The hint: the checks that explain what was quoted, then `then`.
+    pub fn hint(&self, then: String) -> String {
+        let mut refs: Vec<String> = self.explained.iter().map(|e| format!("`veldr explain {}`", e.check)).collect();
+        refs.dedup();
+        if refs.is_empty() { then } else { format!("explained by {}; {then}", refs.join(", ")) }
     }
-    if m.total > quoted.min(scoped.len()) {
-        f = f.detail(format!("  … {} more {label}(s): `veldr logs backup/{name} --results`", m.total - quoted.min(scoped.len())));
-    }
-    f
 }
 
 fn unread_reason(results: Option<&BackupResultsFacts>) -> String {
@@ -156,6 +178,7 @@ fn evidence(b: &Backup, results: Option<&BackupResultsFacts>) -> serde_json::Val
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::written;
     use crate::facts::{Facts, List, OpenStackFacts, Problem, VeleroResults};
     use serde_json::Value;
     use std::collections::BTreeMap;
@@ -179,10 +202,6 @@ mod tests {
         ResultsRead { backup: backup.into(), restore: None, bsl: "default".into(), container: Some("velero-backups".into()), key: format!("backups/{backup}/{backup}-results.gz"), outcome, elapsed_ms: 3 }
     }
 
-    fn text(v: &Verdict) -> String {
-        format!("{}\n{}\n{}", v.summary, v.details.join("\n"), v.hint.clone().unwrap_or_default())
-    }
-
     fn metric(v: &Verdict, def: &MetricDef) -> Option<f64> {
         v.metrics.iter().find(|m| m.name == def.name).map(|m| m.value)
     }
@@ -204,7 +223,7 @@ mod tests {
         let f = facts(vec![backup("daily-2", "PartiallyFailed", "2026-11-29T02:00:00Z", None)], Some(results));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("backup daily-2 PartiallyFailed with 2 errors, 1 warning"), "{t}");
         assert!(t.contains("error [velero] “some velero error”") && t.contains("error [namespace shop] “resource: /persistentvolumeclaims"), "{t}");
         assert!(t.contains("warning [cluster] “w1”"), "{t}");
@@ -227,7 +246,7 @@ mod tests {
         let f = facts(vec![backup("daily-3", "Failed", "2026-11-29T07:00:00Z", Some(reason))], Some(results));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.starts_with("backup daily-3 Failed: rpc error"), "{t}");
         assert!(t.contains("no results object at velero-backups/backups/daily-3/daily-3-results.gz"), "{t}");
         assert!(t.contains("→ credentials.env"), "{t}");
@@ -239,7 +258,7 @@ mod tests {
         let bad = Problem::new(ProblemKind::BadBody, "not gzip (it starts with \"<html>\"): not an object Velero wrote");
         let results = BackupResultsFacts { qualified: 12, limit: 10, reads: vec![read("daily-2", Err(bad))], ..Default::default() };
         let f = facts(vec![backup("daily-2", "PartiallyFailed", "2026-11-29T02:00:00Z", None), backup("daily-1", "Failed", "2026-11-29T01:00:00Z", None)], Some(results));
-        let t = text(&judge(&Ctx::new(&f, &[])));
+        let t = written(&judge(&Ctx::new(&f, &[])));
         assert!(t.contains("its results object velero-backups/backups/daily-2/daily-2-results.gz could not be read: not gzip"), "{t}");
         assert!(t.contains("daily-1: results not read: only the newest 10"), "{t}");
         assert!(t.contains("12 failed backups: the results of the newest 1 were read"), "{t}");
@@ -247,7 +266,7 @@ mod tests {
         let old = facts(vec![backup("daily-1", "Failed", "2026-11-29T01:00:00Z", None)], None);
         let v = judge(&Ctx::new(&old, &[]));
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("results not read: not collected"), "{v:?}");
+        assert!(written(&v).contains("results not read: not collected"), "{v:?}");
     }
 
     #[test]
