@@ -126,6 +126,7 @@ pub static REGISTRY: &[CheckDef] = &[
     credentials::tls::CHECK,
     swift::capacity::CHECK,
     velero::crds::CHECK,
+    velero::logs::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

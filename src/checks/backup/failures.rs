@@ -87,6 +87,48 @@ const KNOWN: &[(&[&str], Explanation)] = &[
         check: "swift.capacity",
         why: "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
     }),
+    // The telltales of Velero's own log (velero.logs) and the messages of version skew and restarts.
+    (&["unsupported value"], Explanation {
+        check: "velero.crds",
+        why: "the installed CRDs reject a value this server writes (Helm never upgrades CRDs): its updates fail and Backups stay New",
+    }),
+    (&["already registered"], Explanation {
+        check: "velero.plugin",
+        why: "two plugins register the same action: velero-plugin-for-csi beside the CSI support built into Velero 1.14+ crashes the server or runs every action twice",
+    }),
+    (&["during the server starting"], Explanation {
+        check: "velero.deployment",
+        why: "the server restarted (OOMKilled, evicted, crashed) while this ran; the next server marked it Failed",
+    }),
+    (&["x509:"], Explanation {
+        check: "credentials.tls",
+        why: "TLS to Keystone or Swift does not verify under the plugin's trust (its image's CA bundle, SSL_CERT_FILE)",
+    }),
+    (&["auth/tokens", "401"], Explanation {
+        check: "keystone.auth",
+        why: "Keystone refused Velero's credentials (401)",
+    }),
+    (&["requires authentication"], Explanation {
+        check: "keystone.auth",
+        why: "Keystone refused Velero's credentials (401)",
+    }),
+    (&["request entity too large"], Explanation {
+        check: "swift.capacity",
+        why: "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
+    }),
+    (&["client-side throttling"], Explanation {
+        check: "velero.logs",
+        why: "Velero's Kubernetes client waits on its own rate limit (--client-qps, --client-burst): a large cluster's API calls queue and backups slow down",
+    }),
+    // go-plugin says this on every exit; only one with an error is a crash.
+    (&["plugin process exited", "error"], Explanation {
+        check: "velero.plugin",
+        why: "a plugin's process died (crashed, OOMKilled): what it was doing failed",
+    }),
+    (&["rpc error: code = unavailable"], Explanation {
+        check: "velero.plugin",
+        why: "a plugin stopped answering over gRPC (crashed, OOMKilled): what it was doing failed",
+    }),
 ];
 
 /// The check that explains a message Velero wrote, when veldr knows it.
@@ -284,6 +326,26 @@ mod tests {
         for (message, check) in cases {
             assert_eq!(explain(message).map(|e| e.check), Some(check), "{message}");
         }
+        // The telltales of the server's log, as Velero, Kubernetes and the plugin write them.
+        let telltales = [
+            (r#"Backup.velero.io "daily-1" is invalid: status.phase: Unsupported value: "Queued": supported values: "New""#, "velero.crds"),
+            ("unable to register plugin (kind=BackupItemActionV2, name=velero.io/csi-pvc-backupper) because another plugin is already registered for this kind and name", "velero.plugin"),
+            (r#"found a backup with status "InProgress" during the server starting, mark it as "Failed""#, "velero.deployment"),
+            ("Post \"https://keystone:5000/v3/auth/tokens\": tls: failed to verify certificate: x509: certificate signed by unknown authority", "credentials.tls"),
+            ("Expected HTTP response code [201] when accessing [POST https://keystone:5000/v3/auth/tokens], but got 401 instead", "keystone.auth"),
+            (r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#, "keystone.auth"),
+            ("413 Request Entity Too Large", "swift.capacity"),
+            ("Waited for 1.18s due to client-side throttling, not priority and fairness, request: GET:https://10.96.0.1:443/apis/velero.io/v1", "velero.logs"),
+            ("plugin process exited path=/plugins/velero-plugin-for-openstack pid=42 error=\"signal: killed\"", "velero.plugin"),
+            ("rpc error: code = Unavailable desc = error reading from server: EOF", "velero.plugin"),
+        ];
+        for (message, check) in telltales {
+            assert_eq!(explain(message).map(|e| e.check), Some(check), "{message}");
+        }
+        // A plugin that exits normally is no telltale.
+        assert_eq!(explain(r#"level=info msg="plugin process exited" cmd=/plugins/velero-plugin-for-openstack id=42"#), None);
+        // A Temp URL 401 is Swift's, not Keystone's.
+        assert_eq!(explain("GET https://swift/v1/AUTH_a/c/o: 401 Unauthorized: Temp URL invalid").map(|e| e.check), Some("swift.tempurl"));
         assert_eq!(explain("Error backing up item: pods \"x\" not found"), None);
         let long = format!("Error backing up item: {} reaches the configured maximum (3)", "wrapped: ".repeat(80));
         let s = shown(&long);
@@ -291,7 +353,7 @@ mod tests {
         assert!(s.chars().count() <= SHOWN_CHARS + 3);
         // Every check named exists in the contract's registry or is one of the 0.2 additions.
         for (_, e) in KNOWN {
-            assert!(["csi.snapshot-limit", "csi.snapshots", "velero.fs-backup", "credentials.env", "swift.tempurl", "velero.operations", "swift.capacity"].contains(&e.check));
+            assert!(crate::checks::find(e.check).is_some(), "{} is not a registered check", e.check);
         }
     }
 
