@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 LAB = os.path.abspath(os.environ.get("VELDR_LAB_DIR", "/tmp/veldr-lab"))
@@ -590,6 +591,8 @@ def provision(st):
                     headers={"Content-Type": "application/octet-stream"}), 201, what=f"PUT {name}")
     inventory = inventory_store_objects()
     put_objects(f"{sw_url}/velero-backups", atok, inventory.pop("objects"))
+    # restore-check's backups (restore_check_objects), each in Velero's formats
+    put_objects(f"{sw_url}/velero-backups", atok, [(n, body, {}) for n, body in restore_check_objects().items()])
     # the other proxy sees the same data
     expect(http("HEAD", f"{B}/v1/{account}/velero-backups/{obj_name}", token=atok), 200,
            what="HEAD object via proxy B")
@@ -618,6 +621,7 @@ def provision(st):
         "velero_store": {"container": "velero-backups", "partially_failed": VELERO_PARTIAL,
                          "failed_without_results": VELERO_FAILED, "restore": VELERO_RESTORE,
                          "corrupt": ["corrupt-notgzip", "corrupt-truncated", "corrupt-huge", "corrupt-bomb"]},
+        "restore_check": dict(RESTORE_CHECK, container="velero-backups", planted_secret=RC_PLANTED),
         "inventory": inventory,
     }
 
@@ -702,8 +706,168 @@ def velero_store_objects():
     return objects
 
 
+# ---------------------------------------------------------------- restore-check's backups
+#
+# Whole Velero backups as Velero lays them out in the BSL (vmware-tanzu/velero v1.17.2):
+# backups/<b>/velero-backup.json (the Backup), <b>.tar.gz (pkg/backup/backup.go: gzip of a Go archive/tar
+# stream, PAX headers for long names; metadata/version first, then each item at
+# resources/<resource>[.<group>]/namespaces/<ns>/<name>.json and again under <version>-preferredversion/,
+# item_backupper.go + pkg/archive/filesystem.go), <b>-resource-list.json.gz ({"<group>/<version>/<Kind>":
+# ["<ns>/<name>", ...]}, pkg/backup/request.go), <b>-volumeinfo.json.gz (internal/volume
+# volumes_information.go), <b>-results.gz and <b>-logs.gz. Names are fixed: fixtures refer to them.
+RESTORE_CHECK = {
+    "ready": "dr-ready-20261201020000",        # Completed; namespace webshop; one CSI snapshot, one skipped volume
+    "crd": "dr-crd-20261201020000",            # holds example.com/v1 Widgets and not their CRD
+    "gold": "dr-gold-20261201020000",          # a PVC of StorageClass gold-retain (not in the fixture cluster)
+    "noclass": "dr-noclass-20261201020000",    # cluster resources excluded: the VolumeSnapshotClass is not in it
+    "partial": "dr-partial-20261201020000",    # PartiallyFailed, with results
+    "gone": "dr-gone-20261201020000",          # never written here: its Backup exists in the fixture only
+}
+RC_NS = "webshop"
+RC_DRIVER = "csi.vsphere.vmware.com"
+RC_VSCLASS = "velero-vsphere-snapshot-class"
+RC_PLANTED = "PLANTED-backup-db-pw-5e2a71"
+
+
+def velero_tarball(items):
+    """items: [(resource dir, namespace or None, name, version, object)] -> Velero's <b>.tar.gz bytes."""
+    import io
+    import tarfile
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        def add(path, data):
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o755
+            info.mtime = 1764554400
+            tar.addfile(info, io.BytesIO(data))
+        add("metadata/version", b"1.1.0\n")
+        for resource, ns, name, version, obj in items:
+            data = json.dumps(obj, separators=(",", ":")).encode()
+            scope = f"namespaces/{ns}" if ns else "cluster"
+            add(f"resources/{resource}/{scope}/{name}.json", data)
+            add(f"resources/{resource}/{version}-preferredversion/{scope}/{name}.json", data)
+    return gzip.compress(raw.getvalue())
+
+
+def rc_backup_objects(name, phase, items, volumes, results=None, errors=0, warnings=0, cluster_resources=True):
+    """One backup's objects. items as velero_tarball's; each object carries apiVersion and kind."""
+    enc = lambda doc: gzip.compress((json.dumps(doc, separators=(",", ":")) + "\n").encode())
+    resources = {}
+    for _, ns, item, _, obj in items:
+        key = f"{obj['apiVersion']}/{obj['kind']}"
+        resources.setdefault(key, []).append(f"{ns}/{item}" if ns else item)
+    for v in resources.values():
+        v.sort()
+    backup = {"apiVersion": "velero.io/v1", "kind": "Backup",
+              "metadata": {"name": name, "namespace": "velero", "creationTimestamp": "2026-12-01T02:00:00Z",
+                           "labels": {"velero.io/storage-location": "default"},
+                           "annotations": {"velero.io/source-cluster-k8s-gitversion": "v1.31.4",
+                                           "velero.io/source-cluster-k8s-major-version": "1",
+                                           "velero.io/source-cluster-k8s-minor-version": "31"}},
+              "spec": {"includedNamespaces": [RC_NS], "includeClusterResources": cluster_resources or None,
+                       "snapshotVolumes": True, "storageLocation": "default", "ttl": "720h0m0s",
+                       "csiSnapshotTimeout": "10m0s", "itemOperationTimeout": "4h0m0s"},
+              "status": {"phase": phase, "version": 1, "formatVersion": "1.1.0",
+                         "startTimestamp": "2026-12-01T02:00:00Z", "completionTimestamp": "2026-12-01T02:01:00Z",
+                         "expiration": "2026-12-31T02:00:00Z", "errors": errors, "warnings": warnings,
+                         "progress": {"totalItems": len(items), "itemsBackedUp": len(items)}}}
+    d = f"backups/{name}"
+    log = logrus_line("2026-12-01T02:00:00Z", "info", "Setting up backup log", backup=f"velero/{name}",
+                      logSource="pkg/controller/backup_controller.go:651")
+    return {
+        f"{d}/velero-backup.json": json.dumps(backup).encode(),
+        f"{d}/{name}.tar.gz": velero_tarball(items),
+        f"{d}/{name}-resource-list.json.gz": enc(resources),
+        f"{d}/{name}-volumeinfo.json.gz": enc(volumes),
+        f"{d}/{name}-results.gz": enc(results or {}),
+        f"{d}/{name}-logs.gz": gzip.compress(log.encode()),
+    }
+
+
+def rc_items(storage_class="vsphere-sc", cluster_resources=True, widgets=False):
+    """The webshop application: a Deployment, a Service, a ConfigMap, two PVCs (data snapshotted through
+    CSI, cache skipped by a volume policy), their PVs, the VolumeSnapshot and its class, an Event."""
+    ns = RC_NS
+    meta = lambda name, **extra: dict({"name": name, "namespace": ns}, **extra)
+    vs_name = "velero-data-7xk2p"
+    pvc = lambda name, vs=None: {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": meta(name, labels={"app": "webshop"}, annotations=(
+            {"velero.io/volume-snapshot-name": vs, "pv.kubernetes.io/bind-completed": "yes"} if vs else
+            {"pv.kubernetes.io/bind-completed": "yes"})),
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}},
+                 "storageClassName": storage_class, "volumeMode": "Filesystem", "volumeName": f"pvc-webshop-{name}"},
+        "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}}
+    pv = lambda name: {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"pvc-webshop-{name}"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "10Gi"}, "storageClassName": storage_class,
+                 "persistentVolumeReclaimPolicy": "Delete",
+                 "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": ns, "name": name},
+                 "csi": {"driver": RC_DRIVER, "fsType": "ext4", "volumeHandle": f"4d1f{name}-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+                         "volumeAttributes": {"type": "vSphere CNS Block Volume"}}},
+        "status": {"phase": "Bound"}}
+    items = [
+        ("configmaps", ns, "app-config", "v1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("app-config"), "data": {"MODE": "production"}}),
+        ("deployments.apps", ns, "web", "v1", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("web"),
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+                     "spec": {"containers": [{"name": "web", "image": "registry.example/webshop:4.2"}]}}}}),
+        ("services", ns, "web", "v1", {"apiVersion": "v1", "kind": "Service", "metadata": meta("web"), "spec": {"ports": [{"port": 80}]}}),
+        ("persistentvolumeclaims", ns, "data", "v1", pvc("data", vs_name)),
+        ("persistentvolumeclaims", ns, "cache", "v1", pvc("cache")),
+        ("volumesnapshots.snapshot.storage.k8s.io", ns, vs_name, "v1", {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": meta(vs_name, labels={"velero.io/backup-name": "x"}),
+            "spec": {"source": {"persistentVolumeClaimName": "data"}, "volumeSnapshotClassName": RC_VSCLASS},
+            "status": {"boundVolumeSnapshotContentName": "snapcontent-3e4f", "readyToUse": True}}),
+        ("events", ns, "web.17f2a", "v1", {"apiVersion": "v1", "kind": "Event", "metadata": meta("web.17f2a"), "reason": "Scheduled"}),
+        # A Secret of the application: restore-check reads only volume entries of the tarball, so its value
+        # (RC_PLANTED, base64 as Kubernetes stores it) must appear in no output (tests/secrecy.rs).
+        ("secrets", ns, "db-credentials", "v1", {"apiVersion": "v1", "kind": "Secret", "metadata": meta("db-credentials"), "type": "Opaque",
+            "data": {"password": base64.b64encode(RC_PLANTED.encode()).decode()}, "stringData": None}),
+    ]
+    if widgets:
+        items.append(("widgets.example.com", ns, "cart", "v1", {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": meta("cart"), "spec": {}}))
+    if cluster_resources:
+        items += [
+            ("namespaces", None, ns, "v1", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            ("persistentvolumes", None, "pvc-webshop-data", "v1", pv("data")),
+            ("persistentvolumes", None, "pvc-webshop-cache", "v1", pv("cache")),
+            ("volumesnapshotclasses.snapshot.storage.k8s.io", None, RC_VSCLASS, "v1", {"apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshotClass", "metadata": {"name": RC_VSCLASS, "labels": {"velero.io/csi-volumesnapshot-class": "true"}},
+                "driver": RC_DRIVER, "deletionPolicy": "Retain"}),
+        ]
+    return items
+
+
+def rc_volumes():
+    return [
+        {"pvcName": "data", "pvcNamespace": RC_NS, "pvName": "pvc-webshop-data", "backupMethod": "CSISnapshot",
+         "snapshotDataMoved": False, "preserveLocalSnapshot": False, "skipped": False, "result": "succeeded",
+         "startTimestamp": "2026-12-01T02:00:10Z",
+         "csiSnapshotInfo": {"snapshotHandle": "4ddata-2b3c+5e6f7a8b", "size": 10737418240, "driver": RC_DRIVER,
+                             "vscName": "snapcontent-3e4f", "operationID": "", "ReadyToUse": True},
+         "pvInfo": {"reclaimPolicy": "Delete", "labels": {}}},
+        {"pvcName": "cache", "pvcNamespace": RC_NS, "pvName": "pvc-webshop-cache", "snapshotDataMoved": False,
+         "preserveLocalSnapshot": False, "skipped": True, "skippedReason": "csiSnapshot: skipped due to resource policy",
+         "pvInfo": {"reclaimPolicy": "Delete", "labels": {}}},
+    ]
+
+
+def restore_check_objects():
+    rc = RESTORE_CHECK
+    partial_results = {"errors": {"namespaces": {RC_NS: [hook_message(
+        "Error backing up item", "error executing custom action (groupResource=persistentvolumeclaims, namespace=webshop, "
+        "name=cache): timed out waiting for the snapshot", "persistentvolumeclaims", "cache")]}},
+        "warnings": {"velero": [hook_message("Volume snapshot location not found; snapshots will not be taken")]}}
+    objects = {}
+    objects.update(rc_backup_objects(rc["ready"], "Completed", rc_items(), rc_volumes()))
+    objects.update(rc_backup_objects(rc["crd"], "Completed", rc_items(widgets=True), rc_volumes()))
+    objects.update(rc_backup_objects(rc["gold"], "Completed", rc_items(storage_class="gold-retain"), rc_volumes()))
+    objects.update(rc_backup_objects(rc["noclass"], "Completed", rc_items(cluster_resources=False), rc_volumes(), cluster_resources=False))
+    objects.update(rc_backup_objects(rc["partial"], "PartiallyFailed", rc_items(), rc_volumes(), partial_results, errors=1, warnings=1))
+    return objects
+
 # ---------------------------------------------------------------- the Velero stand-in's objects
-# `labctl.py velero-backup put|delete|list NAME` (lab.json from $VELDR_LAB, else $VELDR_LAB_DIR/lab.json):
+# `labctl.py velero-backup put|delete|list NAME [--prefix P]` (lab.json from $VELDR_LAB, else $VELDR_LAB_DIR/lab.json;
+# P: the BSL's objectStorage.prefix):
 # what Velero writes to and deletes from the BSL for one backup, for the Velero stand-in of veldr verify's
 # tests (tests/common/velero.rs). Formats as vmware-tanzu/velero v1.18.1 writes them, each checked there:
 # - put: persistBackup (pkg/controller/backup_controller.go) hands PutBackup (pkg/persistence/object_store.go)
@@ -754,7 +918,7 @@ def tar_gz(files):
     return buf.getvalue()
 
 
-def verify_backup_objects(spec):
+def verify_backup_objects(spec, prefix=""):
     b = spec["backup"]
     name = b["metadata"]["name"]
     bref = f"{b['metadata'].get('namespace', 'velero')}/{name}"
@@ -801,10 +965,11 @@ def verify_backup_objects(spec):
     for n in resources["v1/Namespace"]:
         files[f"resources/namespaces/cluster/{n}.json"] = json.dumps(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}).encode()
-    key = f"backups/{name}/{name}"
+    d = f"{prefix}/backups/{name}" if prefix else f"backups/{name}"
+    key = f"{d}/{name}"
     return {
         f"{key}-logs.gz": gzip.compress("".join(log).encode()),
-        f"backups/{name}/velero-backup.json": (json.dumps(b, indent=2) + "\n").encode(),
+        f"{d}/velero-backup.json": (json.dumps(b, indent=2) + "\n").encode(),
         f"{key}.tar.gz": tar_gz(files),
         f"{key}-podvolumebackups.json.gz": gz_json(None),
         f"{key}-volumesnapshots.json.gz": gz_json(None),
@@ -815,8 +980,9 @@ def verify_backup_objects(spec):
     }
 
 
-def backup_keys(url, tok, container, name):
-    s, _, body = http("GET", f"{url}/{container}?format=json&prefix=backups/{name}/", token=tok)
+def backup_keys(url, tok, container, name, prefix=""):
+    d = f"{prefix}/backups/{name}/" if prefix else f"backups/{name}/"
+    s, _, body = http("GET", f"{url}/{container}?format=json&prefix={urllib.parse.quote(d)}", token=tok)
     if s == 204:
         return []
     if s != 200:
@@ -825,8 +991,12 @@ def backup_keys(url, tok, container, name):
 
 
 def cmd_velero_backup(argv):
+    prefix = ""
+    if len(argv) == 4 and argv[2] == "--prefix":
+        prefix, argv = argv[3].strip("/"), argv[:2]
     if len(argv) != 2 or argv[0] not in ("put", "delete", "list"):
-        print("usage: labctl.py velero-backup put|delete|list NAME  (put reads its spec as JSON on stdin)", file=sys.stderr)
+        print("usage: labctl.py velero-backup put|delete|list NAME [--prefix BSL_PREFIX]  (put reads its spec as JSON on stdin)",
+              file=sys.stderr)
         return 2
     action, name = argv
     lab = lab_json()
@@ -836,17 +1006,17 @@ def cmd_velero_backup(argv):
         spec = json.load(sys.stdin)
         if spec["backup"]["metadata"]["name"] != name:
             raise LabError("velero-backup put: the spec's backup is not " + name)
-        for key, body in verify_backup_objects(spec).items():
+        for key, body in verify_backup_objects(spec, prefix).items():
             s, _, b = http("PUT", f"{url}/{container}/{key}", body=body, token=tok,
                            headers={"Content-Type": "application/octet-stream"})
             if s != 201:
                 raise LabError(f"velero-backup: PUT {key} answered {s}: {str(b)[:200]}")
     elif action == "delete":
-        for key in backup_keys(url, tok, container, name):
-            s, _, _ = http("DELETE", f"{url}/{container}/{key}", token=tok)
+        for key in backup_keys(url, tok, container, name, prefix):
+            s, _, _ = http("DELETE", f"{url}/{container}/{urllib.parse.quote(key)}", token=tok)
             if s not in (204, 404):
                 raise LabError(f"velero-backup: DELETE {key} answered {s}")
-    print(json.dumps(backup_keys(url, tok, container, name)))
+    print(json.dumps(backup_keys(url, tok, container, name, prefix)))
     return 0
 
 

@@ -35,6 +35,14 @@ pub enum Command {
     /// Print the Velero log (or, with --results, the errors and warnings) of one backup or restore,
     /// read from the BSL through the Swift API with Velero's credentials (works when temp URLs do not).
     Logs(LogsArgs),
+    /// Against the cluster you would restore INTO: what `velero restore create --from-backup NAME` would
+    /// trip on (the Backup, the API kinds, storage, existing objects), read-only, from the backup's
+    /// objects in the BSL (Swift API, Velero's credentials). Same formats and exit codes as doctor.
+    RestoreCheck(RestoreCheckArgs),
+    /// Make one test backup and judge it end to end after the doctor's checks (the runbook's
+    /// Verification section), then remove it. Writes a Backup and a DeleteBackupRequest, nothing else:
+    /// needs the grants of deploy/rbac-verify.yaml.
+    Verify(VerifyArgs),
     /// Print the JSON Schema (draft 2020-12) of `doctor -o json` (also schema/report.v1.json).
     Schema,
     /// Print shell completions (install: see the README).
@@ -118,8 +126,8 @@ pub struct DoctorArgs {
     /// Where the OpenStack credentials come from: cluster, env or cloud:NAME.
     #[arg(long, default_value = "cluster")]
     pub credentials: CredentialsSource,
-    /// Write the collected facts (secrets as fingerprints) to this file.
-    #[arg(long, value_name = "PATH")]
+    /// Write the collected facts (secrets as fingerprints) to this file (`--record`: the same).
+    #[arg(long, visible_alias = "record", value_name = "PATH")]
     pub save_bundle: Option<PathBuf>,
     /// Judge a bundle instead of reading a cluster.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context"])]
@@ -132,6 +140,37 @@ pub struct DoctorArgs {
     /// More logs on stderr (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreCheckArgs {
+    /// The Backup to check: backup/NAME.
+    #[arg(value_name = "backup/NAME")]
+    pub target: String,
+    /// Compressed bytes of the backup's tarball read at most (e.g. 512MiB, 4GiB); the report says when
+    /// the read stopped there.
+    #[arg(long, default_value = "2GiB", value_parser = parse_size)]
+    pub max_archive_bytes: u64,
+    /// The doctor's flags: cluster, context(s), output, bundle, credentials, --only/--skip of restore.* ids.
+    #[command(flatten)]
+    pub doctor: DoctorArgs,
+}
+
+/// `2GiB`, `512MiB`, `100KiB`, `1G`, `1048576` (bytes).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?} (use e.g. 512MiB, 2GiB)"))?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" | "k" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "T" | "TiB" => 1 << 40,
+        _ => return Err(format!("not a size: {s:?} (units: KiB, MiB, GiB)")),
+    };
+    n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(|| format!("not a size: {s:?}"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -181,6 +220,80 @@ pub struct LogsArgs {
     /// More logs on stderr (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The namespace the test backup includes (`velero backup create --include-namespaces`).
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub include_namespace: String,
+    /// Leave the test backup in place (it expires after its ttl of 1h, and Velero deletes it then).
+    #[arg(long)]
+    pub keep: bool,
+    /// How long to wait for the test backup to end, and again for its deletion.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Deadline for the doctor's reads and for each write (as `veldr doctor --timeout`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub read_timeout: Duration,
+    /// Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The namespace Velero runs in (found as `veldr doctor` finds it).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Where the OpenStack credentials come from: cluster, env or cloud:NAME.
+    #[arg(long, default_value = "cluster")]
+    pub credentials: CredentialsSource,
+    /// Skip TLS verification against Keystone and Swift (prints a warning; never the default).
+    #[arg(long)]
+    pub insecure: bool,
+    #[arg(short, long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<PathBuf>,
+    /// As for doctor: exit 1 on any fail; `warn`: also on any warn or error; `error`: also on any error.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    #[arg(long, value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+    /// Write a bundle of the whole run (the doctor's facts and the test backup's) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
+    /// Judge a bundle written by --record instead (nothing is read or written).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["kubeconfig", "context", "record", "keep"])]
+    pub from_bundle: Option<PathBuf>,
+    /// More logs on stderr (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl VerifyArgs {
+    /// The doctor's arguments of the run (its checks come first in verify's report).
+    pub fn doctor(&self) -> DoctorArgs {
+        DoctorArgs {
+            cluster: ClusterArgs { kubeconfig: self.kubeconfig.clone(), namespace: self.namespace.clone(), timeout: self.read_timeout },
+            contexts: self.context.iter().cloned().collect(),
+            all_contexts: false,
+            bsl: Vec::new(),
+            output: self.output,
+            output_file: self.output_file.clone(),
+            only: Vec::new(),
+            skip: Vec::new(),
+            fail_on: self.fail_on,
+            wait: Duration::ZERO,
+            credentials: self.credentials.clone(),
+            save_bundle: None,
+            from_bundle: self.from_bundle.clone(),
+            color: self.color,
+            insecure: self.insecure,
+            verbose: self.verbose,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,6 +372,14 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("lots").is_err() && parse_size("0").is_err() && parse_size("3 furlongs").is_err());
     }
 
     #[test]

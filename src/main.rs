@@ -58,6 +58,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             veldr::util::logging::init(args.verbose);
             Ok(runtime()?.block_on(veldr::cmd::logs::run(args))?)
         }
+        Command::RestoreCheck(args) => {
+            veldr::util::logging::init(args.doctor.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::restore_check::run(args))?)
+        }
+        Command::Verify(args) => {
+            veldr::util::logging::init(args.verbose);
+            Ok(runtime()?.block_on(veldr::cmd::verify::verify(args))?)
+        }
         Command::Tempurl(args) => Ok(runtime()?.block_on(veldr::cmd::tempurl::run(args))?),
         Command::Serve(args) => {
             veldr::util::logging::init(args.doctor.verbose);
@@ -67,5 +75,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+    // Worker threads get the main thread's 8 MiB of stack, not tokio's 2 MiB: `veldr serve` polls a whole
+    // doctor run in a spawned task on a worker, and an unoptimized build's run (the graph of reads, dozens
+    // of joined futures) overflowed 2 MiB. Address space only: resident memory is what the run touches.
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_stack_size(8 << 20).enable_all().build()?)
 }

@@ -59,10 +59,12 @@ pub enum Category {
     NodeAgent,
     Openstack,
     Backups,
+    // restore-check: what a restore into this cluster would trip on.
+    Restore,
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::Cluster,
         Category::Velero,
         Category::Credentials,
@@ -71,6 +73,7 @@ impl Category {
         Category::NodeAgent,
         Category::Openstack,
         Category::Backups,
+        Category::Restore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +86,7 @@ impl Category {
             Category::NodeAgent => "node-agent",
             Category::Openstack => "openstack",
             Category::Backups => "backups",
+            Category::Restore => "restore",
         }
     }
 
@@ -149,9 +153,19 @@ pub struct Verdict {
     /// Values of the metrics the check declares; not part of the JSON report.
     #[serde(skip)]
     pub metrics: Vec<Measure>,
+    /// The judge's conclusion holds whatever the objects that did not decode hold (the engine's
+    /// malformed policy then names them without turning `ok` into `warn`). Not part of the report.
+    #[serde(skip)]
+    pub certain: bool,
 }
 
 impl Verdict {
+    /// Marks the conclusion as one no unreadable object can change (see [`Verdict::certain`]).
+    pub fn certain(mut self) -> Self {
+        self.certain = true;
+        self
+    }
+
     pub fn new(status: Status, summary: impl Into<String>) -> Self {
         Verdict {
             status,
@@ -160,6 +174,7 @@ impl Verdict {
             hint: None,
             evidence: serde_json::Value::Object(Default::default()),
             metrics: Vec::new(),
+            certain: false,
         }
     }
     /// Sets a metric the check declares (a name it does not declare is a bug, caught by tests).

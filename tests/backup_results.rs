@@ -66,6 +66,11 @@ fn backup_failures_quotes_the_results_read_with_the_token() {
     assert!(od.contains("warning [namespace shop] “could not restore, ConfigMap \"app-config\" already exists"), "{od}");
     let ro = check(&replay, "velero.operations");
     assert_eq!((&ro["status"], &ro["details"]), (&o["status"], &o["details"]));
+    // Its own need: `--only velero.operations` reads the restore's results too and says the same.
+    let only = report(&run(&cluster, &["-o", "json", "--only", "velero.operations"]));
+    let oo = check(&only, "velero.operations");
+    assert_eq!((&oo["status"], &oo["details"]), (&o["status"], &o["details"]), "--only velero.operations must say what a full run says");
+    assert_eq!(check(&only, "backup.failures")["status"], "skip", "backup.failures is not selected");
     // Only GETs of Velero's results objects besides the doctor's own requests: nothing is written.
     assert!(cluster.server.requests().iter().all(|r| r.method == "GET" || r.path.ends_with("/selfsubjectaccessreviews")));
 }

@@ -16,15 +16,9 @@ use std::time::{Duration, Instant};
 /// (check, expected status, lower-case needles its summary + details + hint must all contain)
 type Expect = (&'static str, &'static str, &'static [&'static str]);
 
+/// The check's text, lower-cased (needles are).
 fn text_of(c: &Value) -> String {
-    let mut s = c["summary"].as_str().unwrap_or_default().to_string();
-    for d in c["details"].as_array().into_iter().flatten() {
-        s.push('\n');
-        s.push_str(d.as_str().unwrap_or_default());
-    }
-    s.push('\n');
-    s.push_str(c["hint"].as_str().unwrap_or_default());
-    s.to_lowercase()
+    common::text_of(c).to_lowercase()
 }
 
 /// The contract's checks on one run; returns what did not hold.

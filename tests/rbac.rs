@@ -7,6 +7,9 @@
 //! read that needs a list of them (the Helm release records, for the Helm-values hints) is granted by
 //! the opt-in deploy/rbac-helm-hints.yaml; with the default alone, veldr's verdicts are those of the
 //! full grant (no check ends in error, kube.rbac notes the optional grant).
+//!
+//! `veldr verify` writes (a Backup, a DeleteBackupRequest) and watches both: its grants are the opt-in
+//! deploy/rbac-verify.yaml, replayed here against a verify run on the lab with the Velero stand-in.
 
 mod common;
 
@@ -508,4 +511,99 @@ fn in_cluster_manifests_run_as_the_service_account_locked_down() {
     // The CronJob: the JSON report to its logs.
     let cargs = strs(&job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0], "args");
     assert!(cargs.windows(2).any(|w| w == ["-o", "json"]) && cargs[0] == "doctor", "{cargs:?}");
+}
+
+/// deploy/rbac-verify.yaml is exactly what `veldr verify` needs beyond deploy/rbac.yaml: a whole verify
+/// run (the doctor, the test backup, its watch, its deletion) is allowed by the two, every grant of
+/// rbac-verify.yaml is used, and rbac.yaml alone refuses exactly verify's writes and watches. Needs the lab.
+#[test]
+fn rbac_verify_yaml_grants_what_verify_writes_and_watches_and_nothing_else() {
+    let lab = lab();
+    let dir = materialize("lab-healthy", Some(&lab));
+    let mut objects = read_objects(dir.path());
+    for o in objects.iter_mut().filter(|o| o["kind"] == "BackupStorageLocation") {
+        o["spec"]["objectStorage"]["prefix"] = serde_json::json!("rbac-verify");
+    }
+    write_objects(dir.path(), &objects);
+    let cluster = serve_dir(dir);
+    let _standin = common::velero::Standin::start(&cluster.server, "velero", common::velero::Script::completed());
+    let out = veldr().arg("verify").arg("--kubeconfig").arg(&cluster.kubeconfig).args(["-o", "json", "--timeout", "60s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let base = granted(WITH_HELM_HINTS);
+    let opt_in = granted_by("rbac-verify.yaml");
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    let mut denied: BTreeSet<String> = BTreeSet::new();
+    let mut beyond_base: BTreeSet<String> = BTreeSet::new();
+    for r in cluster.server.requests() {
+        let Request::Resource(a) = classify(&r.method, &r.path, &r.query) else { continue };
+        // Every authenticated user may ask what it may do (the system:basic-user ClusterRole).
+        if a.resource == "selfsubjectaccessreviews" && a.verb == "create" {
+            continue;
+        }
+        let by_base = base.iter().any(|x| x.allows(&a));
+        let by_opt: Vec<usize> = (0..opt_in.len()).filter(|&i| opt_in[i].allows(&a)).collect();
+        if !by_base {
+            beyond_base.insert(a.to_string());
+        }
+        if !by_base && by_opt.is_empty() {
+            denied.insert(format!("{a}   ({} {}?{})", r.method, r.path, r.query));
+        }
+        used.extend(by_opt);
+    }
+    assert!(denied.is_empty(), "rbac.yaml + rbac-verify.yaml do not allow:\n{}", denied.into_iter().collect::<Vec<_>>().join("\n"));
+    let unused: Vec<String> = (0..opt_in.len()).filter(|i| !used.contains(i)).map(|i| format!("{} {}/{} ({})", opt_in[i].verb, opt_in[i].group, opt_in[i].resource, opt_in[i].from)).collect();
+    assert!(unused.is_empty(), "deploy/rbac-verify.yaml grants what verify does not use:\n{}", unused.join("\n"));
+    assert_eq!(
+        beyond_base.into_iter().collect::<Vec<_>>(),
+        [
+            "create backups.velero.io in namespace velero",
+            "create deletebackuprequests.velero.io in namespace velero",
+            "watch backups.velero.io in namespace velero",
+            "watch deletebackuprequests.velero.io in namespace velero",
+        ],
+        "what rbac.yaml alone refuses is exactly verify's writes and watches"
+    );
+    // Namespaced, no wildcard, no other kind, bound to veldr's ServiceAccount only.
+    for a in &opt_in {
+        assert_eq!(a.scope.as_deref(), Some(SA_NAMESPACE), "{}", a.from);
+        assert!(["backups", "deletebackuprequests"].contains(&a.resource.as_str()) && ["create", "watch"].contains(&a.verb.as_str()), "{}", a.from);
+    }
+}
+
+/// `veldr restore-check` (deploy/rbac-restore-check.yaml, opt-in, on top of deploy/rbac.yaml): every
+/// request it makes against the restore scenarios (tests/fixtures/restore, against the lab: the
+/// backup's objects decide what is listed) is allowed, every permission of the opt-in file is used, and
+/// no Secret is ever listed.
+#[test]
+fn rbac_restore_check_yaml_allows_every_restore_check_request_and_grants_nothing_unused() {
+    let lab = lab();
+    let atoms = granted(&["rbac.yaml", "rbac-restore-check.yaml"]);
+    let own: Vec<usize> = (0..atoms.len()).filter(|&i| atoms[i].from.starts_with("rbac-restore-check.yaml")).collect();
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    let mut denied: BTreeSet<String> = BTreeSet::new();
+    let dir = repo().join("tests/fixtures/restore");
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name).join("_expect.yaml")).unwrap();
+        let backup = serde_saphyr::from_str::<Value>(&text).unwrap()["backup"].as_str().unwrap().to_string();
+        let cluster = serve(&format!("../restore/{name}"), Some(&lab));
+        let out = veldr()
+            .args(["restore-check", &format!("backup/{backup}"), "-o", "json", "--timeout", "20s", "--kubeconfig"])
+            .arg(&cluster.kubeconfig)
+            .output()
+            .unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "[{name}] {}", String::from_utf8_lossy(&out.stderr));
+        for (a, raw) in requests_to(&name, &cluster) {
+            assert!(!(a.resource == "secrets" && a.verb == "list"), "[{name}] restore-check listed secrets: {raw}");
+            let matching: Vec<usize> = (0..atoms.len()).filter(|&i| atoms[i].allows(&a)).collect();
+            if matching.is_empty() {
+                denied.insert(format!("{a}   ({raw}) [{name}]"));
+            }
+            used.extend(matching);
+        }
+    }
+    assert!(denied.is_empty(), "deploy/rbac.yaml + rbac-restore-check.yaml do not allow:\n{}", denied.into_iter().collect::<Vec<_>>().join("\n"));
+    let unused: Vec<String> = own.iter().filter(|i| !used.contains(i)).map(|&i| format!("{} {}/{} ({})", atoms[i].verb, atoms[i].group, atoms[i].resource, atoms[i].from)).collect();
+    assert!(unused.is_empty(), "deploy/rbac-restore-check.yaml grants what restore-check does not use:\n{}", unused.join("\n"));
 }

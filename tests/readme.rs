@@ -1,20 +1,32 @@
-//! The README's checks table is the registry's: same ids, same categories, same order.
+//! The README's checks tables are the registries': same ids, same categories, same order (the doctor's,
+//! and restore-check's in its own section).
 
-#[test]
-fn readme_checks_table_matches_the_registry() {
+use veldr::checks::CheckDef;
+
+/// The README's table rows `| `id` | category |` whose id is one of `registry`'s.
+fn rows(registry: &[CheckDef]) -> Vec<(String, String)> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let rows: Vec<(String, String)> = readme
+    readme
         .lines()
         .filter(|l| l.starts_with("| `"))
         .filter_map(|l| {
             let cells: Vec<&str> = l.split('|').map(str::trim).collect();
             let id = cells.get(1)?.trim_matches('`');
             let category = cells.get(2)?;
-            veldr::checks::find(id).map(|_| (id.to_string(), category.to_string()))
+            registry.iter().any(|c| c.id == id).then(|| (id.to_string(), category.to_string()))
         })
-        .collect();
-    let registry: Vec<(String, String)> = veldr::checks::REGISTRY.iter().map(|c| (c.id.to_string(), c.category.to_string())).collect();
-    assert_eq!(rows, registry, "README.md's checks table differs from the registry");
+        .collect()
+}
+
+fn ids(registry: &[CheckDef]) -> Vec<(String, String)> {
+    registry.iter().map(|c| (c.id.to_string(), c.category.to_string())).collect()
+}
+
+#[test]
+fn readme_checks_table_matches_the_registry() {
+    assert_eq!(rows(veldr::checks::REGISTRY), ids(veldr::checks::REGISTRY), "README.md's checks table differs from the registry");
+    let restore = veldr::checks::RESTORE_CHECK_REGISTRY;
+    assert_eq!(rows(restore), ids(restore), "README.md's restore-check table differs from its registry");
 }
 
 #[test]

@@ -8,15 +8,9 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The check's text, lower-cased (needles are).
 fn text_of(c: &Value) -> String {
-    let mut s = c["summary"].as_str().unwrap_or_default().to_string();
-    for d in c["details"].as_array().into_iter().flatten() {
-        s.push('\n');
-        s.push_str(d.as_str().unwrap_or_default());
-    }
-    s.push('\n');
-    s.push_str(c["hint"].as_str().unwrap_or_default());
-    s.to_lowercase()
+    common::text_of(c).to_lowercase()
 }
 
 /// Judges one scenario; returns the list of what did not match.

@@ -162,6 +162,43 @@ fn veldr_logs_carries_no_secret() {
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
 }
 
+/// `veldr restore-check`: every output format with `-vv`, and its bundle, for scenarios that read the
+/// backup's objects from Swift (tarball, resource list, results). The backup's tarball holds an
+/// application Secret (lab `restore_check.planted_secret`): restore-check decodes only volume entries,
+/// so neither its value nor its base64 may appear; nor may the Keystone token's header.
+#[test]
+fn restore_check_carries_no_secret() {
+    let lab = lab();
+    let mut secrets = lab_secrets(&lab);
+    let planted = lab["restore_check"]["planted_secret"].as_str().expect("lab.json restore_check.planted_secret").to_string();
+    use base64::Engine;
+    secrets.push(base64::engine::general_purpose::STANDARD.encode(planted.as_bytes()));
+    secrets.push(planted);
+    let mut found = Vec::new();
+    for (scenario, backup) in [("ready", "dr-ready-20261201020000"), ("partially-failed", "dr-partial-20261201020000"), ("conflicts", "dr-ready-20261201020000")] {
+        let cluster = serve(&format!("../restore/{scenario}"), Some(&lab));
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle.json");
+        for output in ["table", "json", "prometheus", "nagios", "markdown", "junit"] {
+            let mut c = veldr();
+            c.args(["restore-check", &format!("backup/{backup}"), "--kubeconfig"]).arg(&cluster.kubeconfig).args(["-o", output, "-vv", "--color", "always"]);
+            if output == "json" {
+                c.args(["--record", bundle.to_str().unwrap()]);
+            }
+            let out = c.output().unwrap();
+            let place = format!("restore-check {scenario} -o {output}");
+            assert!(out.status.code().is_some_and(|c| c <= 2), "{place}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+            found.extend(leaks(&String::from_utf8_lossy(&out.stdout), &secrets, &format!("{place} stdout")));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            found.extend(leaks(&stderr, &secrets, &format!("{place} -vv stderr")));
+            assert!(!stderr.to_lowercase().contains("x-auth-token:"), "{place}: {stderr}");
+        }
+        let text = std::fs::read_to_string(&bundle).expect("bundle written");
+        found.extend(leaks(&text, &secrets, &format!("restore-check {scenario} bundle")));
+    }
+    assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
+}
+
 /// Planted in `csi-vsphere.conf` of the fixture clusters' `vsphere-config-secret` (healthy/vsphere.yaml
 /// and the snapshot scenarios), with the vCenter user beside it.
 const VCENTER_SECRETS: [&str; 3] = ["PLANTED-vcenter-pw-9c41e7", "9c41e7", "svc-k8s-csi@vsphere.local"];

@@ -1,39 +1,48 @@
 //! The table on a real terminal: the binary runs under a pseudo-terminal of 80, 120 and 200 columns
 //! (opened here with rustix, no external tool) and every line's display width is measured, wide glyphs
-//! counting two columns and colour escape codes none. On a pipe lines are kept whole, unless `COLUMNS`
-//! says otherwise; `NO_COLOR` and `--color never` leave no escape code.
+//! counting two columns and colour escape codes none. `NO_COLOR` and `--color never` leave no escape code.
+//!
+//! Where the table's width comes from (src/util/term.rs), each case with a real pseudo-terminal:
+//! - stdout is a terminal: its width, whatever `COLUMNS` says;
+//! - stdout is a pipe (`veldr doctor | less`) but stderr is a terminal: stderr's width;
+//! - stdout and stderr are pipes but the process has a controlling terminal (`/dev/tty`): its width;
+//! - no terminal at all (a new session without one, as under cron or CI): `COLUMNS`, else 120;
+//! - `--output-file`: the terminals are not asked.
 
 mod common;
 
 use common::*;
 use serde_json::Value;
 use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
 use unicode_width::UnicodeWidthStr;
 
-/// Runs `veldr ARGS` with stdout on a fresh pseudo-terminal of `cols` columns; returns what the terminal
-/// received (line ends as `\n`) and the exit code. `COLUMNS` and `NO_COLOR` are removed unless `env` sets them.
-fn under_pty(cols: u16, args: &[&str], env: &[(&str, &str)]) -> (String, Option<i32>) {
+/// A fresh pseudo-terminal of `cols` columns: (master, slave).
+fn open_pty(cols: u16) -> (OwnedFd, std::fs::File) {
     use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("cannot open a pseudo-terminal (/dev/ptmx): this test needs one");
     grantpt(&master).unwrap();
     unlockpt(&master).unwrap();
     rustix::termios::tcsetwinsize(&master, rustix::termios::Winsize { ws_row: 50, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 }).unwrap();
     let name = ptsname(&master, Vec::new()).unwrap();
-    let slave = std::fs::OpenOptions::new().read(true).write(true).open(name.to_str().unwrap()).unwrap();
-    let child = {
-        let mut cmd = veldr();
-        cmd.args(args).env_remove("COLUMNS").env("TERM", "xterm-256color").stdin(Stdio::null()).stdout(slave).stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.spawn().expect("run veldr")
-        // The Command, and with it this process's copy of the slave, is dropped here: once veldr exits,
-        // reading the master ends.
-    };
+    // O_NOCTTY: opening it must not make it the test process's controlling terminal.
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NOCTTY.bits() as i32)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    (master, slave)
+}
+
+/// Everything a pseudo-terminal's master receives until the last slave descriptor closes.
+fn drain(master: OwnedFd) -> std::thread::JoinHandle<Vec<u8>> {
     let mut master = std::fs::File::from(master);
-    let reader = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 8192];
         loop {
@@ -46,11 +55,94 @@ fn under_pty(cols: u16, args: &[&str], env: &[(&str, &str)]) -> (String, Option<
             }
         }
         buf
-    });
+    })
+}
+
+/// `veldr ARGS` with `COLUMNS`, `NO_COLOR` removed unless `env` sets them.
+fn veldr_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = veldr();
+    cmd.args(args).env_remove("COLUMNS").env("TERM", "xterm-256color").stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn assert_no_panic(stderr: &[u8]) {
+    assert!(!String::from_utf8_lossy(stderr).contains("panicked"), "{}", String::from_utf8_lossy(stderr));
+}
+
+/// Runs `veldr ARGS` with stdout on a fresh pseudo-terminal of `cols` columns; returns what the terminal
+/// received (line ends as `\n`) and the exit code. `COLUMNS` and `NO_COLOR` are removed unless `env` sets them.
+fn under_pty(cols: u16, args: &[&str], env: &[(&str, &str)]) -> (String, Option<i32>) {
+    let (master, slave) = open_pty(cols);
+    // The Command, and with it this process's copy of the slave, is dropped at the end of the statement:
+    // once veldr exits, reading the master ends.
+    let child = veldr_with(args, env).stdout(slave).stderr(Stdio::piped()).spawn().expect("run veldr");
+    let reader = drain(master);
     let out = child.wait_with_output().unwrap();
-    assert!(out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_no_panic(&out.stderr);
     let text = String::from_utf8(reader.join().unwrap()).expect("UTF-8 on the terminal");
     (text.replace("\r\n", "\n"), out.status.code())
+}
+
+/// Where the terminal is when stdout is a pipe.
+#[derive(Clone, Copy, Debug)]
+enum Tty {
+    /// stderr is a terminal of that many columns (`veldr doctor | less` typed in a terminal).
+    OnStderr(u16),
+    /// stdout and stderr are pipes; the process's controlling terminal (/dev/tty) has that many columns
+    /// (`veldr doctor 2>&1 | less`).
+    Controlling(u16),
+    /// No terminal at all: a new session without a controlling terminal, as cron, CI or a pod run it.
+    None,
+}
+
+/// Runs `veldr ARGS` with stdout on a pipe and the terminal `tty`; returns stdout and the exit code.
+fn piped(tty: Tty, args: &[&str], env: &[(&str, &str)]) -> (String, Option<i32>) {
+    let mut cmd = veldr_with(args, env);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut pty = None;
+    match tty {
+        Tty::OnStderr(cols) => {
+            let (master, slave) = open_pty(cols);
+            cmd.stderr(slave);
+            pty = Some(master);
+        }
+        Tty::Controlling(cols) => {
+            let (master, slave) = open_pty(cols);
+            // In the child: a new session, then the pseudo-terminal becomes its controlling terminal. The
+            // slave descriptor is close-on-exec: after exec veldr reaches the terminal only through /dev/tty.
+            unsafe {
+                cmd.pre_exec(move || {
+                    rustix::process::setsid()?;
+                    rustix::process::ioctl_tiocsctty(&slave)?;
+                    Ok(())
+                });
+            }
+            pty = Some(master);
+        }
+        Tty::None => unsafe {
+            // A new session has no controlling terminal: /dev/tty cannot be opened (ENXIO).
+            cmd.pre_exec(|| {
+                rustix::process::setsid()?;
+                Ok(())
+            });
+        },
+    }
+    let child = cmd.spawn().expect("run veldr");
+    drop(cmd);
+    let reader = pty.map(drain);
+    let out = child.wait_with_output().unwrap();
+    if let Some(r) = reader {
+        // The child holds no slave descriptor any more; with a controlling terminal the master stays open
+        // here: stop reading by dropping nothing, the slave ends with the session.
+        if !matches!(tty, Tty::Controlling(_)) {
+            assert_no_panic(&r.join().unwrap());
+        }
+    }
+    assert_no_panic(&out.stderr);
+    (String::from_utf8(out.stdout).expect("UTF-8"), out.status.code())
 }
 
 /// Removes ANSI CSI sequences (colours, attributes).
@@ -168,28 +260,88 @@ fn the_table_fits_terminals_of_80_120_and_200_columns() {
     assert!(heights[2].1 > 150, "a 200-column terminal gets a wide table: {heights:?}");
 }
 
+/// The widest table line of a rendered report.
+fn table_width(text: &str) -> usize {
+    strip_ansi(text).lines().filter(|l| l.starts_with(['┌', '│', '╞', '└'])).map(columns).max().expect("a table")
+}
+
 #[test]
-fn the_terminal_width_wins_over_columns_and_a_pipe_keeps_lines_whole() {
+fn the_terminal_width_wins_over_columns() {
     let report = json_report(&seed());
     let bundle = seed().display().to_string();
     let (text, _) = under_pty(80, &["doctor", "--from-bundle", &bundle], &[("COLUMNS", "200")]);
     assert_table_fits(&text, 80, &report);
+}
 
-    // A pipe: one line per check, whatever the length.
-    let out = veldr().args(["doctor", "--from-bundle", &bundle]).env_remove("COLUMNS").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.contains('\x1b'), "no colour on a pipe");
-    for c in report["checks"].as_array().unwrap() {
-        let summary = c["summary"].as_str().unwrap();
-        assert!(text.lines().any(|l| l.contains(c["id"].as_str().unwrap()) && l.contains(summary)), "{summary:?} is wrapped on a pipe");
+/// `veldr doctor | less` in an 80-column terminal: stdout is a pipe, stderr the terminal. The table fits
+/// the terminal (in 0.2 it was drawn at its natural width, ~250 columns for the seed, and every row broke
+/// in two in the pager); no colour, since stdout is not the terminal.
+#[test]
+fn a_pipe_to_a_pager_fits_the_terminal_on_stderr() {
+    let report = json_report(&seed());
+    let bundle = seed().display().to_string();
+    for cols in [80u16, 200] {
+        let (text, code) = piped(Tty::OnStderr(cols), &["doctor", "--from-bundle", &bundle], &[]);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(!text.contains('\x1b'), "no colour on a pipe");
+        assert_table_fits(&text, cols.into(), &report);
+        assert_what_to_do_fits(&text, cols.into(), &report);
+        if cols == 200 {
+            assert!(table_width(&text) > 150, "the room of a 200-column terminal is used: {}", table_width(&text));
+        }
     }
-    assert!(text.lines().map(columns).max().unwrap() > 200, "nothing is wrapped at a fixed width on a pipe");
+    // The terminal wins over COLUMNS here too.
+    let (text, _) = piped(Tty::OnStderr(80), &["doctor", "--from-bundle", &bundle], &[("COLUMNS", "200")]);
+    assert_table_fits(&text, 80, &report);
+}
 
-    // A pipe with COLUMNS: the width asked for.
-    let out = veldr().args(["doctor", "--from-bundle", &bundle]).env("COLUMNS", "80").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+/// `veldr doctor 2>&1 | less`: stdout and stderr are pipes, the controlling terminal (/dev/tty) is 80
+/// columns wide: the table fits it.
+#[test]
+fn a_pipe_fits_the_controlling_terminal() {
+    let report = json_report(&seed());
+    let bundle = seed().display().to_string();
+    let (text, code) = piped(Tty::Controlling(80), &["doctor", "--from-bundle", &bundle], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(!text.contains('\x1b'), "no colour on a pipe");
     assert_table_fits(&text, 80, &report);
     assert_what_to_do_fits(&text, 80, &report);
+    assert!(table_width(&text) > 70, "{}", table_width(&text));
+    let (text, _) = piped(Tty::Controlling(200), &["doctor", "--from-bundle", &bundle], &[]);
+    assert!(table_width(&text) > 150, "{}", table_width(&text));
+}
+
+/// No terminal at all (cron, CI logs, a pod): COLUMNS when set, else 120, which the seed's table fills.
+/// `--output-file` does not ask the terminal either.
+#[test]
+fn with_no_terminal_columns_else_120() {
+    let report = json_report(&seed());
+    let bundle = seed().display().to_string();
+    let (text, code) = piped(Tty::None, &["doctor", "--from-bundle", &bundle], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_table_fits(&text, 120, &report);
+    assert_what_to_do_fits(&text, 120, &report);
+    assert_eq!(table_width(&text), 120, "the seed's table is wider than 120 unwrapped: it fills the 120 columns");
+
+    for cols in [80u16, 200] {
+        let (text, _) = piped(Tty::None, &["doctor", "--from-bundle", &bundle], &[("COLUMNS", &cols.to_string())]);
+        assert_table_fits(&text, cols.into(), &report);
+        assert_what_to_do_fits(&text, cols.into(), &report);
+        assert!(table_width(&text) > usize::from(cols) - 10, "COLUMNS={cols}: {}", table_width(&text));
+    }
+    // A COLUMNS that is not a width is ignored.
+    let (text, _) = piped(Tty::None, &["doctor", "--from-bundle", &bundle], &[("COLUMNS", "wide")]);
+    assert_eq!(table_width(&text), 120);
+
+    // --output-file from a terminal: the file is not the terminal, its table has the no-terminal width.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.txt");
+    let (_, code) = under_pty(80, &["doctor", "--from-bundle", &bundle, "--output-file", file.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains('\x1b'), "no colour in a file");
+    assert_table_fits(&text, 120, &report);
+    assert_eq!(table_width(&text), 120);
 }
 
 #[test]

@@ -93,15 +93,7 @@ fn status_of(report: &Value, id: &str) -> String {
 }
 
 fn text_of(report: &Value, id: &str) -> String {
-    let c = check(report, id);
-    let mut s = c["summary"].as_str().unwrap_or_default().to_string();
-    for d in c["details"].as_array().into_iter().flatten() {
-        s.push('\n');
-        s.push_str(d.as_str().unwrap_or_default());
-    }
-    s.push('\n');
-    s.push_str(c["hint"].as_str().unwrap_or_default());
-    s
+    common::text_of(check(report, id))
 }
 
 #[test]

@@ -7,6 +7,9 @@
 
 pub mod ctx;
 pub mod findings;
+pub mod telltales;
+#[cfg(test)]
+pub mod testing;
 pub mod backup;
 pub mod bsl;
 pub mod credentials;
@@ -14,8 +17,10 @@ pub mod csi;
 pub mod keystone;
 pub mod kube;
 pub mod nodeagent;
+pub mod restore;
 pub mod swift;
 pub mod velero;
+pub mod verify;
 pub mod vsl;
 
 pub use ctx::Ctx;
@@ -35,13 +40,30 @@ pub struct CheckDef {
     pub depends_on: &'static [&'static str],
     /// The facts collect must gather for this check (the API server's version is always read).
     pub needs: &'static [Need],
+    /// Whether the check judges the objects it needs (almost all do; kube.rbac judges the reads).
+    pub objects: Objects,
+    /// Of `needs`, the kinds the check only looks things up in: their objects that did not decode are
+    /// named in its details but do not turn an `ok` into a `warn` (the engine's malformed policy).
+    pub consults: &'static [Need],
     /// The gauges this check exports to Prometheus (values set by the judge with `Verdict::metric`).
     pub metrics: &'static [MetricDef],
+    /// The Velero messages and log lines this check explains ([`telltales`]).
+    pub explains: &'static [telltales::Telltale],
     /// Which read's time its `durationMs` includes (besides judging).
     pub timed_by: Timing,
     pub judge: Judge,
     /// The runbook page (`checks/<id>.md`), embedded at build time.
     pub page: &'static str,
+}
+
+/// Whether a check judges the objects of the kinds it needs, for the engine's malformed policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    /// A malformed object of a kind it needs is named in its details; unless the kind is one it only
+    /// `consults`, an `ok` (or a `skip` for want of something to judge) becomes `warn`.
+    Judged,
+    /// It judges how the reads went, not what they returned.
+    NotJudged,
 }
 
 /// Which read a check's `durationMs` includes.
@@ -53,6 +75,8 @@ pub enum Timing {
     Kube,
     /// One OpenStack read, the one the check is about.
     OpenStack(OpenStackRead),
+    /// restore-check's reads (discovery, the backup's objects in Swift, the existing items).
+    Restore,
 }
 
 /// Declares a check in its own file:
@@ -64,12 +88,26 @@ pub enum Timing {
 ///     depends_on: [], needs: [], judge: judge,
 /// };
 /// ```
-/// `metrics: [ … ]` and then `timed_by: Kube` (see [`Timing`]; default `Needs`) may follow `needs`.
+/// After `needs`, in this order, each optional:
+/// - `objects: not_judged`: the check reads how the reads went, not the objects (kube.rbac): the
+///   engine's malformed policy leaves it alone;
+/// - `consults: [Need, …]`: needs whose malformed objects the engine only notes (the check looks things
+///   up there; it does not judge them), see [`CheckDef::consults`];
+/// - `metrics: [MetricDef, …]`;
+/// - `explains: [["needle", …] => "why", …]`: Velero messages and log lines this check explains
+///   (every needle must appear, case-insensitive): the registry builds the table from them
+///   ([`telltales::explain`]);
+/// - `timed_by: Kube` (see [`Timing`]; default `Needs`).
+///
 /// The runbook page `checks/<id>.md` is embedded.
 #[macro_export]
 macro_rules! check {
     (id: $id:literal, category: $cat:ident, severity: $sev:ident, title: $title:literal,
-     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?], $(metrics: [$($metric:expr),* $(,)?],)?
+     depends_on: [$($dep:literal),* $(,)?], needs: [$($need:ident),* $(,)?],
+     $(objects: $objects:ident,)?
+     $(consults: [$($consult:ident),* $(,)?],)?
+     $(metrics: [$($metric:expr),* $(,)?],)?
+     $(explains: [$([$($needle:literal),+ $(,)?] => $why:literal),* $(,)?],)?
      $(timed_by: $timing:expr,)? judge: $judge:path $(,)?) => {
         $crate::checks::CheckDef {
             id: $id,
@@ -78,12 +116,17 @@ macro_rules! check {
             severity: $crate::model::Severity::$sev,
             depends_on: &[$($dep),*],
             needs: &[$($crate::facts::Need::$need),*],
+            objects: $crate::check!(@objects $($objects)?),
+            consults: &[$($($crate::facts::Need::$consult),*)?],
             metrics: &[$($($metric),*)?],
+            explains: &[$($($crate::checks::telltales::Telltale { needles: &[$($needle),+], why: $why }),*)?],
             timed_by: $crate::check!(@timing $($timing)?),
             judge: $judge,
             page: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/", $id, ".md")),
         }
     };
+    (@objects) => { $crate::checks::Objects::Judged };
+    (@objects not_judged) => { $crate::checks::Objects::NotJudged };
     (@timing) => { $crate::checks::Timing::Needs };
     (@timing $timing:expr) => {{
         #[allow(unused_imports)]
@@ -132,11 +175,18 @@ pub static REGISTRY: &[CheckDef] = &[
 
 /// `veldr restore-check`'s checks, in report order (CONTRACT.md "Additions in 0.3").
 pub static RESTORE_CHECK_REGISTRY: &[CheckDef] = &[
+    restore::backup::CHECK,
+    restore::api::CHECK,
+    restore::storage::CHECK,
+    restore::conflicts::CHECK,
     // restore-check's checks: append above this line
 ];
 
 /// `veldr verify`'s own checks, appended to the doctor's in its report.
 pub static VERIFY_REGISTRY: &[CheckDef] = &[
+    verify::backup::CHECK,
+    verify::volumes::CHECK,
+    verify::objects::CHECK,
     // verify's checks: append above this line
 ];
 
@@ -187,6 +237,7 @@ pub fn all() -> impl Iterator<Item = (Suite, &'static CheckDef)> {
 pub fn find(id: &str) -> Option<&'static CheckDef> {
     all().map(|(_, c)| c).find(|c| c.id == id)
 }
+
 
 /// The verdict for a check whose input could not be read.
 pub fn read_failed(e: &ReadError) -> Verdict {
@@ -255,30 +306,77 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_dependencies_come_first() {
-        let mut seen = HashSet::new();
-        for c in REGISTRY {
-            for d in c.depends_on {
-                assert!(seen.contains(d), "{} depends on {d}, which must be registered before it", c.id);
+        // In each command's report order (verify's checks come after the doctor's they depend on).
+        for suite in Suite::ALL {
+            let mut seen = HashSet::new();
+            for c in suite.checks() {
+                for d in c.depends_on {
+                    assert!(seen.contains(d), "{} depends on {d}, which must be registered before it ({})", c.id, suite.command());
+                }
+                assert!(seen.insert(c.id), "duplicate id {} ({})", c.id, suite.command());
             }
-            assert!(seen.insert(c.id), "duplicate id {}", c.id);
         }
+        let mut every = HashSet::new();
+        for (_, c) in all() {
+            assert!(every.insert(c.id), "{} is in two registries", c.id);
+        }
+    }
+
+    /// `src/checks/<area>/<name>.rs`, or `src/checks/<area>/<name>/mod.rs` for a check judged in several files.
+    fn file_of(id: &str) -> std::path::PathBuf {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        let (area, name) = id.split_once('.').expect("ids are area.name");
+        let module = name.replace('-', "_");
+        let folder = root.join(area).join(&module).join("mod.rs");
+        if folder.exists() { folder } else { root.join(area).join(format!("{module}.rs")) }
     }
 
     #[test]
     fn every_check_lives_in_the_file_named_by_its_id() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
-        for c in REGISTRY {
-            let (area, name) = c.id.split_once('.').expect("ids are area.name");
-            let file = root.join(area).join(format!("{}.rs", name.replace('-', "_")));
+        for (_, c) in all() {
+            let file = file_of(c.id);
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert!(text.contains(&format!("id: \"{}\"", c.id)), "{} does not declare {}", file.display(), c.id);
         }
     }
 
+    /// Every file under src/checks, recursively.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The other way round (like clippy's update_lints): a check declared in a file but missing from
+    /// every registry would never run. `scripts/new-check` registers it.
+    #[test]
+    fn every_declared_check_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        let mut found = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            // A declaration (`CHECK: CheckDef = crate::check!` and a brace), then its first field, the id.
+            for (at, _) in text.match_indices("CheckDef = crate::check! {") {
+                let Some(id) = text[at..].split_once("id: \"").and_then(|(_, rest)| rest.split_once('"')).map(|(id, _)| id) else { continue };
+                found += 1;
+                assert!(find(id).is_some(), "{} declares {id}, which no registry lists: run scripts/new-check or add `{}::CHECK` to a registry in src/checks/mod.rs", file.display(), id.replace('.', "::").replace('-', "_"));
+                assert_eq!(file_of(id), file, "{id} is declared in {} instead of the file named by its id", file.display());
+            }
+        }
+        assert_eq!(found, all().count(), "every registered check is declared once in src/checks");
+    }
+
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();
-        for c in REGISTRY {
+        for c in all().map(|(_, c)| c) {
             for m in c.metrics {
                 assert!(m.name.starts_with("veldr_") && m.name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'), "{}", m.name);
                 assert!(seen.insert(m.name), "metric {} declared twice", m.name);
@@ -296,9 +394,9 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .map(|n| n.trim_end_matches(".md").to_string())
             .collect();
-        let ids: HashSet<String> = REGISTRY.iter().map(|c| c.id.to_string()).collect();
+        let ids: HashSet<String> = all().map(|(_, c)| c).map(|c| c.id.to_string()).collect();
         assert_eq!(pages, ids, "pages in checks/ and registered checks differ");
-        for c in REGISTRY {
+        for c in all().map(|(_, c)| c) {
             for section in ["## What it checks", "## Why it matters", "## How to fix", "## Related"] {
                 assert!(c.page.contains(section), "checks/{}.md lacks the section {section:?}", c.id);
             }

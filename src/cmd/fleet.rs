@@ -111,7 +111,7 @@ fn nagios_worst(codes: &[i32]) -> i32 {
 
 pub fn render(args: &DoctorArgs, reports: &[Report], to_terminal: bool) -> String {
     let colour_on = pipeline::colour_on(args.color, to_terminal);
-    let width = crate::util::term::columns(to_terminal);
+    let width = Some(crate::util::term::columns(args.output_file.is_some()));
     match args.output {
         Output::Json => {
             let mut s = serde_json::to_string_pretty(&FleetReport::of(reports.to_vec())).expect("a report always serializes");

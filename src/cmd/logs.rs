@@ -71,6 +71,7 @@ pub async fn run(args: LogsArgs) -> Result<i32, Unrunnable> {
         bsl_filter: vec![],
         insecure: args.insecure,
         tokens: None,
+        restore: None,
     };
     let (facts, _) = crate::pipeline::with_progress(args.verbose == 0, collect::collect(&opts)).await.map_err(|e| Unrunnable(e.to_string()))?;
     let backup = match &subject {

@@ -10,3 +10,5 @@ pub mod registry;
 pub mod schema;
 pub mod serve;
 pub mod tempurl;
+pub mod restore_check;
+pub mod verify;

@@ -28,6 +28,7 @@ async fn from_cluster(args: &TempurlArgs) -> Result<Signer, Unrunnable> {
         bsl_filter: vec![],
         insecure: false,
         tokens: None,
+        restore: None,
     };
     let (facts, _) = collect::collect(&opts).await.map_err(|e| Unrunnable(e.to_string()))?;
     let os = facts.openstack.ok_or_else(|| Unrunnable("OpenStack was not asked".into()))?;

@@ -158,7 +158,7 @@ const VELERO_CRDS: Kind =
     Kind::new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false).labelled(crate::facts::crds::VELERO_CRD_LABEL);
 
 /// Turns a kube-rs error into what a person can act on.
-fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
+pub(crate) fn read_error(e: &kube::Error, verb: &str, resource: &str, namespace: Option<&str>) -> ReadError {
     let (kind, message) = match e {
         kube::Error::Api(status) => {
             let kind = match status.code {
@@ -288,24 +288,24 @@ async fn list_all<T: Object>(client: &Client, kind: &Kind, namespace: &str, dead
 /// One page of a list.
 #[derive(serde::Deserialize)]
 #[serde(bound(deserialize = "T: serde::Deserialize<'de>"))]
-struct Page<T> {
+pub(super) struct Page<T> {
     #[serde(default)]
-    items: Option<Vec<T>>,
+    pub(super) items: Option<Vec<T>>,
     #[serde(default)]
-    metadata: PageMeta,
+    pub(super) metadata: PageMeta,
 }
 
 #[derive(Default, serde::Deserialize)]
-struct PageMeta {
+pub(super) struct PageMeta {
     #[serde(rename = "continue", default)]
-    continue_: Option<String>,
+    pub(super) continue_: Option<String>,
 }
 
 // Bodies are decoded here, not by kube's typed `get`/`list`: those log the whole body at WARN
 // when it does not decode, and for a Secret, a Helm release or a Deployment with literal env
 // values that body holds credentials. The error keeps the position, never the content.
 
-async fn list_json<T: serde::de::DeserializeOwned>(client: &Client, url_path: &str, lp: &ListParams) -> Result<Page<T>, kube::Error> {
+pub(super) async fn list_json<T: serde::de::DeserializeOwned>(client: &Client, url_path: &str, lp: &ListParams) -> Result<Page<T>, kube::Error> {
     let req = kube::core::Request::new(url_path).list(lp).map_err(kube::Error::BuildRequest)?;
     decode_json(&client.request_text(req).await?)
 }
@@ -320,7 +320,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(client: &Client, url_path: &st
     }
 }
 
-fn decode_json<'t, T: serde::Deserialize<'t>>(text: &'t str) -> Result<T, kube::Error> {
+pub(super) fn decode_json<'t, T: serde::Deserialize<'t>>(text: &'t str) -> Result<T, kube::Error> {
     serde_json::from_str(text).map_err(|e| kube::Error::SerdeError(content_free(&e)))
 }
 

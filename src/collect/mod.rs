@@ -20,8 +20,10 @@ pub mod namespace;
 pub mod newest;
 pub mod openstack;
 pub mod plugin_tls;
+pub mod restore;
 pub mod results;
 pub mod tokens;
+pub mod verify;
 
 /// What a run is still reading, for the progress line on a terminal (`app::with_progress`).
 /// Process-wide: each read holds a [`progress::Reading`] while it is in flight.
@@ -117,6 +119,8 @@ pub struct CollectOptions {
     pub insecure: bool,
     /// Keystone tokens kept from earlier runs (`veldr serve`); `None`: a new token each run.
     pub tokens: Option<tokens::TokenCache>,
+    /// `veldr restore-check`: the backup to read and compare with this cluster.
+    pub restore: Option<restore::RestoreAsk>,
 }
 
 /// The facts of a run that other reads wait for, each published once by the read that learns it.
@@ -153,6 +157,8 @@ pub struct IoTimes {
     pub kube_ms: u64,
     /// Each OpenStack read (the Swift ones: the slowest over the BSLs).
     pub openstack: BTreeMap<OpenStackRead, u64>,
+    /// restore-check's reads (discovery, the backup's objects, the existing items), all together.
+    pub restore_ms: u64,
 }
 
 impl IoTimes {
@@ -175,6 +181,9 @@ pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     let mut all = needs.clone();
     if all.contains(&Need::BackupResults) {
         all.extend([Need::OpenStack, Need::Backups]);
+    }
+    if all.contains(&Need::RestoreResults) {
+        all.extend([Need::OpenStack, Need::Backups, Need::Restores]);
     }
     if all.contains(&Need::NewestBackups) {
         all.extend([Need::OpenStack, Need::Backups, Need::Schedules]);
@@ -201,10 +210,11 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     let deadline = Deadline::after(opts.timeout);
     let (client, context, server) = kube::client(&opts.target, opts.timeout).await?;
     let needs = closure(&opts.needs);
-    let wants_restores = needs.contains(&Need::BackupResults) && needs.contains(&Need::Restores);
+    let wants_results = needs.contains(&Need::BackupResults);
+    let wants_restores = needs.contains(&Need::RestoreResults);
     let wants_newest = needs.contains(&Need::NewestBackups);
     let board = Board {
-        wants_backups: needs.contains(&Need::BackupResults) || wants_newest,
+        wants_backups: wants_results || wants_restores || wants_newest || opts.restore.is_some(),
         wants_restores,
         wants_schedules: wants_newest || needs.contains(&Need::ResourcePolicies),
         ..Default::default()
@@ -301,7 +311,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
     // The results objects of failed backups: as soon as the Backups are listed and Swift has
     // validated the token (board.token is published then), alongside the container HEADs.
     let results_side = async {
-        if !needs.contains(&Need::BackupResults) {
+        if !wants_results && !wants_restores {
             return None;
         }
         let waited = tokio::time::timeout_at(deadline.at, async { futures::join!(board.backups.get(), board.bsls.get(), board.token.get()) }).await;
@@ -311,12 +321,13 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         };
         let t0 = std::time::Instant::now();
         let http_opts = crate::openstack::http::HttpOptions { timeout: deadline.remaining(), ca_pem: ca_pem.clone(), insecure: opts.insecure };
-        // The Restores only when velero.operations is judged too (it does not make veldr read them).
+        // Each side only when a judged check needs it: backup.failures the backups', velero.operations
+        // the restores'.
         let restores = match wants_restores {
             true => tokio::time::timeout_at(deadline.at, board.restores.get()).await.ok(),
             false => None,
         };
-        let inputs = results::Inputs { backups, restores, bsls, openstack: Some(os), now: started };
+        let inputs = results::Inputs { backups, read_backups: wants_results, restores, bsls, openstack: Some(os), now: started };
         let read = results::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };
@@ -338,15 +349,24 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         let read = newest::from_parts(&inputs, &http_opts, early_client.clone().await, &deadline).await;
         Some((read, t0.elapsed().as_millis() as u64))
     };
+    // restore-check's reads: discovery and the namespaces at once, the backup's objects in Swift when
+    // the Backups and the token are there (collect::restore).
+    let restore_side = async {
+        let ask = opts.restore.as_ref()?;
+        let t0 = std::time::Instant::now();
+        let facts = restore::collect(&client, &ns, ask, &board, early_client.clone(), deadline).await;
+        Some((facts, t0.elapsed().as_millis() as u64))
+    };
     // On the heap: both sides are large futures, and a tokio worker's stack (veldr serve) is small.
-    let ((kube_facts, mut io), openstack, results, newest) =
-        futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side), Box::pin(newest_side));
+    let ((kube_facts, mut io), openstack, results, newest, restore) =
+        futures::join!(Box::pin(kube_side), Box::pin(openstack_side), Box::pin(results_side), Box::pin(newest_side), Box::pin(restore_side));
 
     let openstack = openstack.map(|(mut os, ms)| {
         io.by_need.insert(Need::OpenStack, ms);
         io.record_openstack(&os);
         if let Some((read, ms)) = results {
             io.by_need.insert(Need::BackupResults, ms);
+            io.by_need.insert(Need::RestoreResults, ms);
             io.openstack.insert(OpenStackRead::Results, ms);
             os.backup_results = Some(read);
         }
@@ -365,6 +385,11 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Facts, IoTimes), kube::Co
         velero_env: board.env.into_inner().flatten(),
         credentials_source: opts.credentials.to_string(),
         openstack,
+        restore: restore.map(|(facts, ms)| {
+            io.restore_ms = ms;
+            facts
+        }),
+        verify: None,
     };
     // credentials.tls's handshakes need the hosts found above (auth URL, each BSL's endpoint).
     if let Some(os) = facts.openstack.as_ref() {

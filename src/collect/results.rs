@@ -167,6 +167,7 @@ pub(crate) fn default_of(bsls: &Read<List<BackupStorageLocation>>) -> Option<&st
 pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadline) -> BackupResultsFacts {
     let inputs = Inputs {
         backups: &facts.kube.backups,
+        read_backups: true,
         restores: Some(&facts.kube.restores),
         bsls: &facts.kube.backup_storage_locations,
         openstack: facts.openstack.as_ref(),
@@ -179,7 +180,10 @@ pub async fn from_facts(facts: &Facts, http_opts: &HttpOptions, deadline: &Deadl
 /// OpenStack facts as far as the token (its value, each BSL's endpoint).
 pub struct Inputs<'a> {
     pub backups: &'a Read<List<Backup>>,
-    /// The Restores, when their results are wanted too (velero.operations is judged).
+    /// Whether the failed backups' results are wanted (backup.failures is judged); the Backups are
+    /// read in any case, since a restore's BSL is its backup's.
+    pub read_backups: bool,
+    /// The Restores, when their results are wanted (velero.operations is judged).
     pub restores: Option<&'a Read<List<Restore>>>,
     pub bsls: &'a Read<List<BackupStorageLocation>>,
     pub openstack: Option<&'a OpenStackFacts>,
@@ -196,7 +200,10 @@ pub async fn from_parts(inputs: &Inputs<'_>, http_opts: &HttpOptions, client: Op
         Ok(list) => list,
         Err(e) => return not(format!("the Backups could not be read: {}", e.explain())),
     };
-    let failed = crate::rules::backups::failed_backups(backups, inputs.now);
+    let failed = match inputs.read_backups {
+        true => crate::rules::backups::failed_backups(backups, inputs.now),
+        false => Vec::new(),
+    };
     // A restore's results are in its backup's BSL: the backup is looked up by name.
     let restores: Option<Vec<(&Restore, Option<&Backup>)>> = inputs.restores.map(|r| match r {
         Ok(list) => crate::rules::restores::failed_restores(list, inputs.now)

@@ -14,9 +14,11 @@ pub mod list;
 pub mod logs;
 pub mod openstack;
 pub mod problem;
+pub mod restore;
 pub mod results;
 pub mod snapshots;
 pub mod velero;
+pub mod verify;
 pub mod volumes;
 
 pub use backup_objects::*;
@@ -58,6 +60,12 @@ pub struct Facts {
     pub credentials_source: String,
     #[serde(default)]
     pub openstack: Option<OpenStackFacts>,
+    /// `veldr restore-check`'s facts (absent from the doctor's runs and bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<restore::RestoreFacts>,
+    /// What `veldr verify` did: its test Backup, watched, judged and cleaned up (`None` for doctor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::VerifyFacts>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -205,6 +213,9 @@ pub enum Need {
     OpenStack,
     /// The results objects of the failed backups, from Swift with the token (implies OpenStack and Backups).
     BackupResults,
+    /// The results objects of the failed restores, from their backups' BSLs with the token (implies
+    /// OpenStack, Restores and Backups: a restore's BSL is its backup's).
+    RestoreResults,
     /// The resource-policy ConfigMaps the Schedules name (`spec.template.resourcePolicy`), each by name
     /// (implies Schedules).
     ResourcePolicies,
@@ -218,7 +229,7 @@ impl Need {
     /// Read from Swift by a check that judges the cluster too: when the selection skips
     /// swift.container (`--skip openstack`), these are not read and the check judges without them.
     pub fn through_swift(self) -> bool {
-        matches!(self, Need::NewestBackups)
+        matches!(self, Need::NewestBackups | Need::RestoreResults)
     }
 }
 
@@ -444,6 +455,60 @@ impl ResolvedEnv {
     }
 }
 
+impl KubeFacts {
+    /// The objects of a listed kind that did not decode (`None` for a need that is not a list, or a
+    /// list that could not be read).
+    pub fn malformed(&self, need: Need) -> Option<&[Malformed]> {
+        fn of<T>(read: &Read<List<T>>) -> Option<&[Malformed]> {
+            read.as_ref().ok().map(|l| l.malformed.as_slice())
+        }
+        match need {
+            Need::Deployments => of(&self.deployments),
+            Need::DaemonSets => of(&self.daemonsets),
+            Need::Pods => of(&self.pods),
+            Need::Events => of(&self.events),
+            Need::BackupStorageLocations => of(&self.backup_storage_locations),
+            Need::VolumeSnapshotLocations => of(&self.volume_snapshot_locations),
+            Need::Schedules => of(&self.schedules),
+            Need::Backups => of(&self.backups),
+            Need::PodVolumeBackups => of(&self.pod_volume_backups),
+            Need::BackupRepositories => of(&self.backup_repositories),
+            Need::Restores => of(&self.restores),
+            Need::DeleteBackupRequests => of(&self.delete_backup_requests),
+            Need::PodVolumeRestores => of(&self.pod_volume_restores),
+            Need::DataUploads => of(&self.data_uploads),
+            Need::DataDownloads => of(&self.data_downloads),
+            Need::VolumeSnapshotClasses => of(&self.volume_snapshot_classes),
+            Need::CsiDrivers => of(&self.csi_drivers),
+            Need::StorageClasses => of(&self.storage_classes),
+            Need::PersistentVolumes => of(&self.persistent_volumes),
+            Need::PersistentVolumeClaims => of(&self.persistent_volume_claims),
+            Need::VolumeSnapshots => of(&self.volume_snapshots),
+            Need::VolumeSnapshotContents => of(&self.volume_snapshot_contents),
+            Need::VeleroCrds => of(&self.velero_crds),
+            _ => None,
+        }
+    }
+}
+
+impl Need {
+    /// Whether veldr reads this kind in the Velero namespace only (or, for Deployments, looks for
+    /// Velero's there): a malformed object elsewhere is none of the judges' business.
+    pub fn in_velero_namespace(self) -> bool {
+        !matches!(
+            self,
+            Need::VolumeSnapshotClasses
+                | Need::CsiDrivers
+                | Need::StorageClasses
+                | Need::PersistentVolumes
+                | Need::PersistentVolumeClaims
+                | Need::VolumeSnapshots
+                | Need::VolumeSnapshotContents
+                | Need::VeleroCrds
+        )
+    }
+}
+
 impl Facts {
     /// Facts of a cluster where every read succeeded and found nothing: the base for unit tests
     /// of judges, which then set only the fields they are about.
@@ -495,6 +560,8 @@ impl Facts {
             velero_env: None,
             credentials_source: "cluster".into(),
             openstack: None,
+            restore: None,
+            verify: None,
         }
     }
 }

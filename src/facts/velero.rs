@@ -236,6 +236,27 @@ pub struct BackupStatus {
     pub failure_reason: Option<String>,
     #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Vec::is_empty")]
     pub validation_errors: Vec<String>,
+    /// Items backed up so far and in all, while it runs (Velero updates it as it goes).
+    #[serde(default, deserialize_with = "or_default", skip_serializing_if = "Option::is_none")]
+    pub progress: Option<BackupProgress>,
+    /// CSI VolumeSnapshots taken, and those whose snapshot completed (set when it finalizes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi_volume_snapshots_attempted: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi_volume_snapshots_completed: Option<i64>,
+    /// Its place in Velero's backup queue while `Queued` (Velero 1.17+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<i64>,
+}
+
+/// `status.progress` of a Backup (pkg/apis/velero/v1/backup_types.go `BackupProgress`, v1.18.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupProgress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_items: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_backed_up: Option<i64>,
 }
 
 /// The API server version of the cluster that made a Backup (`pkg/apis/velero/v1/labels_annotations.go`,

@@ -386,6 +386,27 @@ pub async fn list_objects(
     Ok(out)
 }
 
+/// The names of the objects under `prefix` (one page of at most `limit`; `true` when there may be
+/// more): one backup's directory (`veldr verify`), never a whole BSL.
+pub async fn list_names(client: &reqwest::Client, endpoint: &str, token: &Secret, container: &str, prefix: &str, limit: u64) -> Result<(Vec<String>, bool), SwiftError> {
+    let mut url = reqwest::Url::parse(&format!("{}/{}", account_url(endpoint), super::tempurl::go_path_escape(container)))
+        .map_err(|e| SwiftError::BadBody(format!("the Swift endpoint is not a URL: {e}")))?;
+    url.query_pairs_mut().append_pair("format", "json").append_pair("prefix", prefix).append_pair("limit", &limit.to_string());
+    tracing::debug!(target: "veldr::swift", url = %url, "GET listing (names)");
+    let request = client.get(url).header("X-Auth-Token", token.expose().unwrap_or("")).header("Accept", "application/json");
+    let answer = send(request, DOCUMENT_LIMIT).await.map_err(SwiftError::Transport)?;
+    match answer.status {
+        204 => Ok((Vec::new(), false)),
+        200 => {
+            let entries: Vec<ListingEntry> = serde_json::from_str(answer.document().map_err(SwiftError::Transport)?)
+                .map_err(|e| SwiftError::BadBody(format!("container listing: {e}")))?;
+            let full = entries.len() as u64 >= limit;
+            Ok((entries.into_iter().map(|e| e.name).collect(), full))
+        }
+        status => Err(refusal(status, answer.body, || format!("container {container:?}"))),
+    }
+}
+
 /// `<account>/<container>/<object>`: the container escaped as one segment (as the plugin does),
 /// the object name keeping its `/`.
 pub fn object_url(endpoint: &str, container: &str, object: &str) -> String {

@@ -37,6 +37,7 @@ impl DoctorArgs {
             bsl_filter: self.bsl.clone(),
             insecure: self.insecure,
             tokens: None,
+            restore: None,
         }
     }
 }
@@ -124,7 +125,7 @@ pub fn to_terminal(args: &DoctorArgs) -> bool {
 pub fn render(args: &DoctorArgs, report: &Report) -> String {
     let to_terminal = to_terminal(args);
     match args.output {
-        Output::Table => report::table::render(report, colour_on(args.color, to_terminal), crate::util::term::columns(to_terminal)),
+        Output::Table => report::table::render(report, colour_on(args.color, to_terminal), Some(crate::util::term::columns(args.output_file.is_some()))),
         Output::Json => report::json::render(report),
         Output::Markdown => report::markdown::render(report),
         Output::Junit => report::junit::render(report, args.fail_on),

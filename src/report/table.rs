@@ -40,8 +40,9 @@ fn paint(text: &str, s: Status, colour_on: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// `width`: the terminal's columns; every line fits them (the result column wraps inside its cell, the
-/// status and id columns never break). `None` (a pipe, a file): no line is wrapped.
+/// `width`: the columns to fit (the commands pass `util::term::columns`: the terminal's, else `COLUMNS`,
+/// else 120); every line fits them (the result column wraps inside its cell, the status and id columns
+/// never break). `None`: no line is wrapped.
 pub fn render(report: &Report, colour_on: bool, width: Option<u16>) -> String {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);

@@ -18,6 +18,8 @@ pub mod vsphere_csi;
 pub mod helm;
 /// Velero's per-volume backup record (`<b>-volumeinfo.json.gz`, Velero 1.13+).
 pub mod velero_volumeinfo;
+/// Velero's backup as it lies in the BSL: the resource list and the tarball (restore-check).
+pub mod velero_backup_archive;
 /// Which CRDs and enum values each Velero release declares (generated from Velero's config/crd).
 pub mod velero_crds;
 mod velero_crds_table;

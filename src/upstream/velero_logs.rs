@@ -3,7 +3,7 @@
 //! "msg":"…","time":"…"}`); pkg/cmd/server/server.go sets the formatter, logrus's TextFormatter quotes values.
 //!
 //! [`scan`] reads one log read's text into what veldr keeps of it: counts, and the lines that match a message
-//! veldr knows (the telltales: `checks::backup::failures::explain`, the table every check's messages are in),
+//! veldr knows (the telltales: `checks::telltales::explain`, the table built from every check's `explains`),
 //! each scrubbed before it is kept.
 
 use crate::facts::logs::{KeptLine, LogRead, TelltaleHit, KEPT_LINES};
@@ -64,7 +64,7 @@ pub fn scan(text: &str, read: &mut LogRead, now: Timestamp) {
                 read.error_lines_last_hour += 1;
             }
         }
-        let Some(e) = crate::checks::backup::failures::explain(line) else { continue };
+        let Some(e) = crate::checks::telltales::explain(line) else { continue };
         let hit = match read.hits.iter_mut().position(|h| h.check == e.check && h.why == e.why) {
             Some(i) => &mut read.hits[i],
             None => {

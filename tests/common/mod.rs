@@ -254,6 +254,18 @@ pub fn report(out: &Output) -> Value {
     })
 }
 
+/// A check of a JSON report as one text: its summary, details and hint, a line each.
+pub fn text_of(c: &Value) -> String {
+    let mut s = c["summary"].as_str().unwrap_or_default().to_string();
+    for d in c["details"].as_array().into_iter().flatten() {
+        s.push('\n');
+        s.push_str(d.as_str().unwrap_or_default());
+    }
+    s.push('\n');
+    s.push_str(c["hint"].as_str().unwrap_or_default());
+    s
+}
+
 pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}"))
 }

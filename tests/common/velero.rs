@@ -342,7 +342,8 @@ impl Run {
                 "size": size, "vscName": format!("snapcontent-{pvc}-{name}"),
             })).collect::<Vec<_>>(),
         });
-        let keys = labctl(&["velero-backup", "put", name], Some(&spec));
+        let prefix = self.bsl_prefix(&bsl);
+        let keys = labctl(&["velero-backup", "put", name, "--prefix", &prefix], Some(&spec));
         self.say(format!("backup {name}: {} objects written to the BSL", keys.len()));
         let (attempted, nerr, nwarn) = (volumes.len(), errors.len(), warnings.len());
         if !self.set_phase(name, next, |b| {
@@ -374,6 +375,14 @@ impl Run {
             .find(|l| l.pointer("/spec/default") == Some(&json!(true)))
             .map(name_of)
             .unwrap_or_else(|| "default".into())
+    }
+
+    /// The BSL's `objectStorage.prefix` ("" for none): Velero's objects live under it.
+    fn bsl_prefix(&self, bsl: &str) -> String {
+        self.objects
+            .object(GROUP, "backupstoragelocations", &self.namespace, bsl)
+            .and_then(|l| l.pointer("/spec/objectStorage/prefix").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default()
     }
 
     fn refuse(&self, dbr: &str, why: &str) {
@@ -416,7 +425,7 @@ impl Run {
         if !self.pause(step) {
             return;
         }
-        let left = labctl(&["velero-backup", "delete", &backup], None);
+        let left = labctl(&["velero-backup", "delete", &backup, "--prefix", &self.bsl_prefix(&location)], None);
         self.say(format!("backup {backup}: objects deleted from the BSL ({} left)", left.len()));
         let _ = self.objects.delete_object(GROUP, "backups", &self.namespace, &backup);
         self.say(format!("backup {backup}: deleted"));
@@ -503,7 +512,12 @@ pub fn labctl(args: &[&str], stdin: Option<&Value>) -> Vec<String> {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("labctl {args:?} printed no key list ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-/// The objects of backup `name` in the lab's BSL container.
+/// The objects of backup `name` in the lab's BSL container (no prefix).
 pub fn objects_in_bsl(name: &str) -> Vec<String> {
-    labctl(&["velero-backup", "list", name], None)
+    objects_under(name, "")
+}
+
+/// The objects of backup `name` under the BSL prefix `prefix` of the lab's container.
+pub fn objects_under(name: &str, prefix: &str) -> Vec<String> {
+    labctl(&["velero-backup", "list", name, "--prefix", prefix], None)
 }

@@ -79,8 +79,9 @@ fn judge(ctx: &Ctx) -> Verdict {
     let schedules = crate::need!(&ctx.facts.kube.schedules);
     let backups = crate::need!(&ctx.facts.kube.backups);
     let ns = ctx.namespace().to_string();
-    // A Backup that did not decode may be a schedule's newest (completed or failed) one.
-    let unread_backups: Vec<String> = backups.malformed.iter().map(|m| m.describe()).collect();
+    // A Schedule or Backup that did not decode (it may be a schedule's newest, completed or failed)
+    // is named by the engine's malformed policy. One that exists undecoded still exists: no "no
+    // Schedule", no "all paused".
 
     if schedules.is_empty() && schedules.malformed.is_empty() {
         let newest = backups.iter().filter(|b| phase(b) == Some("Completed")).filter_map(completed_at).max();
@@ -90,7 +91,6 @@ fn judge(ctx: &Ctx) -> Verdict {
         };
         return Verdict::warn(format!("no Schedule in {ns}: backups happen only when someone remembers ({manual})"))
             .detail(format!("{} Backup object(s) in {ns}; a doctor cannot tell a forgotten manual routine from a deliberate one, so this stays a warning", backups.len() + backups.malformed.len()))
-            .details(unread_backups)
             .hint(if ctx.by_helm() {
                 "add a schedule to the Helm values: `schedules: {daily: {schedule: \"0 2 * * *\", template: {ttl: 720h, snapshotVolumes: true}}}`, then `helm upgrade`".to_string()
             } else {
@@ -100,23 +100,7 @@ fn judge(ctx: &Ctx) -> Verdict {
             .evidence("newestCompletedSecondsAgo", newest.map(|t| ctx.age_secs(t)));
     }
 
-    let mut findings: Vec<Finding> = schedules
-        .malformed
-        .iter()
-        .map(|m| {
-            let name = m.name.as_deref().unwrap_or("<unnamed>");
-            Finding::new(Status::Warn, format!("schedule {name} could not be read, so its backups are not judged"))
-                .detail(m.describe())
-                .hint(format!("`kubectl -n {ns} get schedule {name} -o yaml` and fix the field named above"))
-        })
-        .collect();
-    if !unread_backups.is_empty() {
-        findings.push(
-            Finding::new(Status::Warn, format!("{} Backup object(s) could not be read: the schedules are judged without them", unread_backups.len()))
-                .details(unread_backups.clone())
-                .hint(format!("`kubectl -n {ns} get backup <name> -o yaml` and fix the field named above")),
-        );
-    }
+    let mut findings: Vec<Finding> = Vec::new();
     let mut notes = Vec::new();
     let mut evidence = Vec::new();
     let mut active = 0;
@@ -239,7 +223,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     if active == 0 && schedules.malformed.is_empty() {
         return Verdict::warn(format!("all {} schedule(s) are paused: no backups are being taken", schedules.len()))
             .details(notes)
-            .details(unread_backups)
             .hint(format!("unpause: `velero schedule unpause <name> -n {ns}`"))
             .evidence("schedules", evidence);
     }
@@ -289,8 +272,9 @@ mod tests {
         f
     }
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn text(v: &Verdict) -> String {
@@ -458,7 +442,7 @@ mod tests {
         let v = run(&facts(vec![schedule("daily", "0 2 * * *"), bad], vec![ok, odd]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
-        assert!(t.contains("schedule weekly could not be read") && t.contains("malformed object schedule velero/weekly"), "{t}");
+        assert!(t.contains("could not be read") && t.contains("malformed object schedule velero/weekly"), "{t}");
         assert!(t.contains("malformed object backup velero/daily-20261129020000"), "{t}");
         assert!(!t.contains("many"), "{t}");
         // Only malformed schedules: not "no Schedule", not "all paused".
@@ -466,6 +450,6 @@ mod tests {
         bad["spec"]["schedule"] = json!(7);
         let v = run(&facts(vec![bad], vec![]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("schedule weekly could not be read"), "{v:?}");
+        assert!(text(&v).contains("malformed object schedule velero/weekly") && !text(&v).contains("no schedule in"), "{v:?}");
     }
 }

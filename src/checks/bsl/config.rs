@@ -12,6 +12,12 @@ pub const CHECK: CheckDef = crate::check! {
     id: "bsl.config", category: Storage, severity: Major,
     title: "Backup storage location configuration",
     depends_on: ["kube.crds"], needs: [BackupStorageLocations, Deployments, HelmReleases, VeleroEnv],
+    // Velero v1.18.1: pkg/controller/backup_controller.go prepareBackupRequest (validation errors).
+    explains: [
+        ["currently in read-only mode"] => "the BSL's accessMode is ReadOnly: Velero neither writes new backups to it nor deletes old ones",
+        ["backup storage location was not specified", "does not exist"] => "the backup names no BSL and the server's default BSL does not exist: exactly one BSL must be the default",
+        ["backup storage location was not specified", "was not found"] => "the backup names no BSL and the default BSL was not found: exactly one BSL must be the default",
+    ],
     judge: judge,
 };
 
@@ -229,8 +235,6 @@ fn judge(ctx: &Ctx) -> Verdict {
         }));
     }
 
-    findings.extend(super::malformed_findings(ctx, all, "configuration"));
-
     // Defaults are judged over every BSL, not only the selected ones; a malformed one may be the
     // default, so "no default" is only said when every BSL could be read.
     let defaults: Vec<&str> = all.iter().filter(|b| b.spec.default).map(Object::name).collect();
@@ -248,8 +252,9 @@ mod tests {
     use super::*;
     use crate::facts::{EnvValue, EnvVar, Facts, ResolvedEnv};
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn available(name: &str) -> Value {
@@ -391,7 +396,7 @@ mod tests {
         let v = run(&facts_with(vec![a, bad]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
-        assert!(t.contains("bsl b could not be read") && t.contains("malformed object backupstoragelocation velero/b"), "{t}");
+        assert!(t.contains("could not be read") && t.contains("malformed object backupstoragelocation velero/b"), "{t}");
         assert!(!t.contains("not marked default"), "b may be the default: {t}");
         let v = run(&facts_with(vec![json!("garbage")]));
         assert_eq!(v.status, Status::Warn, "{v:?}");

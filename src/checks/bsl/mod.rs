@@ -1,27 +1,6 @@
 pub mod config;
 pub mod phase;
 
-use crate::checks::findings::Finding;
-use crate::checks::Ctx;
-use crate::facts::{BackupStorageLocation, List};
-use crate::model::Status;
-
-/// Shared by bsl.phase and bsl.config: a selected BSL that did not decode cannot be judged and may
-/// hide a broken one, so each is a warning naming what failed to decode.
-fn malformed_findings(ctx: &Ctx, all: &List<BackupStorageLocation>, judged: &str) -> Vec<Finding> {
-    let ns = ctx.namespace();
-    all.malformed
-        .iter()
-        .filter(|m| ctx.bsl_filter.is_empty() || m.name.as_ref().is_some_and(|n| ctx.bsl_filter.contains(n)))
-        .map(|m| {
-            let name = m.name.as_deref().unwrap_or("<unnamed>");
-            Finding::new(Status::Warn, format!("BSL {name} could not be read, so its {judged} is not judged"))
-                .detail(m.describe())
-                .hint(format!("`kubectl -n {ns} get bsl {name} -o yaml` and fix the field named above"))
-        })
-        .collect()
-}
-
 /// Test fixtures shared by the bsl.* checks' tests.
 #[cfg(test)]
 mod fixtures {

@@ -12,6 +12,12 @@ pub const CHECK: CheckDef = crate::check! {
     id: "bsl.phase", category: Storage, severity: Critical,
     title: "Backup storage locations available",
     depends_on: ["kube.crds"], needs: [BackupStorageLocations, Deployments, HelmReleases, VeleroEnv],
+    // Velero v1.18.1: pkg/controller/backup_controller.go prepareBackupRequest (validation) and
+    // backup_deletion_controller.go (deletion refused).
+    explains: [
+        ["backupstoragelocation", "is in unavailable status"] => "Velero refuses new backups to a BSL whose last validation failed (Unavailable): the BSL's message says why",
+        ["backup storage location", "currently in unavailable state"] => "Velero refuses to delete a backup while its BSL is Unavailable: the deletion waits until the BSL validates again",
+    ],
     judge: judge,
 };
 
@@ -261,7 +267,6 @@ fn judge(ctx: &Ctx) -> Verdict {
         }
     }
 
-    findings.extend(super::malformed_findings(ctx, all, "phase"));
 
     let selected = ctx.selected_bsls(all).len();
     let ok = format!("{selected} BackupStorageLocation{} Available and recently validated", if selected == 1 { " is" } else { "s are" });
@@ -274,8 +279,9 @@ mod tests {
     use super::*;
     use crate::facts::Facts;
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     #[test]
@@ -376,13 +382,13 @@ mod tests {
         let v = run(&f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
-        assert!(t.contains("bsl broken could not be read") && t.contains("malformed object backupstoragelocation velero/broken"), "{t}");
+        assert!(t.contains("could not be read") && t.contains("malformed object backupstoragelocation velero/broken"), "{t}");
         assert!(!t.contains("yesterday"), "the offending value is not quoted: {t}");
         // Only malformed ones: not "no BackupStorageLocation", and `--bsl` may name one.
         let f = facts_with(vec![json!({"metadata": {"name": "x"}, "status": {"phase": 3}})]);
         let filter = vec!["x".to_string()];
-        let v = judge(&Ctx::new(&f, &filter));
+        let v = crate::checks::testing::run_for_bsls(&super::CHECK, &f, &filter);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("bsl x could not be read"), "{v:?}");
+        assert!(text(&v).contains("malformed object backupstoragelocation x"), "{v:?}");
     }
 }

@@ -12,6 +12,9 @@ pub const CHECK: CheckDef = crate::check! {
     title: "OS_* variables reach the plugin",
     depends_on: ["kube.connect"],
     needs: [BackupStorageLocations, Deployments, VeleroEnv, HelmReleases],
+    explains: [
+        ["missing input for argument [auth_url]"] => "the OS_* variables (OS_AUTH_URL first) do not reach the velero container, where the plugin reads them",
+    ],
     judge: judge,
 };
 
@@ -64,30 +67,15 @@ fn helm_hint_without_values(ctx: &Ctx) -> Option<String> {
 fn judge(ctx: &Ctx) -> Verdict {
     let from_cluster = ctx.facts.credentials_source == "cluster";
     let bsls = crate::need!(&ctx.facts.kube.backup_storage_locations);
-    // A BSL that did not decode may be an OpenStack one: its configuration is not judged.
-    let malformed_bsls: Vec<String> = bsls
-        .malformed
-        .iter()
-        .filter(|m| ctx.bsl_filter.is_empty() || m.name.as_ref().is_some_and(|n| ctx.bsl_filter.contains(n)))
-        .map(|m| format!("not judged: {}", m.describe()))
-        .collect();
-    let malformed_hint = || format!("compare with `kubectl -n {} get backupstoragelocations -o yaml` (see bsl.phase)", ctx.namespace());
+    // A BSL that did not decode (it may be an OpenStack one) is named by the engine's malformed policy.
     if !ctx.selected_bsls(bsls).iter().any(|b| b.is_openstack()) {
-        if !malformed_bsls.is_empty() {
-            return Verdict::warn(format!(
-                "no BackupStorageLocation veldr could decode uses the OpenStack plugin; {} could not be decoded",
-                malformed_bsls.len()
-            ))
-            .details(malformed_bsls)
-            .hint(malformed_hint());
-        }
         return Verdict::skip("no BackupStorageLocation uses the OpenStack plugin");
     }
     if from_cluster && ctx.velero_deployment().is_none() {
         if let Err(e) = &ctx.facts.kube.deployments {
             return crate::checks::read_failed(e);
         }
-        return super::without_deployment(ctx, "no Velero Deployment found (see velero.deployment)".into());
+        return super::without_deployment("no Velero Deployment found (see velero.deployment)".into());
     }
     let Some(env) = ctx.env() else {
         return Verdict::skip(format!("credentials come from {}; nothing to resolve from the cluster", ctx.facts.credentials_source));
@@ -184,12 +172,6 @@ fn judge(ctx: &Ctx) -> Verdict {
             details.push(format!("ignored by the plugin: {i}"));
         }
     }
-    if !malformed_bsls.is_empty() {
-        status = Verdict::worst([status, Status::Warn]);
-        summary.get_or_insert_with(|| format!("{} BackupStorageLocation(s) could not be decoded: their plugin configuration is not judged", malformed_bsls.len()));
-        hint.get_or_insert_with(malformed_hint);
-        details.extend(malformed_bsls);
-    }
     if configs.iter().any(|(_, pc)| pc.tls_skip_verify) {
         details.push("TLS_SKIP_VERIFY=true: the plugin does not verify the certificates of Keystone and Swift".to_string());
     }
@@ -250,8 +232,9 @@ mod tests {
         f
     }
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     const COMPLETE: [(&str, &str); 3] = [("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s")];
@@ -356,7 +339,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list);
         let v = run(&f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(v.details.iter().any(|d| d.starts_with("not judged: malformed object BackupStorageLocation velero/swift")), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d.starts_with("malformed object BackupStorageLocation velero/swift")), "{:?}", v.details);
         assert!(!format!("{v:?}").contains("region=R"));
 
         let mut f = facts_with(&COMPLETE);
@@ -365,10 +348,10 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list);
         let v = run(&f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(v.summary.contains("could not be decoded"), "{}", v.summary);
+        assert!(v.summary.contains("could not be read"), "{}", v.summary);
         // --bsl default leaves the malformed one out.
         let only = ["default".to_string()];
-        assert_eq!(judge(&Ctx::new(&f, &only)).status, Status::Ok);
+        assert_eq!(crate::checks::testing::run_for_bsls(&super::CHECK, &f, &only).status, Status::Ok);
     }
 
     #[test]

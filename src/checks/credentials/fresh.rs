@@ -16,6 +16,7 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Velero runs with the current secret",
     depends_on: ["kube.connect"],
     needs: [Deployments, Pods, VeleroEnv],
+    consults: [Pods],
     judge: judge,
 };
 
@@ -36,7 +37,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     let deployments = crate::need!(&ctx.facts.kube.deployments);
     let ns = ctx.namespace();
     let Some(dep) = velero::find_deployment(deployments, ns) else {
-        return super::without_deployment(ctx, format!("no Velero Deployment in namespace {ns} (see velero.deployment)"));
+        return super::without_deployment(format!("no Velero Deployment in namespace {ns} (see velero.deployment)"));
     };
     let dname = dep.name();
     let Some(container) = velero::server_container(dep) else {
@@ -50,14 +51,14 @@ fn judge(ctx: &Ctx) -> Verdict {
         return Verdict::skip(format!("the {cname} container of {ns}/{dname} reads no Secret through env or envFrom"));
     }
     let pods = crate::need!(&ctx.facts.kube.pods);
-    // A pod that did not decode and is named like this Deployment's (`<deployment>-<hash>-<id>`)
-    // may be a Velero pod that started before the secret changed: it is named, and the check warns.
-    let malformed_ours: Vec<String> = pods
+    // Pods that did not decode are named by the engine (this check only consults Pods); one named
+    // like this Deployment's (`<deployment>-<hash>-<id>`) may be a Velero pod that started before
+    // the secret changed, so the check warns.
+    let malformed_ours = pods
         .malformed
         .iter()
         .filter(|m| m.namespace.as_deref() == Some(ns) && m.name.as_deref().is_some_and(|n| n.strip_prefix(dname).is_some_and(|r| r.starts_with('-'))))
-        .map(|m| format!("not judged: {}", m.describe()))
-        .collect();
+        .count();
     let malformed_hint = || format!("compare with `kubectl -n {ns} get pods -o yaml`; restarting Velero (`kubectl -n {ns} rollout restart deployment/{dname}`) also makes its pods current");
     let running: Vec<(&Pod, Timestamp)> = pods_of(dep, pods)
         .into_iter()
@@ -65,9 +66,8 @@ fn judge(ctx: &Ctx) -> Verdict {
         .filter_map(|p| started(p, cname).map(|s| (p, s)))
         .collect();
     if running.is_empty() {
-        if !malformed_ours.is_empty() {
-            return Verdict::warn(format!("no Velero pod veldr could decode; {} pod(s) named like deployment {ns}/{dname} could not be decoded", malformed_ours.len()))
-                .details(malformed_ours)
+        if malformed_ours > 0 {
+            return Verdict::warn(format!("no Velero pod veldr could decode; {malformed_ours} pod(s) named like deployment {ns}/{dname} could not be decoded"))
                 .hint(malformed_hint())
                 .evidence("secrets", &secrets);
         }
@@ -118,25 +118,23 @@ fn judge(ctx: &Ctx) -> Verdict {
             .detail("environment variables are read once, when the container starts: the server and its plugins still use the values from before the change")
             .detail("if only labels or annotations of the secret changed, a restart is harmless but still clears this check")
             .details(unreadable.iter().map(|u| format!("not judged: {u}")))
-            .details(malformed_ours)
             .hint(format!(
                 "restart Velero to load the new values: `kubectl -n {ns} rollout restart deployment/{dname}` (and `kubectl -n {ns} rollout restart daemonset/node-agent` if node-agent reads the same secret)"
             ));
     }
     if !unreadable.is_empty() {
-        return ev(Verdict::error(unreadable.join("; "))).details(unknown).details(malformed_ours).hint(unreadable_hint.unwrap_or_default());
+        return ev(Verdict::error(unreadable.join("; "))).details(unknown).hint(unreadable_hint.unwrap_or_default());
     }
     if fine.is_empty() {
-        return ev(Verdict::skip(format!("cannot tell when the secrets changed: {}", unknown.join("; ")))).details(malformed_ours);
+        return ev(Verdict::skip(format!("cannot tell when the secrets changed: {}", unknown.join("; "))));
     }
     fine.sort();
     fine.dedup();
     let newest = running.iter().map(|(_, s)| *s).min().map(age).unwrap_or_default();
     let summary = format!("the {cname} container started {newest} ago, after the last write of {}", fine.join(", "));
-    if !malformed_ours.is_empty() {
-        return ev(Verdict::warn(format!("{summary}; {} pod(s) of {ns}/{dname} could not be decoded and are not judged", malformed_ours.len())))
+    if malformed_ours > 0 {
+        return ev(Verdict::warn(format!("{summary}; {malformed_ours} pod(s) of {ns}/{dname} could not be decoded and are not judged")))
             .details(unknown)
-            .details(malformed_ours)
             .hint(malformed_hint());
     }
     ev(Verdict::ok(summary)).details(unknown)
@@ -191,8 +189,9 @@ mod tests {
         f
     }
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     #[test]
@@ -274,13 +273,19 @@ mod tests {
         f.kube.pods = Ok(pods);
         let v = run(&f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert_eq!(v.details.len(), 1, "only the pod named like Velero's: {:?}", v.details);
-        assert!(v.details[0].starts_with("not judged: malformed object Pod velero/velero-7c9d8f5b6d-x2k9p"), "{:?}", v.details);
+        assert!(v.summary.contains("1 pod(s) of velero/velero could not be decoded"), "only the pod named like Velero's counts: {}", v.summary);
+        assert!(v.details.iter().any(|d| d.starts_with("malformed object Pod velero/velero-7c9d8f5b6d-x2k9p")), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d.starts_with("malformed object Pod velero/node-agent-kx7vq")), "both are named: {:?}", v.details);
         assert!(!format!("{v:?}").contains("yesterday"));
 
         let mut pods: List<Pod> = List::default();
         pods.push_json(bad);
         f.kube.pods = Ok(pods);
         assert_eq!(run(&f).status, Status::Warn);
+        // Only a neighbour: named, not a warning (this check consults the pods).
+        let mut pods: List<Pod> = vec![pod("2026-11-26T08:00:10Z")].into();
+        pods.push_json(other);
+        f.kube.pods = Ok(pods);
+        assert_eq!(run(&f).status, Status::Ok);
     }
 }

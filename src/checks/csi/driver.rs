@@ -2,7 +2,7 @@
 //! their CSIDriver objects, the snapshot API, a ready snapshot-controller and, for vSphere, the
 //! csi-snapshotter sidecar (vSphere's snapshots-per-volume limit is csi.snapshot-limit's).
 
-use super::{volumes_or_verdict, malformed_lines};
+use super::volumes_or_verdict;
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::Object;
@@ -44,25 +44,17 @@ fn has_snapshotter(d: &Deployment) -> bool {
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
-    let (in_use, malformed_volumes) = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: no CSI snapshot stack is needed") {
+    let in_use = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: no CSI snapshot stack is needed") {
         Ok(found) => found,
         Err(v) => return *v,
     };
     let drivers: Vec<String> = in_use.by_driver().keys().map(|d| d.to_string()).collect();
     let csi_drivers = crate::need!(&ctx.facts.kube.csi_drivers);
     let deployments = crate::need!(&ctx.facts.kube.deployments);
-    let mut findings: Vec<Finding> = malformed_volumes.into_iter().collect();
+    let mut findings: Vec<Finding> = Vec::new();
     let mut notes = in_use.notes.clone();
-
-    // Objects that did not decode may be the CSIDriver or the snapshot-controller looked for.
-    let malformed: Vec<String> = malformed_lines(csi_drivers).chain(malformed_lines(deployments)).collect();
-    if !malformed.is_empty() {
-        findings.push(
-            Finding::new(Status::Warn, format!("{} CSIDriver/Deployment object(s) did not decode: the snapshot stack may be judged without them", malformed.len()))
-                .details(malformed)
-                .hint("compare with `kubectl get csidrivers,deployments -A -o yaml`; the object named above holds a field of an unexpected type"),
-        );
-    }
+    // CSIDrivers that did not decode are named by the engine's malformed policy. Deployments are
+    // looked through for the snapshot-controller: one that did not decode matters when none is found.
 
     // The CSIDriver objects.
     for d in &drivers {
@@ -101,6 +93,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         findings.push(
             Finding::new(Status::Fail, "no snapshot-controller Deployment: VolumeSnapshots are never turned into snapshots")
                 .detail("looked for Deployments labelled app.kubernetes.io/name=snapshot-controller or app=snapshot-controller, named *snapshot-controller*, or running a snapshot-controller image, in every namespace".to_string())
+                .details(deployments.malformed.iter().map(|m| format!("it may be one that did not decode: {}", m.describe())))
                 .hint("deploy it: `kubectl apply -k https://github.com/kubernetes-csi/external-snapshotter/deploy/kubernetes/snapshot-controller` (with the CRDs of the same release)"),
         );
     } else if ready.is_empty() {
@@ -145,7 +138,7 @@ mod tests {
 
     #[test]
     fn healthy_cluster_is_ok() {
-        let v = run(&healthy(), judge);
+        let v = run(&healthy(), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("see csi.snapshot-limit"), "the vSphere limit is judged there: {v:?}");
         assert_eq!(v.evidence["snapshotControllers"][0]["ready"], 2);
@@ -156,14 +149,14 @@ mod tests {
     fn no_csi_volumes_skip() {
         let mut f = healthy();
         f.kube.persistent_volume_claims = Ok(list(vec![]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]
     fn driver_stack_failures() {
         let mut f = healthy();
         f.kube.deployments = Ok(list(vec![]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("no snapshot-controller"));
 
@@ -172,7 +165,7 @@ mod tests {
         ds[0]["status"] = json!({"readyReplicas": 0});
         ds[1]["spec"]["template"]["spec"]["containers"] = json!([{"name": "vsphere-csi-controller", "image": "x"}]);
         f.kube.deployments = Ok(list(ds));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("not ready") && t.contains("csi-snapshotter"), "{t}");
@@ -180,20 +173,25 @@ mod tests {
         let mut f = healthy();
         f.kube.csi_drivers = Ok(list(vec![]));
         f.kube.api_groups = Ok(vec![]);
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("no csidriver object") && t.contains("snapshot.storage.k8s.io/v1 is not served"), "{t}");
     }
 
     #[test]
-    fn a_malformed_deployment_is_named() {
+    fn a_malformed_deployment_is_named_when_the_controller_is_not_found() {
         let mut f = healthy();
         let mut ds = healthy_deployments();
         ds.push(json!({"metadata": {"name": "odd", "namespace": "kube-system"}, "spec": {"replicas": "two"}}));
         f.kube.deployments = Ok(list(ds));
-        let v = run(&f, judge);
-        assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("malformed object deployment kube-system/odd"), "{v:?}");
+        // The snapshot-controller is found: another Deployment that did not decode changes nothing.
+        let v = run(&f, &super::CHECK);
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        // Not found: the one that did not decode may be it.
+        f.kube.deployments = Ok(list(vec![json!({"metadata": {"name": "odd", "namespace": "kube-system"}, "spec": {"replicas": "two"}})]));
+        let v = run(&f, &super::CHECK);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(text(&v).contains("it may be one that did not decode: malformed object deployment kube-system/odd"), "{v:?}");
     }
 }

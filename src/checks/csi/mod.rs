@@ -6,10 +6,9 @@ pub mod snapshots;
 // Area-wide: the csi checks judge the CSI drivers of the cluster's Bound volumes, found the way
 // Velero finds them.
 
-use crate::checks::findings::Finding;
 use crate::checks::{read_failed, Ctx};
-use crate::facts::{List, Object};
-use crate::model::{Status, Verdict};
+use crate::facts::Object;
+use crate::model::Verdict;
 use crate::facts::{PersistentVolume, PersistentVolumeClaim};
 use std::collections::BTreeMap;
 
@@ -21,11 +20,11 @@ struct CsiVolume<'a> {
     driver: String,
 }
 
+/// The CSI volumes in use. PVCs, PVs and StorageClasses that did not decode (they may hide CSI
+/// volumes) are named by the engine's malformed policy.
 struct InUse<'a> {
     volumes: Vec<CsiVolume<'a>>,
     notes: Vec<String>,
-    /// PVCs, PVs and StorageClasses that did not decode: they may hide CSI volumes.
-    malformed: Vec<String>,
 }
 
 impl InUse<'_> {
@@ -36,36 +35,17 @@ impl InUse<'_> {
         }
         m
     }
-
-    /// The warning about volumes veldr could not judge, when some objects did not decode.
-    fn malformed_finding(&self) -> Option<Finding> {
-        (!self.malformed.is_empty()).then(|| {
-            Finding::new(Status::Warn, format!("{} PVC/PV/StorageClass object(s) did not decode: their volumes were not judged", self.malformed.len()))
-                .details(self.malformed.clone())
-                .hint("compare with `kubectl get pvc,pv,storageclass -A -o yaml`; the object named above holds a field of an unexpected type")
-        })
-    }
 }
 
-/// The lines naming the objects of `list` that did not decode.
-fn malformed_lines<T>(list: &List<T>) -> impl Iterator<Item = String> + '_ {
-    list.malformed.iter().map(|m| m.describe())
-}
-
-/// The CSI volumes and the warning about objects that did not decode; or the check's verdict when
-/// there is nothing to judge: the PVCs could not be read, or no CSI volume is in use (`none`: the
-/// skip's summary; a warning instead when undecodable objects may hide one).
+/// The CSI volumes; or the check's verdict when there is nothing to judge: the PVCs could not be
+/// read, or no CSI volume is in use (`none`: the skip's summary).
 /// (The verdict is boxed: it is large.)
-fn volumes_or_verdict<'a>(ctx: &Ctx<'a>, none: &str) -> Result<(InUse<'a>, Option<Finding>), Box<Verdict>> {
+fn volumes_or_verdict<'a>(ctx: &Ctx<'a>, none: &str) -> Result<InUse<'a>, Box<Verdict>> {
     let in_use = csi_in_use(ctx)?;
-    let malformed = in_use.malformed_finding();
     if in_use.volumes.is_empty() {
-        return Err(Box::new(match malformed {
-            Some(f) => crate::checks::findings::combine("", vec![f], in_use.notes),
-            None => Verdict::skip(none).details(in_use.notes),
-        }));
+        return Err(Box::new(Verdict::skip(none).details(in_use.notes)));
     }
-    Ok((in_use, malformed))
+    Ok(in_use)
 }
 
 /// The CSI volumes, or the verdict (boxed: it is large) when the PVCs cannot be read.
@@ -73,10 +53,8 @@ fn csi_in_use<'a>(ctx: &Ctx<'a>) -> Result<InUse<'a>, Box<Verdict>> {
     let k = &ctx.facts.kube;
     let pvcs = k.persistent_volume_claims.as_ref().map_err(|e| Box::new(read_failed(e)))?;
     let mut notes = Vec::new();
-    let mut malformed: Vec<String> = malformed_lines(pvcs).collect();
     let storage_classes: Option<BTreeMap<&str, &str>> = match &k.storage_classes {
         Ok(list) => {
-            malformed.extend(malformed_lines(list));
             Some(list.iter().filter_map(|sc| Some((sc.metadata.name.as_deref()?, sc.provisioner.as_str()))).collect())
         }
         Err(e) => {
@@ -86,7 +64,6 @@ fn csi_in_use<'a>(ctx: &Ctx<'a>) -> Result<InUse<'a>, Box<Verdict>> {
     };
     let pvs: Option<BTreeMap<&str, &PersistentVolume>> = match &k.persistent_volumes {
         Ok(list) => {
-            malformed.extend(malformed_lines(list));
             Some(list.iter().filter_map(|pv| Some((pv.metadata.name.as_deref()?, pv))).collect())
         }
         Err(e) => {
@@ -127,7 +104,7 @@ fn csi_in_use<'a>(ctx: &Ctx<'a>) -> Result<InUse<'a>, Box<Verdict>> {
         };
         volumes.push(CsiVolume { pvc, id, driver });
     }
-    Ok(InUse { volumes, notes, malformed })
+    Ok(InUse { volumes, notes })
 }
 
 /// Whether the cluster runs vSphere CSI: its CSIDriver, else a PV of its driver. (kube.rbac asks too:
@@ -144,7 +121,6 @@ pub(crate) fn vsphere_in_use(ctx: &Ctx) -> bool {
 /// a ready snapshot-controller and a vSphere CSI controller with its csi-snapshotter.
 #[cfg(test)]
 mod fixture {
-    use crate::checks::Ctx;
     use crate::facts::{Facts, List, Object};
     use crate::model::Verdict;
     use serde_json::{json, Value};
@@ -156,8 +132,9 @@ mod fixture {
         serde_json::from_value(Value::Array(items)).expect("a list")
     }
 
-    pub fn run(f: &Facts, judge: fn(&Ctx) -> Verdict) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
+    pub fn run(f: &Facts, check: &crate::checks::CheckDef) -> Verdict {
+        crate::checks::testing::run(check, f)
     }
 
     /// Summary, details and hint, lowercased, for `contains` assertions.

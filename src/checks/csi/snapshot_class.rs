@@ -9,7 +9,7 @@
 //! An annotation naming a missing class or a class of another driver is only logged at debug
 //! level by Velero, which then falls back to the next rule.
 
-use super::{volumes_or_verdict, malformed_lines};
+use super::volumes_or_verdict;
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{read_failed, CheckDef, Ctx};
 use crate::facts::{Object, ReadErrorKind, Schedule, VolumeSnapshotClass};
@@ -21,6 +21,7 @@ pub const CHECK: CheckDef = crate::check! {
     title: "A VolumeSnapshotClass per CSI driver",
     depends_on: ["kube.connect"],
     needs: [PersistentVolumeClaims, PersistentVolumes, StorageClasses, VolumeSnapshotClasses, Schedules, Deployments, HelmReleases],
+    consults: [Deployments],
     judge: judge,
 };
 
@@ -40,7 +41,7 @@ fn near_miss(key: &str, target: &str) -> bool {
 }
 
 /// Velero's choice among the classes of one driver without any annotation (rules 3–5).
-fn default_pick<'a>(driver: &str, classes: &[&'a VolumeSnapshotClass]) -> Option<(&'a VolumeSnapshotClass, &'static str)> {
+pub(crate) fn default_pick<'a>(driver: &str, classes: &[&'a VolumeSnapshotClass]) -> Option<(&'a VolumeSnapshotClass, &'static str)> {
     let of_driver: Vec<&VolumeSnapshotClass> = classes.iter().copied().filter(|c| c.driver == driver).collect();
     if let Some(c) = of_driver.iter().find(|c| c.label(CLASS_LABEL).is_some()) {
         return Some((c, "label velero.io/csi-volumesnapshot-class"));
@@ -103,7 +104,7 @@ fn class_fix(driver: &str, helm: bool) -> String {
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
-    let (in_use, malformed_volumes) = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: there is nothing for Velero to snapshot through CSI") {
+    let in_use = match volumes_or_verdict(ctx, "no Bound PVC is backed by a CSI volume: there is nothing for Velero to snapshot through CSI") {
         Ok(found) => found,
         Err(v) => return *v,
     };
@@ -124,26 +125,13 @@ fn judge(ctx: &Ctx) -> Verdict {
     let helm = ctx.by_helm();
     let schedules: Vec<&Schedule> = ctx.facts.kube.schedules.as_ref().map(|s| s.iter().collect()).unwrap_or_default();
 
-    let mut findings: Vec<Finding> = malformed_volumes.into_iter().collect();
+    let mut findings: Vec<Finding> = Vec::new();
     let mut notes = in_use.notes.clone();
     let mut evidence = Vec::new();
     let mut picks = Vec::new();
 
-    // Objects that did not decode may be the class Velero would pick, or name one.
-    let mut malformed: Vec<String> = malformed_lines(classes_read).collect();
-    if let Ok(s) = &ctx.facts.kube.schedules {
-        malformed.extend(malformed_lines(s));
-    }
-    if !malformed.is_empty() {
-        findings.push(
-            Finding::new(Status::Warn, format!("{} VolumeSnapshotClass/Schedule object(s) did not decode: Velero's pick may differ from the one shown", malformed.len()))
-                .details(malformed)
-                .hint("compare with `kubectl get volumesnapshotclass,schedules.velero.io -A -o yaml`; the object named above holds a field of an unexpected type"),
-        );
-    }
-    if let Ok(d) = &ctx.facts.kube.deployments {
-        notes.extend(malformed_lines(d));
-    }
+    // Objects that did not decode (the class Velero would pick, or a Schedule naming one) are named
+    // by the engine's malformed policy.
 
     for (driver, vols) in &drivers {
         let of_driver: Vec<&VolumeSnapshotClass> = classes.iter().copied().filter(|c| c.driver == *driver).collect();
@@ -309,7 +297,7 @@ mod tests {
 
     #[test]
     fn healthy_cluster_is_ok() {
-        let v = run(&healthy(), judge);
+        let v = run(&healthy(), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["drivers"][0]["class"], "velero-vsphere-snapshot-class");
         assert_eq!(v.evidence["drivers"][0]["rule"], "label velero.io/csi-volumesnapshot-class");
@@ -319,14 +307,14 @@ mod tests {
     fn no_csi_volumes_skip() {
         let mut f = healthy();
         f.kube.persistent_volume_claims = Ok(list(vec![]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
         // Non-CSI PVs are not counted.
         let mut f = healthy();
         f.kube.persistent_volumes = Ok(list(vec![
             json!({"metadata": {"name": "pv-a"}, "spec": {"nfs": {"server": "x", "path": "/x"}}}),
             json!({"metadata": {"name": "pv-b"}, "spec": {"hostPath": {"path": "/x"}}}),
         ]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]
@@ -334,14 +322,14 @@ mod tests {
         // A PVC that does not decode may be a CSI volume: not a silent skip.
         let mut f = healthy();
         f.kube.persistent_volume_claims = Ok(list(vec![json!({"metadata": {"name": "odd", "namespace": "shop"}, "spec": {"volumeName": 3}})]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object persistentvolumeclaim shop/odd"), "{v:?}");
         // A class that does not decode may be the one Velero picks.
         let mut f = healthy();
         let classes = vec![vsc("velero-vsphere-snapshot-class", VSPHERE, json!({CLASS_LABEL: "true"})), json!({"metadata": {"name": "broken"}, "driver": ["x"]})];
         f.kube.volume_snapshot_classes = Ok(list(classes));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object volumesnapshotclass broken"), "{v:?}");
     }
@@ -353,7 +341,7 @@ mod tests {
             vsc("velero-vsphere-snapshot-class", VSPHERE, json!({"velero.io/csi-volumesnapshot-cl": "true"})),
             vsc("vsphere-default", VSPHERE, json!({})),
         ]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("failed to get volumesnapshotclass for provisioner csi.vsphere.vmware.com"), "{t}");
@@ -364,7 +352,7 @@ mod tests {
     fn label_typo_on_the_only_class_warns() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("velero-vsphere-snapshot-class", VSPHERE, json!({"velero.io/csi-volumesnapshot-cl": "true"}))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("did you mean"));
         assert_eq!(v.evidence["drivers"][0]["rule"], "the only class of the driver");
@@ -374,7 +362,7 @@ mod tests {
     fn driver_typo_is_named() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("velero-vsphere-snapshot-class", "csi.vspher", json!({CLASS_LABEL: "true"}))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("did you mean \"csi.vsphere.vmware.com\""), "{v:?}");
     }
@@ -383,7 +371,7 @@ mod tests {
     fn two_labelled_classes_warn_and_name_the_winner() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("b-class", VSPHERE, json!({CLASS_LABEL: "true"})), vsc("a-class", VSPHERE, json!({CLASS_LABEL: "yes"}))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("silently takes the first, a-class"), "{v:?}");
     }
@@ -394,11 +382,11 @@ mod tests {
         let mut d = vsc("vsphere-default", VSPHERE, json!({}));
         d["metadata"]["annotations"] = json!({DEFAULT_ANNOTATION: "true"});
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("other", VSPHERE, json!({})), d]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["drivers"][0]["class"], "vsphere-default");
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("only", VSPHERE, json!({}))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Ok);
         assert_eq!(v.evidence["drivers"][0]["rule"], "the only class of the driver");
     }
@@ -407,7 +395,7 @@ mod tests {
     fn no_class_fails_with_velero_text_and_helm_fix() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("other-driver", "disk.csi.azure.com", json!({CLASS_LABEL: "true"}))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("failed to get volumesnapshotclass for provisioner csi.vsphere.vmware.com"));
@@ -421,24 +409,24 @@ mod tests {
         let mut claims: Vec<Value> = vec![pvc("shop", "data", "pv-a"), pvc("shop", "uploads", "pv-b")];
         claims[0]["metadata"]["annotations"] = json!({CLASS_LABEL: "does-not-exist"});
         f.kube.persistent_volume_claims = Ok(list(claims.clone()));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn, "Velero falls back: {v:?}");
         assert!(text(&v).contains("ignores the annotation"));
         // Without a fallback, the PVC cannot be snapshotted.
         f.kube.volume_snapshot_classes = Ok(list(vec![]));
-        assert_eq!(run(&f, judge).status, Status::Fail);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
         // A valid annotation is used (case-insensitive name).
         let mut f = healthy();
         claims[0]["metadata"]["annotations"] = json!({CLASS_LABEL: "VELERO-vsphere-snapshot-class"});
         f.kube.persistent_volume_claims = Ok(list(claims));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
     }
 
     #[test]
     fn schedule_annotation_naming_a_missing_class_warns() {
         let mut f = healthy();
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "daily", "annotations": {"velero.io/csi-volumesnapshot-class_csi.vsphere.vmware.com": "gone"}}, "spec": {"schedule": "@daily"}})]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("schedule daily names"));
     }
@@ -447,13 +435,13 @@ mod tests {
     fn unreadable_snapshot_classes_is_an_error_naming_the_read() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Err(ReadError::forbidden("list", "volumesnapshotclasses.snapshot.storage.k8s.io", None));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("list volumesnapshotclasses"));
         // PVs unreadable: fall back to StorageClasses.
         let mut f = healthy();
         f.kube.persistent_volumes = Err(ReadError::forbidden("list", "persistentvolumes", None));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 

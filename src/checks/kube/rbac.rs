@@ -20,6 +20,7 @@ pub const CHECK: CheckDef = crate::check! {
         Backups, PodVolumeBackups, BackupRepositories, Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads,
         VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes, PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents,
         VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases, VeleroCrds, VeleroLogs],
+    objects: not_judged,
     judge: judge,
 };
 

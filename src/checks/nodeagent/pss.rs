@@ -6,7 +6,7 @@
 //! the DaemonSet: `violates PodSecurity "baseline:latest": hostPath volumes ...`.
 
 use crate::checks::{CheckDef, Ctx};
-use crate::facts::{Malformed, Object};
+use crate::facts::Object;
 use crate::model::{Status, Verdict};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Event;
@@ -17,13 +17,11 @@ pub const CHECK: CheckDef = crate::check! {
     title: "node-agent allowed by Pod Security",
     depends_on: ["kube.connect"],
     needs: [DaemonSets, Namespace, Events, Deployments, HelmReleases],
+    consults: [Events],
     judge: judge,
 };
 
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
-
-/// Malformed objects listed in details at most (a namespace full of odd events stays readable).
-const MALFORMED_SHOWN: usize = 3;
 
 fn is_node_agent(ds: &DaemonSet) -> bool {
     let name = ds.name();
@@ -64,25 +62,12 @@ fn warning_events(events: &[Event], daemonset: &str) -> Vec<String> {
     out
 }
 
-/// Detail lines for objects that did not decode: the first few, then how many more.
-fn malformed_lines(what: &str, malformed: &[Malformed]) -> Vec<String> {
-    let mut lines: Vec<String> = malformed.iter().take(MALFORMED_SHOWN).map(|m| format!("{what}: {}", m.describe())).collect();
-    if malformed.len() > MALFORMED_SHOWN {
-        lines.push(format!("{what}: and {} more malformed object(s)", malformed.len() - MALFORMED_SHOWN));
-    }
-    lines
-}
-
 fn judge(ctx: &Ctx) -> Verdict {
     let daemonsets = crate::need!(&ctx.facts.kube.daemonsets);
     let ns = ctx.namespace().to_string();
+    // Not found: node-agent may be a DaemonSet that did not decode (the engine's malformed policy
+    // then turns this skip into a warning naming it).
     let Some(ds) = daemonsets.iter().find(|d| is_node_agent(d)) else {
-        if !daemonsets.malformed.is_empty() {
-            // node-agent may be the DaemonSet that did not decode: do not call it absent.
-            return Verdict::warn(format!("node-agent not found in {ns}, but {} DaemonSet(s) there could not be decoded", daemonsets.malformed.len()))
-                .details(malformed_lines("not judged", &daemonsets.malformed))
-                .hint(format!("compare with `kubectl -n {ns} get daemonsets -o yaml`: a field of an unexpected type (a hand edit, an admission webhook) makes the object unreadable to veldr as to other clients"));
-        }
         return Verdict::skip(format!(
             "node-agent is not deployed in {ns} (deployNodeAgent: false): file-system backup is off, which is right for a Swift BSL"
         ));
@@ -98,9 +83,9 @@ fn judge(ctx: &Ctx) -> Verdict {
     };
     let ns_readable = ns_note.is_none();
 
-    let (events, events_malformed) = match &ctx.facts.kube.events {
-        Ok(evs) => (warning_events(evs, &name), malformed_lines("events not read", &evs.malformed)),
-        Err(_) => (Vec::new(), Vec::new()),
+    let events = match &ctx.facts.kube.events {
+        Ok(evs) => warning_events(evs, &name),
+        Err(_) => Vec::new(),
     };
     let pss_refusal = events.iter().any(|e| e.contains("violates PodSecurity"));
 
@@ -176,9 +161,9 @@ fn judge(ctx: &Ctx) -> Verdict {
             .detail(format!("DaemonSet {ns}/{name}: desired 0"))
             .hint(format!("check the DaemonSet's nodeSelector/tolerations: `kubectl -n {ns} get daemonset {name} -o yaml`"));
     }
-    // Objects that did not decode cannot change what node-agent's own status says; they are named.
-    v.details(events_malformed)
-        .details(malformed_lines("other DaemonSets not judged", &daemonsets.malformed))
+    // Objects that did not decode cannot change what node-agent's own status says: the engine names
+    // them without a warning.
+    v.certain()
         .detail("node-agent serves file-system backup and the data mover, neither of which works with a Swift BSL (see velero.fs-backup)".to_string())
         .evidence("nodeAgent", evidence)
 }
@@ -216,8 +201,9 @@ mod tests {
         f
     }
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn text(v: &Verdict) -> String {
@@ -330,7 +316,7 @@ mod tests {
         f.kube.events = Ok(events);
         let v = run(&f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(v.details.iter().any(|d| d.starts_with("other DaemonSets not judged: malformed object DaemonSet velero/fluentd")), "{:?}", v.details);
-        assert!(v.details.iter().any(|d| d == "events not read: and 2 more malformed object(s)"), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d.starts_with("malformed object DaemonSet velero/fluentd")), "{:?}", v.details);
+        assert!(v.details.iter().any(|d| d.starts_with("malformed object Event velero/e4")), "{:?}", v.details);
     }
 }

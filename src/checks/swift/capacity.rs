@@ -14,6 +14,10 @@ pub const CHECK: CheckDef = crate::check! {
     id: "swift.capacity", category: Openstack, severity: Major,
     title: "Swift capacity",
     depends_on: ["swift.container"], needs: [OpenStack],
+    explains: [
+        ["got 413"] => "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
+        ["request entity too large"] => "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
+    ],
     timed_by: OpenStack(Listing),
     judge: judge,
 };

@@ -10,6 +10,9 @@ pub const CHECK: CheckDef = crate::check! {
     id: "swift.tempurl", category: Openstack, severity: Major,
     title: "Signed URL accepted by Swift",
     depends_on: ["keystone.catalog"], needs: [OpenStack],
+    explains: [
+        ["temp url invalid"] => "Swift refused a temp URL the plugin signed: its key or digest does not match Swift's",
+    ],
     timed_by: OpenStack(Probe),
     judge: judge,
 };

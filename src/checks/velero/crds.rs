@@ -4,7 +4,6 @@
 //! Helm installs CRDs once and never upgrades them, so an upgraded server writes values the old schemas
 //! reject: Backups stay `New`, the log says `status.phase: Unsupported value: "Queued"`.
 
-use super::flag_malformed;
 use crate::checks::findings::{combine, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{InstalledCrd, List, Object};
@@ -16,6 +15,9 @@ pub const CHECK: CheckDef = crate::check! {
     id: "velero.crds", category: Velero, severity: Critical,
     title: "Velero's CRDs match the server",
     depends_on: ["kube.connect"], needs: [Deployments, VeleroCrds],
+    explains: [
+        ["unsupported value"] => "the installed CRDs reject a value this server writes (Helm never upgrades CRDs): its updates fail and Backups stay New",
+    ],
     judge: judge,
 };
 
@@ -143,7 +145,8 @@ fn judge(ctx: &Ctx) -> Verdict {
     if crate::upstream::velero::find_deployment(deployments, ns).is_none() {
         return Verdict::skip(format!("no Velero Deployment in namespace {ns} (see velero.deployment): the server's version is not known"));
     }
-    flag_malformed(judge_crds(ctx, crds), &crds.malformed)
+    // A CRD that did not decode is named by the engine's malformed policy.
+    judge_crds(ctx, crds)
 }
 
 fn judge_crds(ctx: &Ctx, crds: &List<InstalledCrd>) -> Verdict {
@@ -254,17 +257,17 @@ mod tests {
 
     #[test]
     fn the_crds_of_the_servers_release_are_ok() {
-        let v = run(&with("v1.17.1", crds_of("v1.17.0")), judge);
+        let v = run(&with("v1.17.1", crds_of("v1.17.0")), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("the 13 CRDs Velero v1.17.1 needs are installed"), "{}", v.summary);
         assert!(text(&v).contains("compared with the CRDs of Velero v1.17.0"), "{}", text(&v));
         // Newer CRDs than the server admit more: fine.
-        assert_eq!(run(&with("v1.16.2", crds_of("v1.18.0")), judge).status, Status::Ok);
+        assert_eq!(run(&with("v1.16.2", crds_of("v1.18.0")), &super::CHECK).status, Status::Ok);
     }
 
     #[test]
     fn older_crds_reject_what_the_server_writes() {
-        let v = run(&with("v1.18.0", crds_of("v1.17.0")), judge);
+        let v = run(&with("v1.18.0", crds_of("v1.17.0")), &super::CHECK);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.summary.starts_with("the installed backups.velero.io rejects status.phase \"Queued\", \"ReadyToStart\" that Velero v1.18.0 writes: Backups stay New"), "{}", v.summary);
         assert!(v.summary.contains("Unsupported value") && v.summary.chars().count() <= 300, "{}", v.summary);
@@ -274,13 +277,13 @@ mod tests {
         assert_eq!(v.evidence["rejected"][0]["values"], json!(["Queued", "ReadyToStart"]));
         assert_eq!(v.evidence["installedMatch"], "v1.17.0");
         // The DownloadRequest kind of 1.13, on 1.12's CRDs.
-        let v = run(&with("v1.13.2", crds_of("v1.12.0")), judge);
+        let v = run(&with("v1.13.2", crds_of("v1.12.0")), &super::CHECK);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(text(&v).contains("rejects spec.target.kind \"BackupVolumeInfos\""), "{}", text(&v));
         // A single value taken out of an otherwise current CRD.
         let release = table::releases().iter().find(|r| r.tag == "v1.17.0").unwrap();
         let crds: Vec<Value> = release.crds.iter().map(|c| crd_json(c, &[("status.phase", "Finalizing")])).collect();
-        let v = run(&with("v1.17.1", crds), judge);
+        let v = run(&with("v1.17.1", crds), &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("rejects status.phase \"Finalizing\""), "{}", v.summary);
         assert!(!text(&v).contains("the installed CRDs are those"), "no release matches a hand-edited set: {}", text(&v));
@@ -290,15 +293,15 @@ mod tests {
     fn a_missing_or_unserved_crd_fails() {
         let mut crds = crds_of("v1.17.0");
         crds.retain(|c| c["metadata"]["name"] != "datauploads.velero.io" && c["metadata"]["name"] != "datadownloads.velero.io");
-        let v = run(&with("v1.17.1", crds.clone()), judge);
+        let v = run(&with("v1.17.1", crds.clone()), &super::CHECK);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.summary.starts_with("2 CRDs that Velero v1.17.1 needs are not installed: datadownloads.velero.io (DataDownload), datauploads.velero.io (DataUpload)"), "{}", v.summary);
         assert_eq!(v.evidence["missing"], json!(["datadownloads.velero.io", "datauploads.velero.io"]));
         // The same CRDs are all a v1.11 server needs.
-        assert_eq!(run(&with("v1.11.1", crds.clone()), judge).status, Status::Ok);
+        assert_eq!(run(&with("v1.11.1", crds.clone()), &super::CHECK).status, Status::Ok);
         let mut crds = crds_of("v1.17.0");
         crds[0]["spec"]["versions"][0]["served"] = json!(false);
-        let v = run(&with("v1.17.1", crds), judge);
+        let v = run(&with("v1.17.1", crds), &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("does not serve v1"), "{}", v.summary);
     }
@@ -306,26 +309,26 @@ mod tests {
     #[test]
     fn fields_the_installed_schema_lacks_warn() {
         // 1.16 added enums under new fields (DataDownload spec.nodeOS …) that 1.15's CRDs (= 1.14's) lack.
-        let v = run(&with("v1.16.2", crds_of("v1.14.0")), judge);
+        let v = run(&with("v1.16.2", crds_of("v1.14.0")), &super::CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("the installed schemas lack") && text(&v).contains("datadownloads.velero.io has no spec.nodeOS"), "{}", text(&v));
     }
 
     #[test]
     fn an_unknown_version_warns_and_never_fails() {
-        let v = run(&with("v1.99.0", crds_of("v1.9.0")), judge);
+        let v = run(&with("v1.99.0", crds_of("v1.9.0")), &super::CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("Velero v1.99.0 is not in veldr's table"), "{}", v.summary);
         assert!(text(&v).contains("rejects status.phase"), "what the newest known release needs is said: {}", text(&v));
-        let v = run(&with("v1.8.1", crds_of("v1.9.0")), judge);
+        let v = run(&with("v1.8.1", crds_of("v1.9.0")), &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("older than veldr's table"), "{}", v.summary);
-        let v = run(&with("latest", crds_of("v1.17.0")), judge);
+        let v = run(&with("latest", crds_of("v1.17.0")), &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("cannot tell the Velero server's version"), "{}", v.summary);
         // A patch after the newest tag read: judged with its minor, said so.
         let (_, newest) = table::range();
-        let v = run(&with(&format!("v{}.{}.{}", newest.0, newest.1, newest.2 + 1), crds_of(table::releases().last().unwrap().tag)), judge);
+        let v = run(&with(&format!("v{}.{}.{}", newest.0, newest.1, newest.2 + 1), crds_of(table::releases().last().unwrap().tag)), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("is newer than the newest release veldr's table read"), "{}", text(&v));
     }
@@ -334,19 +337,19 @@ mod tests {
     fn unlabelled_crds_unread_ones_and_no_velero_are_said() {
         let mut f = with("v1.17.1", vec![]);
         f.kube.api_groups = Ok(vec![ApiGroup { name: "velero.io".into(), versions: vec!["v1".into()] }]);
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("no CRD is labelled component=velero"), "{}", v.summary);
         f.kube.api_groups = Ok(vec![]);
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail, "nothing served, nothing labelled: {v:?}");
         f.kube.velero_crds = Err(ReadError::forbidden("list", "customresourcedefinitions.apiextensions.k8s.io", None));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Error);
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity list on customresourcedefinitions.apiextensions.k8s.io cluster-wide")), "{v:?}");
         let mut f = with("v1.17.1", crds_of("v1.17.0"));
         f.kube.deployments = Ok(list(vec![]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! velero.deployment: the Velero server Deployment exists in the namespace and its pod runs.
 
-use super::{flag_malformed, in_namespace, one_line};
+use crate::checks::findings::one_line;
 use crate::checks::{read_hint, CheckDef, Ctx};
-use crate::facts::{Malformed, Object};
+use crate::facts::Object;
 use crate::model::Verdict;
 use crate::rules::duration::human_age;
 use crate::rules::pods::{condition, condition_true, is_current_pod, phase, pods_of, Condition};
@@ -16,6 +16,10 @@ pub const CHECK: CheckDef = crate::check! {
     id: "velero.deployment", category: Velero, severity: Critical,
     title: "Velero server running",
     depends_on: ["kube.connect"], needs: [Deployments, Pods, Events],
+    consults: [Events],
+    explains: [
+        ["during the server starting"] => "the server restarted (OOMKilled, evicted, crashed) while this ran; the next server marked it Failed",
+    ],
     judge: judge,
 };
 
@@ -171,15 +175,12 @@ fn fix_for(reason: &str, blocking: &str, ns: &str, dep: &str, pod: &str, helm: b
 
 fn judge(ctx: &Ctx) -> Verdict {
     let deployments = crate::need!(&ctx.facts.kube.deployments);
-    let ns = ctx.namespace();
-    // A Deployment or pod of the namespace that did not decode may be Velero's.
-    let bad_deployments = in_namespace(&deployments.malformed, ns);
-    let Some(dep) = velero::find_deployment(deployments, ns) else {
-        return missing_deployment(ctx, deployments).details(bad_deployments.map(Malformed::describe));
+    // A Deployment or pod of the namespace that did not decode (it may be Velero's) is named by the
+    // engine's malformed policy.
+    let Some(dep) = velero::find_deployment(deployments, ctx.namespace()) else {
+        return missing_deployment(ctx, deployments);
     };
-    let v = judge_deployment(ctx, dep);
-    let bad_pods = ctx.facts.kube.pods.as_ref().ok().into_iter().flat_map(|p| in_namespace(&p.malformed, ns));
-    flag_malformed(v, bad_deployments.chain(bad_pods))
+    judge_deployment(ctx, dep)
 }
 
 fn judge_deployment(ctx: &Ctx, dep: &Deployment) -> Verdict {
@@ -235,8 +236,6 @@ fn judge_deployment(ctx: &Ctx, dep: &Deployment) -> Verdict {
                     one_line(e.message.as_deref().unwrap_or(""))
                 ));
             }
-            // An event that did not decode may be the one that says why no pod is created.
-            v = v.details(in_namespace(&events.malformed, ns).map(Malformed::describe));
         }
         for p in all.iter().filter(|p| !is_current_pod(p)) {
             v = v.detail(format!(
@@ -352,13 +351,12 @@ fn missing_deployment(ctx: &Ctx, deployments: &[Deployment]) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::*;
-    use super::judge;
     use crate::model::Status;
     use serde_json::json;
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), judge);
+        let v = run(&facts(), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("Helm release velero"), "{}", v.summary);
         assert!(v.summary.contains(", up 2d"), "{}", v.summary);
@@ -368,7 +366,7 @@ mod tests {
     fn missing_fails_with_install_hint() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("helm upgrade --install velero"), "{}", text(&v));
     }
@@ -379,7 +377,7 @@ mod tests {
         let mut d = healthy_deployment();
         d["metadata"]["namespace"] = json!("backup");
         f.kube.deployments = Ok(list(vec![d]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("veldr doctor -n backup"), "{}", text(&v));
     }
@@ -390,7 +388,7 @@ mod tests {
         let mut d = healthy_deployment();
         d["metadata"]["name"] = json!("backup-velero");
         f.kube.deployments = Ok(list(vec![d]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("velero/backup-velero"));
     }
@@ -403,7 +401,7 @@ mod tests {
                 "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"openstack-credentials\" not found"}}}),
             false,
         )]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("CreateContainerConfigError") && t.contains("openstack-credentials"), "{t}");
@@ -419,7 +417,7 @@ mod tests {
                 "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2026-11-29T07:58:00Z"}}}),
             false,
         )]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("container velero: CrashLoopBackOff") && t.contains("137") && t.contains("OOMKilled"), "{t}");
@@ -434,7 +432,7 @@ mod tests {
         p["status"]["initContainerStatuses"] = json!([{"name": "velero-plugin-for-openstack", "restartCount": 3,
             "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"lirt/velero-plugin-for-openstack:v9\""}}}]);
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("init container velero-plugin-for-openstack: ImagePullBackOff"), "{}", text(&v));
         assert_eq!(v.evidence["reason"], "Init:ImagePullBackOff");
@@ -447,7 +445,7 @@ mod tests {
         p["status"]["initContainerStatuses"] = json!([{"name": "velero-plugin-for-openstack", "restartCount": 1,
             "state": {"terminated": {"exitCode": 2, "reason": "Error", "message": "cp: can't create /target/x"}}}]);
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("init container velero-plugin-for-openstack exited with code 2"), "{}", v.summary);
         assert_eq!(v.evidence["reason"], "Init:Error");
@@ -461,7 +459,7 @@ mod tests {
             "message": "0/3 nodes are available: 3 Insufficient memory."}]);
         p["status"]["containerStatuses"] = json!([]);
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("cannot be scheduled") && text(&v).contains("Insufficient memory"), "{}", text(&v));
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("taints")));
@@ -478,7 +476,7 @@ mod tests {
         f.kube.pods = Ok(list(vec![]));
         f.kube.events = Ok(list(vec![json!({"metadata": {"name": "e1", "namespace": "velero"}, "reason": "FailedCreate",
             "involvedObject": {"kind": "ReplicaSet", "name": "velero-7c9d8f5b6d"}, "message": "Error creating: quota"})]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("exceeded quota") && t.contains("event FailedCreate on velero-7c9d8f5b6d: Error creating: quota"), "{t}");
@@ -491,7 +489,7 @@ mod tests {
         let mut d = healthy_deployment();
         d["spec"]["replicas"] = json!(0);
         f.kube.deployments = Ok(list(vec![d]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("--replicas=1"));
     }
@@ -503,12 +501,12 @@ mod tests {
         cs["restartCount"] = json!(2);
         cs["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-11-29T07:40:00Z", "message": "level=fatal"}});
         f.kube.pods = Ok(list(vec![pod(cs.clone(), true)]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("the last 20m ago; last exit code 1 (Error) at 2026-11-29T07:40:00Z: level=fatal"), "{}", text(&v));
         cs["lastState"]["terminated"]["finishedAt"] = json!("2026-11-20T07:40:00Z");
         f.kube.pods = Ok(list(vec![pod(cs, true)]));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
     }
 
     #[test]
@@ -517,7 +515,7 @@ mod tests {
         let mut bad = pod(json!({"name": "velero", "ready": false, "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}), false);
         bad["metadata"]["name"] = json!("velero-new-abcde");
         f.kube.pods = Ok(list(vec![pod(running(), true), bad]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("velero-new-abcde"));
     }
@@ -528,10 +526,10 @@ mod tests {
         let mut p = pod(json!({"name": "velero", "ready": false, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-29T07:58:00Z"}}}), false);
         p["status"]["startTime"] = json!("2026-11-29T07:58:00Z");
         f.kube.pods = Ok(list(vec![p.clone()]));
-        assert_eq!(run(&f, judge).status, Status::Warn);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Warn);
         p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"] = json!("2026-11-29T06:00:00Z");
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("has not been ready for 2h"), "{}", v.summary);
     }
@@ -546,14 +544,14 @@ mod tests {
         let mut other = pod(json!({"name": "x", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}), false);
         other["metadata"]["labels"] = json!({"app": "other"});
         f.kube.pods = Ok(list(vec![evicted, pod(running(), true), other]));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
     }
 
     #[test]
     fn pods_unreadable_is_error() {
         let mut f = facts();
         f.kube.pods = Err(crate::facts::ReadError::forbidden("list", "pods", Some("velero")));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not list pods"));
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity list on pods")), "{:?}", v.hint);
@@ -568,7 +566,7 @@ mod tests {
         let mut own = pod(running(), true);
         own["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "velero-7c9d8f5b6d", "uid": "u", "controller": true}]);
         f.kube.pods = Ok(list(vec![own, na]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("(1/1 ready)"), "{}", v.summary);
     }
@@ -580,7 +578,7 @@ mod tests {
         bad["metadata"]["name"] = json!("velero-7c9d8f5b6d-bad");
         bad["status"]["containerStatuses"][0]["restartCount"] = json!("many");
         f.kube.pods = Ok(list(vec![pod(running(), true), bad]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object Pod velero/velero-7c9d8f5b6d-bad"), "{}", text(&v));
 
@@ -588,7 +586,7 @@ mod tests {
         let mut d = healthy_deployment();
         d["spec"]["replicas"] = json!("one");
         f.kube.deployments = Ok(list(vec![d]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("malformed object Deployment velero/velero"), "{}", text(&v));
     }

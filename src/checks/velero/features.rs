@@ -1,8 +1,7 @@
 //! velero.features: the server runs with `--features=EnableCSI` when CSI volumes are to be snapshotted.
 
-use super::flag_malformed;
 use crate::checks::{CheckDef, Ctx};
-use crate::facts::{Malformed, Object};
+use crate::facts::Object;
 use crate::model::Verdict;
 use crate::upstream::velero;
 use std::collections::BTreeSet;
@@ -30,11 +29,10 @@ fn judge(ctx: &Ctx) -> Verdict {
 
     // Is a CSI snapshot wanted? CSI volumes exist, or a class is labelled for Velero…
     let mut unread = Vec::new();
-    // Objects that did not decode: a CSI volume, a labelled class or a Schedule among them could change the answer.
-    let mut bad: Vec<&Malformed> = Vec::new();
+    // Objects that did not decode (a CSI volume, a labelled class or a Schedule among them could change
+    // the answer) are named by the engine's malformed policy.
     let csi_pvs: Vec<(&str, &str)> = match &ctx.facts.kube.persistent_volumes {
         Ok(pvs) => {
-            bad.extend(&pvs.malformed);
             pvs.iter()
                 .filter_map(|p| p.spec.as_ref().and_then(|s| s.csi.as_ref()).map(|c| (p.name(), c.driver.as_str())))
                 .collect()
@@ -46,7 +44,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     };
     let labelled: Vec<&str> = match &ctx.facts.kube.volume_snapshot_classes {
         Ok(c) => {
-            bad.extend(&c.malformed);
             c.iter().filter(|c| c.label(CSI_LABEL).is_some()).map(|c| c.name()).collect()
         }
         Err(e) => {
@@ -58,8 +55,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     // …and some backup may snapshot volumes (snapshotVolumes unset means yes).
     let schedules = ctx.facts.kube.schedules.as_ref().ok();
     let backups = ctx.facts.kube.backups.as_ref().ok();
-    bad.extend(schedules.map(|s| s.malformed.iter()).into_iter().flatten());
-    bad.extend(backups.map(|b| b.malformed.iter()).into_iter().flatten());
     let all_off = schedules.is_some_and(|s| !s.is_empty() && s.iter().all(|s| s.spec.template.snapshot_volumes == Some(false)))
         && backups.is_some_and(|b| b.iter().filter(|b| b.schedule().is_none()).all(|b| b.spec.snapshot_volumes == Some(false)));
     let wanted = (!csi_pvs.is_empty() || !labelled.is_empty()) && !all_off;
@@ -70,7 +65,6 @@ fn judge(ctx: &Ctx) -> Verdict {
             .evidence("csiDrivers", &drivers)
             .evidence("labelledSnapshotClasses", &labelled)
     };
-    let ev = |v: Verdict| flag_malformed(evidence(v), bad.iter().copied());
 
     if enabled {
         let why = if wanted {
@@ -79,18 +73,18 @@ fn judge(ctx: &Ctx) -> Verdict {
             "no CSI volume to snapshot was found, which is harmless".to_string()
         };
         // EnableCSI is set: no object, read or not, can make this wrong, so those that did not decode are only named.
-        return evidence(Verdict::ok(format!("--features has EnableCSI; {why}"))).details(bad.iter().map(|m| m.describe()));
+        return evidence(Verdict::ok(format!("--features has EnableCSI; {why}"))).certain();
     }
     if !wanted {
         if !unread.is_empty() {
-            return ev(Verdict::error(format!("cannot tell whether CSI snapshots are needed: {}", unread.join("; "))));
+            return evidence(Verdict::error(format!("cannot tell whether CSI snapshots are needed: {}", unread.join("; "))));
         }
         let why = if all_off {
             "every Schedule and manual Backup sets snapshotVolumes: false"
         } else {
             "no CSI PersistentVolume and no VolumeSnapshotClass labelled velero.io/csi-volumesnapshot-class"
         };
-        return ev(Verdict::skip(format!("EnableCSI is not needed: {why}")));
+        return evidence(Verdict::skip(format!("EnableCSI is not needed: {why}")));
     }
     let shown = if feats.is_empty() { "no --features flag".to_string() } else { format!("--features={}", feats.join(",")) };
     let mut v = Verdict::fail(format!(
@@ -120,19 +114,18 @@ fn judge(ctx: &Ctx) -> Verdict {
             "add `--features={value}` to the velero container's args: `kubectl -n {ns} edit deployment/{dname}` (or reinstall with `velero install --features={value}`)"
         )
     };
-    ev(v).hint(hint)
+    evidence(v).hint(hint)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixture::*;
-    use super::judge;
     use crate::model::Status;
     use serde_json::json;
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), judge);
+        let v = run(&facts(), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
@@ -140,7 +133,7 @@ mod tests {
     fn missing_fails_with_helm_hint() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server", "--uploader-type=kopia"], plugin_init("lirt/velero-plugin-for-openstack:v0.8.2"))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("because the CSI feature is not enabled"), "{t}");
@@ -152,7 +145,7 @@ mod tests {
     fn other_flags_kept_and_case_named() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server", "--features=enablecsi,EnableAPIGroupVersions"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("case-sensitive") && t.contains("EnableCSI,EnableAPIGroupVersions"), "{t}");
@@ -164,7 +157,7 @@ mod tests {
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
         f.kube.persistent_volumes = Ok(list(vec![json!({"metadata": {"name": "nfs"}, "spec": {"nfs": {"server": "x", "path": "/"}}})]));
         f.kube.volume_snapshot_classes = Ok(list(vec![]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]
@@ -173,12 +166,12 @@ mod tests {
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
         f.kube.persistent_volumes = Ok(list(vec![json!({"metadata": {"name": "odd"}, "spec": {"csi": "csi.vsphere.vmware.com"}})]));
         f.kube.volume_snapshot_classes = Ok(list(vec![]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object PersistentVolume odd"), "{}", text(&v));
         // With EnableCSI on, it cannot change the verdict and is only named.
         f.kube.deployments = Ok(list(vec![healthy_deployment()]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("malformed object PersistentVolume odd"));
     }
@@ -188,13 +181,13 @@ mod tests {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "daily"}, "spec": {"template": {"snapshotVolumes": false}}})]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]
     fn without_deployment_skips() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 }

@@ -1,9 +1,9 @@
 //! velero.fs-backup: nothing asks for file-system backup or the data mover against a Swift BSL
 //! (Kopia has no Swift backend).
 
-use super::{flag_malformed, in_namespace, one_line, selected_malformed};
+use crate::checks::findings::one_line;
 use crate::checks::{CheckDef, Ctx};
-use crate::facts::{Backup, BackupSpec, Malformed, Object};
+use crate::facts::{Backup, BackupSpec, Object};
 use crate::model::Verdict;
 use crate::upstream::velero;
 use jiff::Timestamp;
@@ -14,6 +14,13 @@ pub const CHECK: CheckDef = crate::check! {
     title: "No file-system backup on Swift",
     depends_on: ["kube.connect"],
     needs: [BackupStorageLocations, Deployments, Schedules, Backups, PodVolumeBackups, BackupRepositories, DaemonSets],
+    // A DaemonSet that did not decode only changes the node-agent note; the server's flags are read
+    // from its Deployment when it decodes.
+    consults: [Deployments, DaemonSets],
+    explains: [
+        ["invalid backend type"] => "Kopia (file-system backup, data mover) has no Swift backend: it cannot write a repository to this BSL",
+        ["invalid storage provider"] => "Kopia (file-system backup, data mover) does not know the OpenStack provider: it cannot write a repository to this BSL",
+    ],
     judge: judge,
 };
 
@@ -45,13 +52,10 @@ fn judge(ctx: &Ctx) -> Verdict {
     let ns = ctx.namespace();
     let selected = ctx.selected_bsls(bsls);
     let swift: BTreeSet<&str> = selected.iter().filter(|b| b.is_openstack()).map(|b| b.name()).collect();
-    // Objects that did not decode: each may be a Swift BSL, or ask for file-system backup.
-    let mut bad: Vec<&Malformed> = selected_malformed(ctx, &bsls.malformed).collect();
+    // Objects that did not decode (each may be a Swift BSL, or ask for file-system backup) are named
+    // by the engine's malformed policy.
     if swift.is_empty() {
-        return flag_malformed(
-            Verdict::skip("no BackupStorageLocation uses the OpenStack (Swift) provider: file-system backup is not judged here"),
-            bad,
-        );
+        return Verdict::skip("no BackupStorageLocation uses the OpenStack (Swift) provider: file-system backup is not judged here");
     }
     // Where a backup without spec.storageLocation goes: the default BSL.
     let default_bsl = bsls.iter().find(|b| b.spec.default).map(|b| b.name());
@@ -80,18 +84,13 @@ fn judge(ctx: &Ctx) -> Verdict {
             });
         }
     }
-    if dep.is_none() {
-        match &ctx.facts.kube.deployments {
-            Err(e) => unread.push(e.explain()),
-            // The server's flags are unknown when its Deployment is among those that did not decode.
-            Ok(d) => bad.extend(in_namespace(&d.malformed, ns)),
-        }
+    if let (None, Err(e)) = (dep, &ctx.facts.kube.deployments) {
+        unread.push(e.explain());
     }
 
     // 2. Schedules: always judged (each makes new backups).
     match &ctx.facts.kube.schedules {
         Ok(schedules) => {
-            bad.extend(&schedules.malformed);
             for s in schedules.iter() {
                 let t = &s.spec.template;
                 let a = asks(t);
@@ -117,7 +116,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     let mut current_backups: BTreeSet<String> = BTreeSet::new();
     match &ctx.facts.kube.backups {
         Ok(backups) => {
-            bad.extend(&backups.malformed);
             let mut newest: BTreeMap<&str, (&Backup, Option<Timestamp>)> = BTreeMap::new();
             for b in backups.iter() {
                 let phase = b.status.phase.as_deref().unwrap_or_default();
@@ -150,7 +148,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     let kopia_error = |msg: &str| KOPIA_BACKEND_ERRORS.iter().any(|k| msg.contains(k));
     match &ctx.facts.kube.pod_volume_backups {
         Ok(pvbs) => {
-            bad.extend(&pvbs.malformed);
             let mut shown = 0;
             for p in pvbs.iter() {
                 let msg = p.status.message.as_deref().unwrap_or_default();
@@ -177,7 +174,6 @@ fn judge(ctx: &Ctx) -> Verdict {
     }
     match &ctx.facts.kube.backup_repositories {
         Ok(repos) => {
-            bad.extend(&repos.malformed);
             for r in repos.iter() {
                 let msg = r.status.message.as_deref().unwrap_or_default();
                 if r.status.phase.as_deref() == Some("NotReady") && kopia_error(msg) {
@@ -195,8 +191,6 @@ fn judge(ctx: &Ctx) -> Verdict {
 
     let daemonsets = ctx.facts.kube.daemonsets.as_ref().ok();
     let node_agent = daemonsets.and_then(|d| d.iter().find(|d| d.name() == "node-agent" || d.label("name") == Some("node-agent")).map(|d| d.name()));
-    // A DaemonSet that did not decode only changes the node-agent note: named, never a warning.
-    let odd_daemonsets: Vec<String> = daemonsets.into_iter().flat_map(|d| d.malformed.iter().map(Malformed::describe)).collect();
     let swift_list = swift.iter().copied().collect::<Vec<_>>().join(", ");
     let ev = |v: Verdict| v.evidence("swiftBsls", &swift).evidence("objects", &objects).evidence("nodeAgent", node_agent);
 
@@ -218,11 +212,10 @@ fn judge(ctx: &Ctx) -> Verdict {
             hints.join("; ")
         };
         let v = v.hint(format!("back volumes up with CSI snapshots instead: {fix}; keep `snapshotVolumes: true` and --features=EnableCSI"));
-        return flag_malformed(v, bad).details(odd_daemonsets);
+        return v;
     }
     if !unread.is_empty() {
-        return flag_malformed(ev(Verdict::error(format!("could not read everything this check needs: {}", unread.join("; ")))), bad)
-            .details(odd_daemonsets);
+        return ev(Verdict::error(format!("could not read everything this check needs: {}", unread.join("; "))));
     }
     let mut v = ev(Verdict::ok(format!("no file-system backup or data mover is asked of Swift BSL {swift_list}")));
     if let Some(na) = node_agent {
@@ -230,19 +223,18 @@ fn judge(ctx: &Ctx) -> Verdict {
             "DaemonSet {na} runs: harmless by itself, but pods annotated `backup.velero.io/backup-volumes` in backed-up namespaces would fail against Swift (veldr cannot see pods outside {ns})"
         ));
     }
-    flag_malformed(v, bad).details(odd_daemonsets)
+    v
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixture::*;
-    use super::judge;
     use crate::model::Status;
     use serde_json::json;
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), judge);
+        let v = run(&facts(), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
@@ -253,13 +245,13 @@ mod tests {
             &["server", "--features=EnableCSI", "--default-volumes-to-fs-backup=true"],
             plugin_init("x/velero-plugin-for-openstack:v0.8.2"),
         )]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("--default-volumes-to-fs-backup") && t.contains("configuration.defaultVolumesToFsBackup: false"), "{t}");
         // The bare form counts too.
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server", "--default-snapshot-move-data"], json!([]))]));
-        assert_eq!(run(&f, judge).status, Status::Fail);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
     }
 
     #[test]
@@ -269,14 +261,14 @@ mod tests {
             backup("daily-20261129020000", "2026-11-29T02:00:00Z", "Completed", json!({"defaultVolumesToFsBackup": false})),
             backup("daily-20261101020000", "2026-11-01T02:00:00Z", "PartiallyFailed", json!({"defaultVolumesToFsBackup": true})),
         ]));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "weekly"}, "spec": {"template": {"snapshotMoveData": true}}})]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("Schedule weekly sets snapshotMoveData: true"));
         f.kube.schedules = Ok(list(vec![]));
         f.kube.backups = Ok(list(vec![backup("manual", "2026-11-29T07:00:00Z", "InProgress", json!({"defaultVolumesToFsBackup": true}))]));
-        assert_eq!(run(&f, judge).status, Status::Fail);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
     }
 
     #[test]
@@ -288,7 +280,7 @@ mod tests {
             b
         }]));
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "fs"}, "spec": {"template": {"defaultVolumesToFsBackup": true, "storageLocation": "s3"}}})]));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
     }
 
     #[test]
@@ -297,23 +289,23 @@ mod tests {
         f.kube.pod_volume_backups = Ok(list(vec![json!({"metadata": {"name": "daily-20261129020000-abcde", "namespace": "velero",
             "labels": {"velero.io/backup-name": "daily-20261129020000"}},
             "status": {"phase": "Failed", "message": "error to initialize data path: invalid backend type community.openstack.org/openstack, provider community.openstack.org/openstack"}})]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("invalid backend type"));
         // The same failure in a backup that is history is ignored.
         f.kube.pod_volume_backups = Ok(list(vec![json!({"metadata": {"name": "old", "labels": {"velero.io/backup-name": "daily-20261001020000"}},
             "status": {"phase": "Failed", "message": "invalid backend type x"}})]));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
         f.kube.backup_repositories = Ok(list(vec![json!({"metadata": {"name": "shop-default-kopia-abcde"},
             "status": {"phase": "NotReady", "message": "error to init backup repo: invalid storage provider"}})]));
-        assert_eq!(run(&f, judge).status, Status::Fail);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
     }
 
     #[test]
     fn node_agent_alone_is_ok() {
         let mut f = facts();
         f.kube.daemonsets = Ok(list(vec![json!({"metadata": {"name": "node-agent", "namespace": "velero", "labels": {"name": "node-agent"}}})]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Ok);
         assert!(text(&v).contains("backup.velero.io/backup-volumes"));
     }
@@ -322,7 +314,7 @@ mod tests {
     fn a_malformed_schedule_warns() {
         let mut f = facts();
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "weekly", "namespace": "velero"}, "spec": {"template": {"snapshotMoveData": "yes"}}})]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object Schedule velero/weekly"), "{}", text(&v));
     }
@@ -331,14 +323,14 @@ mod tests {
     fn skips_without_swift() {
         let mut f = facts();
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws")]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]
     fn unreadable_is_error() {
         let mut f = facts();
         f.kube.pod_volume_backups = Err(crate::facts::ReadError::forbidden("list", "podvolumebackups.velero.io", Some("velero")));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("podvolumebackups.velero.io"));
     }

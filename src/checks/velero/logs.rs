@@ -1,6 +1,6 @@
 //! velero.logs: the velero container's own log of the last hour (and the previous container's, when it
 //! restarted) holds none of the telltales veldr knows. Each one found is tied to the check that explains it
-//! (the table of messages veldr knows: `checks::backup::failures::explain`) and quoted, scrubbed; the lines at
+//! (`checks::telltales`, the table built from every check's `explains`) and quoted, scrubbed; the lines at
 //! `level=error` are counted.
 
 use crate::checks::{read_failed, CheckDef, Ctx};
@@ -16,6 +16,9 @@ pub const CHECK: CheckDef = crate::check! {
     id: "velero.logs", category: Velero, severity: Minor,
     title: "Velero's log holds no known telltale",
     depends_on: ["kube.connect"], needs: [Deployments, Pods, VeleroLogs],
+    explains: [
+        ["client-side throttling"] => "Velero's Kubernetes client waits on its own rate limit (--client-qps, --client-burst): a large cluster's API calls queue and backups slow down",
+    ],
     judge: judge,
 };
 
@@ -110,7 +113,7 @@ fn judge_logs(ctx: &Ctx, logs: &VeleroLogs) -> Verdict {
             if left > 0 {
                 if let Some((which, l)) = newest_first.get(round) {
                     // Scrubbed again: a bundle written by another veldr is read as it is.
-                    quotes[i].push(format!("  {which}: “{}”", crate::checks::backup::failures::shown(&crate::util::scrub::scrub(&l.text))));
+                    quotes[i].push(format!("  {which}: “{}”", crate::checks::telltales::shown(&crate::util::scrub::scrub(&l.text))));
                     left -= 1;
                     any = true;
                 }
@@ -180,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_quiet_log_is_ok_with_its_error_count() {
-        let v = run(&with_logs(Some(pod(read_of(QUIET), None))), judge);
+        let v = run(&with_logs(Some(pod(read_of(QUIET), None))), &CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("no known telltale") && v.summary.contains("1 line at level=error in 2 lines"), "{}", v.summary);
         assert_eq!(v.evidence["errorLinesLastHour"], 1);
@@ -193,7 +196,7 @@ mod tests {
             log.push_str(&format!("time=\"2026-11-29T07:3{i}:00Z\" level=error msg=\"backup failed\" error=\"Backup.velero.io \\\"daily-{i}\\\" is invalid: status.phase: Unsupported value: \\\"Queued\\\"\"\n"));
         }
         log.push_str("time=\"2026-11-29T07:50:00Z\" level=error msg=\"GET https://swift/v1/AUTH_a/c/o?temp_url_sig=0123456789abcdef0123456789abcdef01234567&temp_url_expires=1 401 Unauthorized: Temp URL invalid\"\n");
-        let v = run(&with_logs(Some(pod(read_of(&log), None))), judge);
+        let v = run(&with_logs(Some(pod(read_of(&log), None))), &CHECK);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("explained by swift.tempurl (1 line), velero.crds (8 lines)"), "{}", v.summary);
         let t = text(&v);
@@ -212,7 +215,7 @@ mod tests {
         prev.query = "previous=true".into();
         let mut logs = pod(read_of(QUIET), Some(prev));
         logs.pods[0].restarted = Some("OOMKilled (exit 137) at 2026-11-29T03:00:05Z".into());
-        let v = run(&with_logs(Some(logs.clone())), judge);
+        let v = run(&with_logs(Some(logs.clone())), &CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("(previous container: OOMKilled (exit 137) at 2026-11-29T03:00:05Z): 1 line more than an hour old, the last 5h ago → velero.plugin"), "{}", text(&v));
         // The same from the last hour warns.
@@ -220,19 +223,19 @@ mod tests {
             check: "velero.plugin".into(), why: "a plugin died".into(), count: 1, last_hour: 1,
             newest: Some("2026-11-29T07:55:00Z".parse().unwrap()), lines: vec![line("2026-11-29T07:55:00Z", "plugin process exited")],
         }];
-        assert_eq!(run(&with_logs(Some(logs)), judge).status, Status::Warn);
+        assert_eq!(run(&with_logs(Some(logs)), &CHECK).status, Status::Warn);
     }
 
     #[test]
     fn a_denied_read_is_an_error_naming_the_grant_and_no_pod_skips() {
         let mut f = facts();
         f.kube.velero_logs = Err(ReadError::forbidden("get", "pods/log", Some("velero")));
-        let v = run(&f, judge);
+        let v = run(&f, &CHECK);
         assert_eq!(v.status, Status::Error);
         assert!(v.hint.as_deref().unwrap().contains("grant veldr's identity get on pods/log in namespace velero"), "{:?}", v.hint);
-        assert_eq!(run(&with_logs(None), judge).status, Status::Skip);
+        assert_eq!(run(&with_logs(None), &CHECK).status, Status::Skip);
         f.kube.velero_logs = Err(ReadError::not_needed("pods/log"));
-        assert!(run(&f, judge).summary.contains("older veldr"));
+        assert!(run(&f, &CHECK).summary.contains("older veldr"));
     }
 
     #[test]
@@ -241,7 +244,7 @@ mod tests {
         r.capped = true;
         let mut prev = LogRead::default();
         prev.problem = Some("previous terminated container \"velero\" in pod \"velero-x\" not found".into());
-        let v = run(&with_logs(Some(pod(r, Some(prev)))), judge);
+        let v = run(&with_logs(Some(pod(r, Some(prev)))), &CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         let t = text(&v);
         assert!(t.contains("only the newest 2048 KiB were read (limitBytes)") && t.contains("previous terminated container"), "{t}");

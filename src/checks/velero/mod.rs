@@ -3,57 +3,14 @@ pub mod deployment;
 pub mod features;
 pub mod fs_backup;
 pub mod logs;
+pub mod operations;
 pub mod plugin;
-
-use crate::checks::Ctx;
-use crate::facts::Malformed;
-use crate::model::{Status, Verdict};
-
-/// Objects a velero.* check read that did not decode: each is named in the details, and a verdict
-/// that found nothing wrong (`ok`, or `skip` for lack of something to judge) becomes `warn`, since
-/// the object veldr could not read may be the broken one.
-fn flag_malformed<'a>(v: Verdict, malformed: impl IntoIterator<Item = &'a Malformed>) -> Verdict {
-    let lines: Vec<String> = malformed.into_iter().map(Malformed::describe).collect();
-    if lines.is_empty() {
-        return v;
-    }
-    let n = lines.len();
-    let mut v = v.details(lines);
-    if matches!(v.status, Status::Ok | Status::Skip) {
-        v.status = Status::Warn;
-        v.summary = format!("{} — but {n} object{} could not be read, so this may miss a problem", v.summary, if n == 1 { "" } else { "s" });
-    }
-    v
-}
-
-/// Listed objects that did not decode and may be in the Velero namespace (their namespace is
-/// that, or could not be read either).
-fn in_namespace<'a>(malformed: &'a [Malformed], ns: &'a str) -> impl Iterator<Item = &'a Malformed> + 'a {
-    malformed.iter().filter(move |m| m.namespace.as_deref().is_none_or(|n| n == ns))
-}
-
-/// BSLs that did not decode and that `--bsl` selects (all when none given).
-fn selected_malformed<'a>(ctx: &'a Ctx, malformed: &'a [Malformed]) -> impl Iterator<Item = &'a Malformed> + 'a {
-    malformed.iter().filter(move |m| ctx.bsl_filter.is_empty() || m.name.as_ref().is_some_and(|n| ctx.bsl_filter.contains(n)))
-}
-
-/// Text from a status or log message on one line, cut at 300 characters (container messages can
-/// hold whole stack traces).
-fn one_line(s: &str) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 300 {
-        format!("{}…", flat.chars().take(300).collect::<String>())
-    } else {
-        flat
-    }
-}
 
 /// The cluster the velero.* checks' tests start from: a Helm-installed Velero v1.17.1 with the
 /// OpenStack plugin v0.8.2 and EnableCSI, one ready pod, a Swift BSL, vSphere CSI volumes with a
 /// labelled class, a daily Schedule and its two latest backups.
 #[cfg(test)]
 pub(crate) mod fixture {
-    use crate::checks::Ctx;
     use crate::facts::{Facts, List, Object};
     use crate::model::Verdict;
     use serde_json::{json, Value};
@@ -166,36 +123,12 @@ pub(crate) mod fixture {
                 "versions": [{"name": c.version, "served": c.served, "storage": c.storage, "schema": {"openAPIV3Schema": schema}}]}})
     }
 
-    pub fn run(f: &Facts, judge: fn(&Ctx) -> Verdict) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
+    pub fn run(f: &Facts, check: &crate::checks::CheckDef) -> Verdict {
+        crate::checks::testing::run(check, f)
     }
 
     pub fn text(v: &Verdict) -> String {
         format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn malformed_objects_are_named_and_an_ok_becomes_a_warning() {
-        let m = Malformed { kind: "Pod".into(), namespace: Some("velero".into()), name: Some("velero-x".into()), reason: "bad".into() };
-        let v = flag_malformed(Verdict::ok("fine"), [&m]);
-        assert_eq!(v.status, Status::Warn);
-        assert!(v.summary.starts_with("fine — but 1 object could not be read"), "{}", v.summary);
-        assert_eq!(v.details, [m.describe()]);
-        let v = flag_malformed(Verdict::fail("broken"), [&m, &m]);
-        assert_eq!((v.status, v.summary.as_str(), v.details.len()), (Status::Fail, "broken", 2));
-        assert_eq!(flag_malformed(Verdict::ok("fine"), []).status, Status::Ok);
-    }
-
-    #[test]
-    fn long_messages_fold_to_one_line() {
-        assert_eq!(one_line("a\n  b\tc "), "a b c");
-        let long = "x ".repeat(400);
-        assert!(one_line(&long).ends_with('…') && one_line(&long).chars().count() == 301);
-    }
-}
-pub mod operations;

@@ -1,9 +1,8 @@
 //! velero.plugin: the OpenStack plugin is an init container of the Velero Deployment, copied where
 //! the server loads plugins from, at a version tested with the running Velero.
 
-use super::{flag_malformed, selected_malformed};
 use crate::checks::{CheckDef, Ctx};
-use crate::facts::{BackupStorageLocation, Malformed, Object};
+use crate::facts::{BackupStorageLocation, Object};
 use crate::model::Verdict;
 use crate::upstream::velero;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -13,6 +12,13 @@ pub const CHECK: CheckDef = crate::check! {
     id: "velero.plugin", category: Velero, severity: Critical,
     title: "OpenStack plugin installed",
     depends_on: ["kube.connect"], needs: [BackupStorageLocations, VolumeSnapshotLocations, Deployments],
+    consults: [Deployments],
+    explains: [
+        ["already registered"] => "two plugins register the same action: velero-plugin-for-csi beside the CSI support built into Velero 1.14+ crashes the server or runs every action twice",
+        // go-plugin says this on every exit; only one with an error is a crash.
+        ["plugin process exited", "error"] => "a plugin's process died (crashed, OOMKilled): what it was doing failed",
+        ["rpc error: code = unavailable"] => "a plugin stopped answering over gRPC (crashed, OOMKilled): what it was doing failed",
+    ],
     judge: judge,
 };
 
@@ -34,10 +40,8 @@ fn is_plugin_image(image: &str) -> bool {
 fn judge(ctx: &Ctx) -> Verdict {
     let bsls = crate::need!(&ctx.facts.kube.backup_storage_locations);
     let deployments = crate::need!(&ctx.facts.kube.deployments);
-    let vsls = ctx.facts.kube.volume_snapshot_locations.as_ref().ok();
-    // A BSL or VSL that did not decode may be one that needs the plugin.
-    let bad: Vec<&Malformed> = selected_malformed(ctx, &bsls.malformed).chain(vsls.into_iter().flat_map(|v| v.malformed.iter())).collect();
-    flag_malformed(judge_plugin(ctx, bsls, deployments), bad)
+    // A BSL or VSL that did not decode (it may need the plugin) is named by the engine.
+    judge_plugin(ctx, bsls, deployments)
 }
 
 fn judge_plugin(ctx: &Ctx, bsls: &[BackupStorageLocation], deployments: &[Deployment]) -> Verdict {
@@ -185,13 +189,13 @@ fn judge_plugin(ctx: &Ctx, bsls: &[BackupStorageLocation], deployments: &[Deploy
 #[cfg(test)]
 mod tests {
     use super::super::fixture::*;
-    use super::{judge, tested_range};
+    use super::tested_range;
     use crate::model::Status;
     use serde_json::json;
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), judge);
+        let v = run(&facts(), &super::CHECK);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("v0.8.2") && v.summary.contains("v1.17.1"));
     }
@@ -200,7 +204,7 @@ mod tests {
     fn missing_fails() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], json!([{"name": "velero-plugin-for-aws", "image": "velero/velero-plugin-for-aws:v1.13.0"}]))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("velero-plugin-for-openstack") && t.contains("velero-plugin-for-aws:v1.13.0") && t.contains("initContainers"), "{t}");
@@ -214,14 +218,14 @@ mod tests {
             json!([{"name": "lirt-velero-plugin-for-openstack", "image": "registry.example.com:5000/mirror/velero-plugin-for-openstack:v0.8.1",
                 "volumeMounts": [{"name": "plugins", "mountPath": "/target"}]}]),
         )]));
-        assert_eq!(run(&f, judge).status, Status::Ok);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
     }
 
     #[test]
     fn untested_pair_warns() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("lirt/velero-plugin-for-openstack:v0.6.0"))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("v0.6.0") && v.summary.contains("v1.17.1"), "{}", v.summary);
     }
@@ -230,11 +234,11 @@ mod tests {
     fn latest_or_digest_warns() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("lirt/velero-plugin-for-openstack:latest"))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("cannot verify"));
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("lirt/velero-plugin-for-openstack@sha256:abcdef"))]));
-        assert_eq!(run(&f, judge).status, Status::Warn);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Warn);
     }
 
     #[test]
@@ -244,7 +248,7 @@ mod tests {
             &["server"],
             json!([{"name": "p", "image": "lirt/velero-plugin-for-openstack:v0.8.2", "volumeMounts": [{"name": "scratch", "mountPath": "/target"}]}]),
         )]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("`plugins`"), "{}", text(&v));
     }
@@ -253,7 +257,7 @@ mod tests {
     fn skips_without_openstack_bsl() {
         let mut f = facts();
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws")]));
-        assert_eq!(run(&f, judge).status, Status::Skip);
+        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
     }
 
     #[test]
@@ -262,7 +266,7 @@ mod tests {
         let mut broken = bsl("swift", "community.openstack.org/openstack");
         broken["spec"]["objectStorage"] = json!("velero-backups");
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws"), broken]));
-        let v = run(&f, judge);
+        let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object BackupStorageLocation velero/swift"), "{}", text(&v));
     }
@@ -273,7 +277,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws")]));
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "cinder"}, "spec": {"provider": "community.openstack.org/openstack-cinder"}})]));
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], json!([]))]));
-        let v = run(&f, judge);
+        let v = run(&f, &super::CHECK);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("VolumeSnapshotLocation cinder"));
     }

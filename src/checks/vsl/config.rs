@@ -13,6 +13,13 @@ pub const CHECK: CheckDef = crate::check! {
     title: "No broken VolumeSnapshotLocation",
     depends_on: ["kube.crds"],
     needs: [VolumeSnapshotLocations, PersistentVolumes, Deployments, HelmReleases],
+    // A PV is looked up (is a Cinder volume there?), a Deployment to find the Helm release.
+    consults: [PersistentVolumes, Deployments],
+    // Velero v1.18.1: pkg/controller/backup_controller.go validateAndGetSnapshotLocations.
+    explains: [
+        ["volumesnapshotlocation", "needs to be created before this snapshot"] => "the backup names a VolumeSnapshotLocation that does not exist",
+        ["more than one possible volume snapshot location"] => "several VolumeSnapshotLocations for one provider and none is the default: Velero cannot pick",
+    ],
     judge: judge,
 };
 
@@ -91,29 +98,16 @@ fn judge(ctx: &Ctx) -> Verdict {
              so a VolumeSnapshotLocation that only they define (a `helm upgrade` that failed on it) is not judged"
         ));
     }
-    // Helm is found through the Velero Deployment: one that did not decode is named.
-    if let Ok(d) = &ctx.facts.kube.deployments {
-        notes.extend(d.malformed.iter().map(|m| m.describe()));
-    }
 
     // Which volumes are there (to tell whether a Cinder VSL could be of use).
     let cinder_volumes = match &ctx.facts.kube.persistent_volumes {
         Ok(pvs) => {
-            // A PV that did not decode may be a Cinder volume: then do not warn.
-            notes.extend(pvs.malformed.iter().map(|m| m.describe()));
+            // A PV that did not decode (the engine names it) may be a Cinder volume: then do not warn.
             !pvs.malformed.is_empty()
                 || pvs.iter().filter_map(|pv| pv.spec.as_ref()).any(|s| s.csi.as_ref().is_some_and(|c| c.driver == "cinder.csi.openstack.org") || s.cinder.is_some())
         }
         Err(_) => true, // unknown: do not warn
     };
-
-    if !vsls.malformed.is_empty() {
-        findings.push(
-            Finding::new(Status::Warn, format!("{} VolumeSnapshotLocation(s) did not decode: they could not be judged", vsls.malformed.len()))
-                .details(vsls.malformed.iter().map(|m| m.describe()))
-                .hint(format!("compare with `kubectl -n {ns} get volumesnapshotlocations -o yaml`; the object named above holds a field of an unexpected type")),
-        );
-    }
 
     let mut evidence = Vec::new();
     for v in vsls.iter() {
@@ -180,8 +174,9 @@ mod tests {
         format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default()).to_lowercase()
     }
 
+    /// The check as a run judges it (the engine's malformed policy and bounds included).
     fn run(f: &Facts) -> Verdict {
-        judge(&Ctx::new(f, &[]))
+        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn release(values: Value, status: &str) -> HelmRelease {
