@@ -22,6 +22,11 @@ pub fn text(v: &Verdict) -> String {
     format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default()).to_lowercase()
 }
 
+/// Summary, details and hint as written (case kept), for `contains` assertions on names and kinds.
+pub fn written(v: &Verdict) -> String {
+    format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
+}
+
 /// Objects decoded one by one as collect decodes them: one that does not decode is kept as malformed.
 pub fn list<T: Object>(objects: Vec<Value>) -> List<T> {
     let mut list = List::default();

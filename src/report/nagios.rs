@@ -44,7 +44,7 @@ pub fn render(report: &Report) -> String {
         }
     }
     if s.warn > 0 {
-        parts.push(format!("{} warning{}", s.warn, if s.warn == 1 { "" } else { "s" }));
+        parts.push(crate::checks::findings::plural(s.warn, "warning"));
     }
     if parts.is_empty() {
         parts.push(format!("{} checks ok", s.ok));

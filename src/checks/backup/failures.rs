@@ -3,7 +3,7 @@
 //! from the BSL through the Swift API by collect (`collect::results`), and each message veldr knows
 //! is tied to the check that explains it (`checks::telltales`, built from every check's `explains`).
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{combine, errors_and_warnings, plural, Finding};
 use crate::checks::telltales::{explain, shown, Explanation};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{Backup, BackupResultsFacts, Messages, Object, ProblemKind, ResultsRead};
@@ -30,10 +30,6 @@ pub const PARTIALLY_FAILED_24H: MetricDef =
 const QUOTED_ERRORS: usize = 5;
 const QUOTED_WARNINGS: usize = 3;
 
-fn plural(n: i64, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
 fn judge(ctx: &Ctx) -> Verdict {
     let backups = crate::need!(&ctx.facts.kube.backups);
     let failed_24h = count_in_window(backups, ctx.now, "Failed");
@@ -59,7 +55,7 @@ fn finding(ctx: &Ctx, b: &Backup, results: Option<&BackupResultsFacts>, ns: &str
     let name = b.name();
     let phase = phase(b);
     let status = if phase == "Failed" { Status::Fail } else { Status::Warn };
-    let counts = format!("{}, {}", plural(b.status.errors.unwrap_or(0), "error"), plural(b.status.warnings.unwrap_or(0), "warning"));
+    let counts = errors_and_warnings(b.status.errors.unwrap_or(0), b.status.warnings.unwrap_or(0));
     let reason = b.status.failure_reason.as_deref().filter(|r| !r.is_empty());
     let summary = match reason {
         Some(r) => format!("backup {name} {phase}: {}", shown(r)),
@@ -131,7 +127,7 @@ impl Quoter {
         if m.total == 0 {
             return f;
         }
-        f = f.detail(format!("{name}: {}:", plural(m.total as i64, label)));
+        f = f.detail(format!("{name}: {}:", plural(m.total, label)));
         let scoped = m.scoped();
         for (scope, message) in scoped.iter().take(quoted) {
             f = f.detail(format!("  {label} [{scope}] “{}”", shown(message)));
@@ -182,6 +178,7 @@ fn evidence(b: &Backup, results: Option<&BackupResultsFacts>) -> serde_json::Val
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::written;
     use crate::facts::{Facts, List, OpenStackFacts, Problem, VeleroResults};
     use serde_json::Value;
     use std::collections::BTreeMap;
@@ -205,10 +202,6 @@ mod tests {
         ResultsRead { backup: backup.into(), restore: None, bsl: "default".into(), container: Some("velero-backups".into()), key: format!("backups/{backup}/{backup}-results.gz"), outcome, elapsed_ms: 3 }
     }
 
-    fn text(v: &Verdict) -> String {
-        format!("{}\n{}\n{}", v.summary, v.details.join("\n"), v.hint.clone().unwrap_or_default())
-    }
-
     fn metric(v: &Verdict, def: &MetricDef) -> Option<f64> {
         v.metrics.iter().find(|m| m.name == def.name).map(|m| m.value)
     }
@@ -230,7 +223,7 @@ mod tests {
         let f = facts(vec![backup("daily-2", "PartiallyFailed", "2026-11-29T02:00:00Z", None)], Some(results));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("backup daily-2 PartiallyFailed with 2 errors, 1 warning"), "{t}");
         assert!(t.contains("error [velero] “some velero error”") && t.contains("error [namespace shop] “resource: /persistentvolumeclaims"), "{t}");
         assert!(t.contains("warning [cluster] “w1”"), "{t}");
@@ -253,7 +246,7 @@ mod tests {
         let f = facts(vec![backup("daily-3", "Failed", "2026-11-29T07:00:00Z", Some(reason))], Some(results));
         let v = judge(&Ctx::new(&f, &[]));
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.starts_with("backup daily-3 Failed: rpc error"), "{t}");
         assert!(t.contains("no results object at velero-backups/backups/daily-3/daily-3-results.gz"), "{t}");
         assert!(t.contains("→ credentials.env"), "{t}");
@@ -265,7 +258,7 @@ mod tests {
         let bad = Problem::new(ProblemKind::BadBody, "not gzip (it starts with \"<html>\"): not an object Velero wrote");
         let results = BackupResultsFacts { qualified: 12, limit: 10, reads: vec![read("daily-2", Err(bad))], ..Default::default() };
         let f = facts(vec![backup("daily-2", "PartiallyFailed", "2026-11-29T02:00:00Z", None), backup("daily-1", "Failed", "2026-11-29T01:00:00Z", None)], Some(results));
-        let t = text(&judge(&Ctx::new(&f, &[])));
+        let t = written(&judge(&Ctx::new(&f, &[])));
         assert!(t.contains("its results object velero-backups/backups/daily-2/daily-2-results.gz could not be read: not gzip"), "{t}");
         assert!(t.contains("daily-1: results not read: only the newest 10"), "{t}");
         assert!(t.contains("12 failed backups: the results of the newest 1 were read"), "{t}");
@@ -273,7 +266,7 @@ mod tests {
         let old = facts(vec![backup("daily-1", "Failed", "2026-11-29T01:00:00Z", None)], None);
         let v = judge(&Ctx::new(&old, &[]));
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("results not read: not collected"), "{v:?}");
+        assert!(written(&v).contains("results not read: not collected"), "{v:?}");
     }
 
     #[test]

@@ -70,9 +70,7 @@ fn failure_reason(b: &Backup) -> String {
 }
 
 fn counts(b: &Backup) -> String {
-    let e = b.status.errors.unwrap_or(0);
-    let w = b.status.warnings.unwrap_or(0);
-    format!("{e} error{}, {w} warning{}", if e == 1 { "" } else { "s" }, if w == 1 { "" } else { "s" })
+    crate::checks::findings::errors_and_warnings(b.status.errors.unwrap_or(0), b.status.warnings.unwrap_or(0))
 }
 
 fn judge(ctx: &Ctx) -> Verdict {
@@ -239,7 +237,8 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Facts, List};
+    use crate::checks::testing::{list, run, text};
+    use crate::facts::Facts;
 
     fn schedule(name: &str, cron: &str) -> Value {
         json!({"apiVersion": "velero.io/v1", "kind": "Schedule",
@@ -258,27 +257,11 @@ mod tests {
         b
     }
 
-    /// Objects decoded as collect decodes them: one that does not decode is kept as malformed.
-    fn list<T: Object>(objects: Vec<Value>) -> List<T> {
-        let mut list = List::default();
-        objects.iter().for_each(|o| list.push_json(&o.to_string()));
-        list
-    }
-
     fn facts(schedules: Vec<Value>, backups: Vec<Value>) -> Facts {
         let mut f = Facts::empty("velero");
         f.kube.schedules = Ok(list(schedules));
         f.kube.backups = Ok(list(backups));
         f
-    }
-
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
-    }
-
-    fn text(v: &Verdict) -> String {
-        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default()).to_lowercase()
     }
 
     #[test]
@@ -290,7 +273,7 @@ mod tests {
                 backup("daily-20261128020000", "daily", "Completed", "2026-11-28T02:00:00Z", Some("2026-11-28T02:04:00Z")),
             ],
         );
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         let s = &v.evidence["schedules"][0];
         assert_eq!(s["name"], "daily");
@@ -301,7 +284,7 @@ mod tests {
     #[test]
     fn stale_backup_fails() {
         let f = facts(vec![schedule("daily", "0 2 * * *")], vec![backup("daily-20261126020000", "daily", "Completed", "2026-11-26T02:00:00Z", Some("2026-11-26T02:05:00Z"))]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("no completed backup for daily in 3d"), "{v:?}");
     }
@@ -309,12 +292,12 @@ mod tests {
     #[test]
     fn no_backup_ever_fails_unless_schedule_is_new() {
         let f = facts(vec![schedule("daily", "@daily")], vec![]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("ever"));
         let mut s = schedule("daily", "@daily");
         s["metadata"]["creationTimestamp"] = json!("2026-11-29T07:00:00Z");
-        assert_eq!(run(&facts(vec![s], vec![])).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &facts(vec![s], vec![])).status, Status::Ok);
     }
 
     #[test]
@@ -322,13 +305,13 @@ mod tests {
         let ok = backup("daily-20261128020000", "daily", "Completed", "2026-11-28T02:00:00Z", Some("2026-11-28T02:04:00Z"));
         let mut failed = backup("daily-20261129020000", "daily", "Failed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:01:00Z"));
         failed["status"]["failureReason"] = json!("BackupStorageLocation default is unavailable");
-        let v = run(&facts(vec![schedule("daily", "0 2 * * *")], vec![ok.clone(), failed]));
+        let v = run(&super::CHECK, &facts(vec![schedule("daily", "0 2 * * *")], vec![ok.clone(), failed]));
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("is unavailable"), "{v:?}");
 
         let mut partial = backup("daily-20261129020000", "daily", "PartiallyFailed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:01:00Z"));
         partial["status"]["errors"] = json!(2);
-        let v = run(&facts(vec![schedule("daily", "0 2 * * *")], vec![ok, partial]));
+        let v = run(&super::CHECK, &facts(vec![schedule("daily", "0 2 * * *")], vec![ok, partial]));
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("2 errors"), "{v:?}");
         assert_eq!(v.evidence["schedules"][0]["lastPhase"], "PartiallyFailed");
@@ -338,7 +321,7 @@ mod tests {
     fn in_progress_backup_does_not_hide_the_previous_result() {
         let ok = backup("daily-20261128020000", "daily", "Completed", "2026-11-28T02:00:00Z", Some("2026-11-28T02:04:00Z"));
         let running = backup("daily-20261129020000", "daily", "InProgress", "2026-11-29T02:00:00Z", None);
-        let v = run(&facts(vec![schedule("daily", "0 2 * * *")], vec![ok, running]));
+        let v = run(&super::CHECK, &facts(vec![schedule("daily", "0 2 * * *")], vec![ok, running]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["schedules"][0]["lastPhase"], "InProgress");
     }
@@ -347,13 +330,13 @@ mod tests {
     fn paused_and_missing_schedules() {
         let mut s = schedule("daily", "0 2 * * *");
         s["spec"]["paused"] = json!(true);
-        let v = run(&facts(vec![s, schedule("hourly", "@hourly")], vec![backup("hourly-20261129073000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z"))]));
+        let v = run(&super::CHECK, &facts(vec![s, schedule("hourly", "@hourly")], vec![backup("hourly-20261129073000", "hourly", "Completed", "2026-11-29T07:00:00Z", Some("2026-11-29T07:01:00Z"))]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("paused"));
         let mut s = schedule("daily", "0 2 * * *");
         s["spec"]["paused"] = json!(true);
-        assert_eq!(run(&facts(vec![s], vec![])).status, Status::Warn);
-        let v = run(&facts(vec![], vec![]));
+        assert_eq!(run(&super::CHECK, &facts(vec![s], vec![])).status, Status::Warn);
+        let v = run(&super::CHECK, &facts(vec![], vec![]));
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("no schedule"));
     }
@@ -361,7 +344,7 @@ mod tests {
     #[test]
     fn unreadable_cron_falls_back_to_daily_and_says_so() {
         let f = facts(vec![schedule("weird", "every tuesday")], vec![backup("weird-20261129020000", "weird", "Completed", "2026-11-29T02:00:00Z", Some("2026-11-29T02:04:00Z"))]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok);
         assert!(text(&v).contains("assumed daily"));
     }
@@ -370,7 +353,7 @@ mod tests {
     fn failed_validation_schedule_fails() {
         let mut s = schedule("bad", "0 2 * * *");
         s["status"] = json!({"phase": "FailedValidation", "validationErrors": ["invalid schedule: expected exactly 5 fields"]});
-        let v = run(&facts(vec![s], vec![]));
+        let v = run(&super::CHECK, &facts(vec![s], vec![]));
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("5 fields"));
     }
@@ -379,7 +362,7 @@ mod tests {
     fn reads_that_fail_are_errors() {
         let mut f = facts(vec![], vec![]);
         f.kube.backups = Err(crate::facts::ReadError::forbidden("list", "backups.velero.io", Some("velero")));
-        assert_eq!(run(&f).status, Status::Error);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Error);
     }
 
     fn oldest_age(v: &Verdict) -> Option<f64> {
@@ -402,7 +385,7 @@ mod tests {
 
     #[test]
     fn oldest_age_is_the_most_stale_unpaused_schedule() {
-        let v = run(&four_schedules(vec![]));
+        let v = run(&super::CHECK, &four_schedules(vec![]));
         // daily: 6h - 4min; hourly: 59min; never: no completed backup (not counted); monthly: paused.
         assert_eq!(oldest_age(&v), Some((6 * 3600 - 240) as f64), "{v:?}");
         assert!(CHECK.metrics.contains(&OLDEST_AGE));
@@ -412,13 +395,13 @@ mod tests {
         // No unpaused schedule with a completed backup: no value.
         let mut paused = schedule("daily", "0 2 * * *");
         paused["spec"]["paused"] = json!(true);
-        assert_eq!(oldest_age(&run(&facts(vec![paused], vec![backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", None)]))), None);
-        assert_eq!(oldest_age(&run(&facts(vec![], vec![]))), None);
+        assert_eq!(oldest_age(&run(&super::CHECK, &facts(vec![paused], vec![backup("daily-20261129020000", "daily", "Completed", "2026-11-29T02:00:00Z", None)]))), None);
+        assert_eq!(oldest_age(&run(&super::CHECK, &facts(vec![], vec![]))), None);
     }
 
     #[test]
     fn each_unpaused_schedule_has_its_newest_completed_age() {
-        let v = run(&four_schedules(vec![backup("daily-20261130020000", "daily", "Failed", "2026-11-29T07:00:00Z", None)]));
+        let v = run(&super::CHECK, &four_schedules(vec![backup("daily-20261130020000", "daily", "Failed", "2026-11-29T07:00:00Z", None)]));
         let series: Vec<(String, f64)> = v
             .metrics
             .iter()
@@ -439,7 +422,7 @@ mod tests {
         let mut odd = backup("daily-20261129020000", "daily", "Failed", "2026-11-29T02:00:00Z", None);
         odd["status"]["errors"] = json!("many");
         let ok = backup("daily-20261128020000", "daily", "Completed", "2026-11-28T02:00:00Z", Some("2026-11-28T02:04:00Z"));
-        let v = run(&facts(vec![schedule("daily", "0 2 * * *"), bad], vec![ok, odd]));
+        let v = run(&super::CHECK, &facts(vec![schedule("daily", "0 2 * * *"), bad], vec![ok, odd]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
         assert!(t.contains("could not be read") && t.contains("malformed object schedule velero/weekly"), "{t}");
@@ -448,7 +431,7 @@ mod tests {
         // Only malformed schedules: not "no Schedule", not "all paused".
         let mut bad = schedule("weekly", "@weekly");
         bad["spec"]["schedule"] = json!(7);
-        let v = run(&facts(vec![bad], vec![]));
+        let v = run(&super::CHECK, &facts(vec![bad], vec![]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object schedule velero/weekly") && !text(&v).contains("no schedule in"), "{v:?}");
     }

@@ -2,7 +2,7 @@
 //! (bucket, keys the OpenStack plugin ignores, region precedence, the Swift-S3 pitfall), and exactly
 //! one is the default.
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{agree, combine, plural, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{BackupStorageLocation, Object};
 use crate::model::{Status, Verdict};
@@ -183,7 +183,7 @@ fn judge(ctx: &Ctx) -> Verdict {
                 ));
             }
             if !lines.is_empty() {
-                let mut f = Finding::new(Status::Warn, format!("BSL {name} sets {} the OpenStack plugin ignores: {}", if ignored.len() == 1 { "a key" } else { "keys" }, ignored.join(", ")));
+                let mut f = Finding::new(Status::Warn, format!("BSL {name} sets {} the OpenStack plugin ignores: {}", agree(ignored.len(), "a key", "keys"), ignored.join(", ")));
                 for l in lines {
                     f = f.detail(l);
                 }
@@ -241,7 +241,7 @@ fn judge(ctx: &Ctx) -> Verdict {
     findings.extend(default_finding(ctx, all, &defaults, all.malformed.is_empty(), &mut notes));
 
     let n = ctx.selected_bsls(all).len();
-    combine(format!("{n} BackupStorageLocation{} coherent (provider, bucket, region)", if n == 1 { " is" } else { "s are" }), findings, notes)
+    combine(format!("{} {} coherent (provider, bucket, region)", plural(n, "BackupStorageLocation"), agree(n, "is", "are")), findings, notes)
         .evidence("bsls", evidence)
         .evidence("defaults", defaults)
 }
@@ -250,12 +250,8 @@ fn judge(ctx: &Ctx) -> Verdict {
 mod tests {
     use super::super::fixtures::{bsl, facts_with, text};
     use super::*;
+    use crate::checks::testing::run;
     use crate::facts::{EnvValue, EnvVar, Facts, ResolvedEnv};
-
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
-    }
 
     fn available(name: &str) -> Value {
         bsl(name, "Available", Some("2026-11-29T07:59:30Z"), None)
@@ -263,7 +259,7 @@ mod tests {
 
     #[test]
     fn healthy_bsl_is_ok() {
-        let v = run(&facts_with(vec![available("default")]));
+        let v = run(&super::CHECK, &facts_with(vec![available("default")]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["bsls"][0]["prefix"], Value::Null);
         assert_eq!(v.evidence["defaults"], json!(["default"]));
@@ -271,7 +267,7 @@ mod tests {
 
     #[test]
     fn no_bsl_skips() {
-        assert_eq!(run(&facts_with(vec![])).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &facts_with(vec![])).status, Status::Skip);
     }
 
     #[test]
@@ -279,7 +275,7 @@ mod tests {
         let mut b = available("default");
         b["spec"]["provider"] = json!("aws");
         b["spec"]["config"] = json!({"s3Url": "https://swift.example.com", "s3ForcePathStyle": "true", "region": "RegionOne"});
-        let v = run(&facts_with(vec![b.clone()]));
+        let v = run(&super::CHECK, &facts_with(vec![b.clone()]));
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("chunked"));
         // A boolean written by hand counts too; the OS_* variables make a plain S3 URL suspicious.
@@ -288,10 +284,10 @@ mod tests {
         let mut env = ResolvedEnv::default();
         env.vars.insert("OS_AUTH_URL".into(), EnvVar { value: EnvValue::Plain("https://keystone".into()), source: "env".into() });
         f.velero_env = Some(env);
-        assert_eq!(run(&f).status, Status::Warn);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Warn);
         // A real AWS BSL is left alone.
         b["spec"]["config"] = json!({"region": "us-east-1"});
-        assert_eq!(run(&facts_with(vec![b])).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &facts_with(vec![b])).status, Status::Ok);
     }
 
     #[test]
@@ -299,7 +295,7 @@ mod tests {
         let mut b = available("default");
         b["spec"]["objectStorage"] = json!({});
         b["spec"]["config"] = json!({"bucket": "velero-backups", "region": "RegionOne"});
-        let v = run(&facts_with(vec![b]));
+        let v = run(&super::CHECK, &facts_with(vec![b]));
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("no spec.objectstorage.bucket") && t.contains("config.bucket is ignored"), "{t}");
@@ -308,7 +304,7 @@ mod tests {
         let mut b = available("default");
         b["spec"]["config"] = json!({"caCert": "abc", "region": "RegionOne"});
         b["spec"]["credential"] = json!({"name": "cloud-credentials", "key": "cloud"});
-        let v = run(&facts_with(vec![b]));
+        let v = run(&super::CHECK, &facts_with(vec![b]));
         assert_eq!(v.status, Status::Warn);
         let t = text(&v);
         assert!(t.contains("cacert") && t.contains("tls_skip_verify") && t.contains("spec.credential"), "{t}");
@@ -323,14 +319,14 @@ mod tests {
         let mut env = ResolvedEnv::default();
         env.vars.insert("OS_REGION_NAME".into(), EnvVar { value: EnvValue::Plain("IAD3".into()), source: "envFrom secret cloud-credentials (key OS_REGION_NAME)".into() });
         f.velero_env = Some(env.clone());
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("the variable wins"));
         assert_eq!(v.evidence["bsls"][0]["regionConflict"], json!({"config": "RegionOne", "env": "OS_REGION_NAME", "envValue": "IAD3"}));
         // Agreeing values are fine.
         env.vars.insert("OS_REGION_NAME".into(), EnvVar { value: EnvValue::Plain("RegionOne".into()), source: "env".into() });
         f.velero_env = Some(env);
-        assert_eq!(run(&f).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     fn not_default(name: &str) -> Value {
@@ -351,7 +347,7 @@ mod tests {
         let (mut a, mut b) = (available("a"), available("b"));
         a["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
         b["metadata"]["creationTimestamp"] = json!("2026-02-01T00:00:00Z");
-        let v = run(&facts_with(vec![a, b]));
+        let v = run(&super::CHECK, &facts_with(vec![a, b]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
         assert!(t.contains("2 bsls are marked default: a, b"), "{t}");
@@ -362,16 +358,16 @@ mod tests {
     #[test]
     fn no_default_and_no_server_default_location_fails() {
         // Neither is named `default` (Velero's built-in server default) and the server sets no flag.
-        let v = run(&with_server_args(vec![not_default("a"), not_default("b")], &["server"]));
+        let v = run(&super::CHECK, &with_server_args(vec![not_default("a"), not_default("b")], &["server"]));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("no default bsl") && t.contains("\"default\" does not exist"), "{t}");
         assert!(t.contains("failedvalidation") && t.contains("built-in"), "{t}");
         // A single BSL not marked default and not named like the server's default fails the same way.
-        let v = run(&facts_with(vec![not_default("a")]));
+        let v = run(&super::CHECK, &facts_with(vec![not_default("a")]));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         // A flag naming a BSL that does not exist is no better.
-        let v = run(&with_server_args(vec![not_default("a")], &["server", "--default-backup-storage-location=gone"]));
+        let v = run(&super::CHECK, &with_server_args(vec![not_default("a")], &["server", "--default-backup-storage-location=gone"]));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(text(&v).contains("\"gone\" does not exist"), "{}", text(&v));
     }
@@ -379,11 +375,11 @@ mod tests {
     #[test]
     fn no_default_but_the_server_default_exists_is_ok() {
         // The flag names an existing BSL: Velero uses it.
-        let v = run(&with_server_args(vec![not_default("a"), not_default("b")], &["server", "--default-backup-storage-location", "b"]));
+        let v = run(&super::CHECK, &with_server_args(vec![not_default("a"), not_default("b")], &["server", "--default-backup-storage-location", "b"]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("\"b\" (set by --default-backup-storage-location) exists"), "{}", text(&v));
         // Without the flag, a BSL named `default` is the server's default.
-        let v = run(&facts_with(vec![not_default("default"), not_default("b")]));
+        let v = run(&super::CHECK, &facts_with(vec![not_default("default"), not_default("b")]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
@@ -393,12 +389,12 @@ mod tests {
         a["spec"]["default"] = json!(false);
         let mut bad = available("b");
         bad["spec"]["objectStorage"] = json!("velero-backups");
-        let v = run(&facts_with(vec![a, bad]));
+        let v = run(&super::CHECK, &facts_with(vec![a, bad]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
         assert!(t.contains("could not be read") && t.contains("malformed object backupstoragelocation velero/b"), "{t}");
         assert!(!t.contains("not marked default"), "b may be the default: {t}");
-        let v = run(&facts_with(vec![json!("garbage")]));
+        let v = run(&super::CHECK, &facts_with(vec![json!("garbage")]));
         assert_eq!(v.status, Status::Warn, "{v:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! bsl.phase: every selected BackupStorageLocation is Available and was validated recently; an
 //! Unavailable one is explained from its message (likely causes, most specific first).
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{agree, combine, plural, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{BackupStorageLocation, Object};
 use crate::model::{Status, Verdict};
@@ -269,24 +269,19 @@ fn judge(ctx: &Ctx) -> Verdict {
 
 
     let selected = ctx.selected_bsls(all).len();
-    let ok = format!("{selected} BackupStorageLocation{} Available and recently validated", if selected == 1 { " is" } else { "s are" });
+    let ok = format!("{} {} Available and recently validated", plural(selected, "BackupStorageLocation"), agree(selected, "is", "are"));
     combine(ok, findings, notes).evidence("bsls", evidence)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::checks::testing::{run};
     use super::super::fixtures::{bsl, facts_with, list, text};
     use super::*;
-    use crate::facts::Facts;
-
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
-    }
 
     #[test]
     fn healthy_bsl_is_ok() {
-        let v = run(&facts_with(vec![bsl("default", "Available", Some("2026-11-29T07:59:30Z"), None)]));
+        let v = run(&super::CHECK, &facts_with(vec![bsl("default", "Available", Some("2026-11-29T07:59:30Z"), None)]));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["bsls"][0]["lastValidationSecondsAgo"], 30);
         assert_eq!(v.evidence["bsls"][0]["provider"], "community.openstack.org/openstack");
@@ -294,7 +289,7 @@ mod tests {
 
     #[test]
     fn no_bsl_fails() {
-        assert_eq!(run(&facts_with(vec![])).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &facts_with(vec![])).status, Status::Fail);
     }
 
     #[test]
@@ -310,7 +305,7 @@ mod tests {
     fn auth_url_message_points_at_env() {
         let msg = "BackupStorageLocation \"default\" is unavailable: failed to authenticate against OpenStack in object storage plugin: failed to build auth options: Missing input for argument [auth_url]";
         let f = facts_with(vec![bsl("default", "Unavailable", Some("2026-11-29T07:59:30Z"), Some(msg))]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("auth_url") && t.contains("velero container"), "{t}");
@@ -330,7 +325,7 @@ mod tests {
         ];
         for (msg, expect) in cases {
             let f = facts_with(vec![bsl("default", "Unavailable", Some("2026-11-29T07:59:30Z"), Some(msg))]);
-            let v = run(&f);
+            let v = run(&super::CHECK, &f);
             assert_eq!(v.status, Status::Fail);
             assert!(text(&v).contains(expect), "{msg}: {:?}", v);
         }
@@ -339,18 +334,18 @@ mod tests {
     #[test]
     fn stale_validation_warns_and_respects_frequency() {
         let f = facts_with(vec![bsl("default", "Available", Some("2026-11-29T06:00:00Z"), None)]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("2h ago"), "{v:?}");
         assert!(text(&v).contains("lastvalidationtime 2026-11-29t06:00:00z"), "{v:?}");
         // With a 1h frequency, 2h is fine (limit 3h).
         let mut b = bsl("default", "Available", Some("2026-11-29T06:00:00Z"), None);
         b["spec"]["validationFrequency"] = json!("1h0m0s");
-        assert_eq!(run(&facts_with(vec![b])).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &facts_with(vec![b])).status, Status::Ok);
         // Disabled validation is named.
         let mut b = bsl("default", "Available", Some("2026-11-29T06:00:00Z"), None);
         b["spec"]["validationFrequency"] = json!("0s");
-        let v = run(&facts_with(vec![b]));
+        let v = run(&super::CHECK, &facts_with(vec![b]));
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("disabled"));
     }
@@ -362,12 +357,12 @@ mod tests {
             "metadata": {"name": "velero", "namespace": "velero"},
             "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "velero", "image": "velero/velero:v1.17.0", "args": ["server", "--store-validation-frequency=1h"]}]}}}
         })]));
-        assert_eq!(run(&f).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
     fn never_validated_warns() {
-        let v = run(&facts_with(vec![bsl("default", "", None, None)]));
+        let v = run(&super::CHECK, &facts_with(vec![bsl("default", "", None, None)]));
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("never been validated"));
         assert!(text(&v).contains("created 28d ago"), "{v:?}");
@@ -379,7 +374,7 @@ mod tests {
         bad["status"]["lastValidationTime"] = json!("yesterday");
         let good = bsl("default", "Available", Some("2026-11-29T07:59:30Z"), None);
         let f = facts_with(vec![good, bad, json!("garbage")]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
         assert!(t.contains("could not be read") && t.contains("malformed object backupstoragelocation velero/broken"), "{t}");

@@ -200,6 +200,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::run;
     use crate::facts::{EnvVar, Facts, List, ResolvedEnv};
     use k8s_openapi::api::apps::v1::Deployment;
     use serde_json::json;
@@ -232,17 +233,12 @@ mod tests {
         f
     }
 
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
-    }
-
     const COMPLETE: [(&str, &str); 3] = [("OS_AUTH_URL", "https://k/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "i"), ("OS_APPLICATION_CREDENTIAL_SECRET", "s")];
 
     #[test]
     fn complete_app_credential_passes() {
         let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("OS_REGION_NAME", "R")]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.summary, "OS_* variables reach deployment/velero container velero: application credential (by id), region R");
     }
@@ -253,7 +249,7 @@ mod tests {
         let mut b = bsl("default", "community.openstack.org/openstack");
         b.spec.config.insert("region".into(), "FromBsl".into());
         f.kube.backup_storage_locations = Ok(vec![b].into());
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert!(v.summary.ends_with("region FromBsl"), "{}", v.summary);
         assert_eq!(v.evidence["plugin"][0]["bsl"], "default");
     }
@@ -261,7 +257,7 @@ mod tests {
     #[test]
     fn no_variables_is_the_auth_url_failure() {
         let f = facts_with(&[]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("Missing input for argument [auth_url]"), "{}", v.summary);
         assert!(v.hint.unwrap().contains("set env deployment/velero"));
@@ -275,7 +271,7 @@ mod tests {
             name: "velero".into(), revision: 2, status: "deployed".into(), chart: "velero".into(), chart_version: "12.0.0".into(),
             app_version: "1.17.1".into(), user_values: json!({"podEnvFrom": [{"secretRef": {"name": "cloud-credentials"}}]}), decode_error: None,
         }]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         let hint = v.hint.unwrap();
         assert!(hint.contains("podEnvFrom") && hint.contains("credentials.extraSecretRef: cloud-credentials"), "{hint}");
@@ -283,7 +279,7 @@ mod tests {
         // Without the optional grant (deploy/rbac-helm-hints.yaml) the values are unknown: the same
         // verdict, a Helm hint that does not pretend to know which value is at fault.
         f.kube.helm_releases = Err(ReadError::forbidden("list", "secrets", Some("velero")));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         let hint = v.hint.unwrap();
         assert!(hint.starts_with("Helm release velero installed Velero") && hint.contains("credentials.extraSecretRef") && hint.contains("deploy/rbac-helm-hints.yaml"), "{hint}");
@@ -293,18 +289,18 @@ mod tests {
     #[test]
     fn ignored_variables_warn() {
         let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("OS_CACERT", "/x")]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
     }
 
     #[test]
     fn tls_skip_verify_is_reported() {
         let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("TLS_SKIP_VERIFY", "true")]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.details.iter().any(|d| d.contains("TLS_SKIP_VERIFY=true: the plugin does not verify")), "{:?}", v.details);
         let f = facts_with(&[COMPLETE[0], COMPLETE[1], COMPLETE[2], ("TLS_SKIP_VERIFY", "false")]);
-        assert!(!run(&f).details.iter().any(|d| d.contains("TLS_SKIP_VERIFY")));
+        assert!(!run(&super::CHECK, &f).details.iter().any(|d| d.contains("TLS_SKIP_VERIFY")));
     }
 
     #[test]
@@ -316,7 +312,7 @@ mod tests {
         for k in ["OS_AUTH_URL", "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_SECRET"] {
             env_.vars.insert(k.into(), EnvVar { value: EnvValue::Unresolved(read.explain()), source: format!("env from secret cloud-credentials key {k}") });
         }
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Error, "{v:?}");
         assert!(!v.summary.contains("auth_url"), "{}", v.summary);
         assert!(v.details.iter().any(|d| d.starts_with("OS_AUTH_URL: get secrets in namespace velero timed out")), "{:?}", v.details);
@@ -327,7 +323,7 @@ mod tests {
     fn no_openstack_bsl_skips() {
         let mut f = facts_with(&[]);
         f.kube.backup_storage_locations = Ok(vec![bsl("aws", "aws")].into());
-        assert_eq!(run(&f).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
@@ -337,7 +333,7 @@ mod tests {
         let mut list: List<BackupStorageLocation> = vec![bsl("aws", "aws")].into();
         list.push_json(bad);
         f.kube.backup_storage_locations = Ok(list);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.details.iter().any(|d| d.starts_with("malformed object BackupStorageLocation velero/swift")), "{:?}", v.details);
         assert!(!format!("{v:?}").contains("region=R"));
@@ -346,7 +342,7 @@ mod tests {
         let mut list: List<BackupStorageLocation> = vec![bsl("default", "community.openstack.org/openstack")].into();
         list.push_json(bad);
         f.kube.backup_storage_locations = Ok(list);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("could not be read"), "{}", v.summary);
         // --bsl default leaves the malformed one out.
@@ -360,17 +356,17 @@ mod tests {
         let mut list: List<Deployment> = List::default();
         list.push_json(r#"{"metadata":{"name":"velero","namespace":"velero"},"spec":{"replicas":"one"}}"#);
         f.kube.deployments = Ok(list);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.details[0].starts_with("malformed object Deployment velero/velero"), "{:?}", v.details);
         f.kube.deployments = Ok(List::default());
-        assert_eq!(run(&f).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
     fn evidence_never_carries_the_secret() {
         let f = facts_with(&[COMPLETE[0], COMPLETE[1], ("OS_APPLICATION_CREDENTIAL_SECRET", "very-secret-value")]);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert!(!serde_json::to_string(&v).unwrap().contains("very-secret-value"));
     }
 }

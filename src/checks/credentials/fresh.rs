@@ -143,6 +143,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::run;
     use crate::facts::{Facts, List, SecretInfo};
     use crate::model::Status;
     use k8s_openapi::api::apps::v1::Deployment;
@@ -189,14 +190,9 @@ mod tests {
         f
     }
 
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
-    }
-
     #[test]
     fn fresh_when_pod_started_after_the_change() {
-        let v = run(&facts("2026-11-19T08:00:00Z"));
+        let v = run(&super::CHECK, &facts("2026-11-19T08:00:00Z"));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("cloud-credentials"));
         assert_eq!(v.evidence["podStarted"]["velero-abc"], "2026-11-26T08:00:10Z");
@@ -204,7 +200,7 @@ mod tests {
 
     #[test]
     fn stale_when_secret_changed_after_start() {
-        let v = run(&facts("2026-11-29T07:00:00Z"));
+        let v = run(&super::CHECK, &facts("2026-11-29T07:00:00Z"));
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("cloud-credentials") && v.summary.contains("velero-abc"), "{}", v.summary);
         assert!(v.hint.unwrap().contains("kubectl -n velero rollout restart deployment/velero"));
@@ -214,7 +210,7 @@ mod tests {
     fn container_restart_counts_as_a_fresh_start() {
         let mut f = facts("2026-11-29T07:00:00Z");
         f.kube.pods = Ok(vec![pod("2026-11-29T07:30:00Z")].into());
-        assert_eq!(run(&f).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
@@ -224,14 +220,14 @@ mod tests {
         c["envFrom"] = json!([]);
         c["env"] = json!([{"name": "OS_AUTH_URL", "valueFrom": {"secretKeyRef": {"name": "cloud-credentials", "key": "OS_AUTH_URL"}}}]);
         f.kube.deployments = Ok(vec![deployment(c)].into());
-        assert_eq!(run(&f).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Fail);
     }
 
     #[test]
     fn unreadable_secret_is_error_naming_the_permission() {
         let mut f = facts("2026-11-19T08:00:00Z");
         f.kube.secrets.insert("cloud-credentials".into(), Err(crate::facts::ReadError::forbidden("get", "secrets", Some("velero"))));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not get secrets"), "{}", v.summary);
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity get on secrets")), "{:?}", v.hint);
@@ -243,7 +239,7 @@ mod tests {
         let mut c = velero_container();
         c["envFrom"] = json!([]);
         f.kube.deployments = Ok(vec![deployment(c)].into());
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Skip);
         assert!(v.summary.contains("reads no Secret"));
     }
@@ -252,14 +248,14 @@ mod tests {
     fn no_running_pod_skips() {
         let mut f = facts("2026-11-19T08:00:00Z");
         f.kube.pods = Ok(List::default());
-        assert_eq!(run(&f).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
     fn missing_secret_is_left_to_credentials_env() {
         let mut f = facts("2026-11-19T08:00:00Z");
         f.kube.secrets.insert("cloud-credentials".into(), Ok(None));
-        assert_eq!(run(&f).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
@@ -271,7 +267,7 @@ mod tests {
         pods.push_json(bad);
         pods.push_json(other);
         f.kube.pods = Ok(pods);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("1 pod(s) of velero/velero could not be decoded"), "only the pod named like Velero's counts: {}", v.summary);
         assert!(v.details.iter().any(|d| d.starts_with("malformed object Pod velero/velero-7c9d8f5b6d-x2k9p")), "{:?}", v.details);
@@ -281,11 +277,11 @@ mod tests {
         let mut pods: List<Pod> = List::default();
         pods.push_json(bad);
         f.kube.pods = Ok(pods);
-        assert_eq!(run(&f).status, Status::Warn);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Warn);
         // Only a neighbour: named, not a warning (this check consults the pods).
         let mut pods: List<Pod> = vec![pod("2026-11-26T08:00:10Z")].into();
         pods.push_json(other);
         f.kube.pods = Ok(pods);
-        assert_eq!(run(&f).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 }

@@ -133,7 +133,7 @@ fn ok_summary(verified: &[String], plain: &[String], tls: Option<&PluginTls>) ->
         parts.push(format!("the plugin's TLS verifies {}{trust}", verified.join(" and ")));
     }
     if !plain.is_empty() {
-        let are = if plain.len() == 1 { "is" } else { "are" };
+        let are = crate::checks::findings::agree(plain.len(), "is", "are");
         parts.push(format!("{} {are} plain http://: no TLS to verify (credentials and tokens cross the network unencrypted)", plain.join(" and ")));
     }
     if parts.is_empty() {

@@ -123,7 +123,7 @@ fn judge(ctx: &Ctx) -> Verdict {
         vsphere_ev = json!({ "controllerHasSnapshotter": ctl.map(has_snapshotter) });
     }
 
-    let ok = format!("CSIDriver{} {}, snapshot CRDs and a ready snapshot-controller are present", if drivers.len() == 1 { "" } else { "s" }, drivers.join(", "));
+    let ok = format!("{} {}, snapshot CRDs and a ready snapshot-controller are present", crate::checks::findings::noun(drivers.len(), "CSIDriver"), drivers.join(", "));
     combine(ok, findings, notes)
         .evidence("drivers", &drivers)
         .evidence("snapshotApiServed", api_served)
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn healthy_cluster_is_ok() {
-        let v = run(&healthy(), &super::CHECK);
+        let v = run(&super::CHECK, &healthy());
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("see csi.snapshot-limit"), "the vSphere limit is judged there: {v:?}");
         assert_eq!(v.evidence["snapshotControllers"][0]["ready"], 2);
@@ -149,14 +149,14 @@ mod tests {
     fn no_csi_volumes_skip() {
         let mut f = healthy();
         f.kube.persistent_volume_claims = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
     fn driver_stack_failures() {
         let mut f = healthy();
         f.kube.deployments = Ok(list(vec![]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("no snapshot-controller"));
 
@@ -165,7 +165,7 @@ mod tests {
         ds[0]["status"] = json!({"readyReplicas": 0});
         ds[1]["spec"]["template"]["spec"]["containers"] = json!([{"name": "vsphere-csi-controller", "image": "x"}]);
         f.kube.deployments = Ok(list(ds));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("not ready") && t.contains("csi-snapshotter"), "{t}");
@@ -173,7 +173,7 @@ mod tests {
         let mut f = healthy();
         f.kube.csi_drivers = Ok(list(vec![]));
         f.kube.api_groups = Ok(vec![]);
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("no csidriver object") && t.contains("snapshot.storage.k8s.io/v1 is not served"), "{t}");
@@ -186,11 +186,11 @@ mod tests {
         ds.push(json!({"metadata": {"name": "odd", "namespace": "kube-system"}, "spec": {"replicas": "two"}}));
         f.kube.deployments = Ok(list(ds));
         // The snapshot-controller is found: another Deployment that did not decode changes nothing.
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         // Not found: the one that did not decode may be it.
         f.kube.deployments = Ok(list(vec![json!({"metadata": {"name": "odd", "namespace": "kube-system"}, "spec": {"replicas": "two"}})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(text(&v).contains("it may be one that did not decode: malformed object deployment kube-system/odd"), "{v:?}");
     }

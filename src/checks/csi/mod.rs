@@ -121,26 +121,11 @@ pub(crate) fn vsphere_in_use(ctx: &Ctx) -> bool {
 /// a ready snapshot-controller and a vSphere CSI controller with its csi-snapshotter.
 #[cfg(test)]
 mod fixture {
-    use crate::facts::{Facts, List, Object};
-    use crate::model::Verdict;
+    pub use crate::checks::testing::{list, run, text};
+    use crate::facts::Facts;
     use serde_json::{json, Value};
 
     pub const VSPHERE: &str = "csi.vsphere.vmware.com";
-
-    /// Objects decoded as collect decodes them (one that does not decode lands in `malformed`).
-    pub fn list<T: Object>(items: Vec<Value>) -> List<T> {
-        serde_json::from_value(Value::Array(items)).expect("a list")
-    }
-
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    pub fn run(f: &Facts, check: &crate::checks::CheckDef) -> Verdict {
-        crate::checks::testing::run(check, f)
-    }
-
-    /// Summary, details and hint, lowercased, for `contains` assertions.
-    pub fn text(v: &Verdict) -> String {
-        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default()).to_lowercase()
-    }
 
     pub fn pv(name: &str, driver: &str) -> Value {
         json!({"metadata": {"name": name}, "spec": {"csi": {"driver": driver, "volumeHandle": "h"}, "storageClassName": "vsphere-sc"}, "status": {"phase": "Bound"}})

@@ -224,7 +224,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 
         match pick {
             Some((c, rule)) => {
-                picks.push(format!("{driver} → {} ({rule}) for {} PVC{}", c.name(), vols.len(), if vols.len() == 1 { "" } else { "s" }));
+                picks.push(format!("{driver} → {} ({rule}) for {}", c.name(), crate::checks::findings::plural(vols.len(), "PVC")));
                 if labelled.len() > 1 {
                     findings.push(
                         Finding::new(Status::Warn, format!("{} VolumeSnapshotClasses of {driver} carry the label {CLASS_LABEL}: Velero silently takes the first, {}", labelled.len(), c.name()))
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn healthy_cluster_is_ok() {
-        let v = run(&healthy(), &super::CHECK);
+        let v = run(&super::CHECK, &healthy());
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["drivers"][0]["class"], "velero-vsphere-snapshot-class");
         assert_eq!(v.evidence["drivers"][0]["rule"], "label velero.io/csi-volumesnapshot-class");
@@ -307,14 +307,14 @@ mod tests {
     fn no_csi_volumes_skip() {
         let mut f = healthy();
         f.kube.persistent_volume_claims = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
         // Non-CSI PVs are not counted.
         let mut f = healthy();
         f.kube.persistent_volumes = Ok(list(vec![
             json!({"metadata": {"name": "pv-a"}, "spec": {"nfs": {"server": "x", "path": "/x"}}}),
             json!({"metadata": {"name": "pv-b"}, "spec": {"hostPath": {"path": "/x"}}}),
         ]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
@@ -322,14 +322,14 @@ mod tests {
         // A PVC that does not decode may be a CSI volume: not a silent skip.
         let mut f = healthy();
         f.kube.persistent_volume_claims = Ok(list(vec![json!({"metadata": {"name": "odd", "namespace": "shop"}, "spec": {"volumeName": 3}})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object persistentvolumeclaim shop/odd"), "{v:?}");
         // A class that does not decode may be the one Velero picks.
         let mut f = healthy();
         let classes = vec![vsc("velero-vsphere-snapshot-class", VSPHERE, json!({CLASS_LABEL: "true"})), json!({"metadata": {"name": "broken"}, "driver": ["x"]})];
         f.kube.volume_snapshot_classes = Ok(list(classes));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object volumesnapshotclass broken"), "{v:?}");
     }
@@ -341,7 +341,7 @@ mod tests {
             vsc("velero-vsphere-snapshot-class", VSPHERE, json!({"velero.io/csi-volumesnapshot-cl": "true"})),
             vsc("vsphere-default", VSPHERE, json!({})),
         ]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("failed to get volumesnapshotclass for provisioner csi.vsphere.vmware.com"), "{t}");
@@ -352,7 +352,7 @@ mod tests {
     fn label_typo_on_the_only_class_warns() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("velero-vsphere-snapshot-class", VSPHERE, json!({"velero.io/csi-volumesnapshot-cl": "true"}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("did you mean"));
         assert_eq!(v.evidence["drivers"][0]["rule"], "the only class of the driver");
@@ -362,7 +362,7 @@ mod tests {
     fn driver_typo_is_named() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("velero-vsphere-snapshot-class", "csi.vspher", json!({CLASS_LABEL: "true"}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(text(&v).contains("did you mean \"csi.vsphere.vmware.com\""), "{v:?}");
     }
@@ -371,7 +371,7 @@ mod tests {
     fn two_labelled_classes_warn_and_name_the_winner() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("b-class", VSPHERE, json!({CLASS_LABEL: "true"})), vsc("a-class", VSPHERE, json!({CLASS_LABEL: "yes"}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("silently takes the first, a-class"), "{v:?}");
     }
@@ -382,11 +382,11 @@ mod tests {
         let mut d = vsc("vsphere-default", VSPHERE, json!({}));
         d["metadata"]["annotations"] = json!({DEFAULT_ANNOTATION: "true"});
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("other", VSPHERE, json!({})), d]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.evidence["drivers"][0]["class"], "vsphere-default");
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("only", VSPHERE, json!({}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok);
         assert_eq!(v.evidence["drivers"][0]["rule"], "the only class of the driver");
     }
@@ -395,7 +395,7 @@ mod tests {
     fn no_class_fails_with_velero_text_and_helm_fix() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Ok(list(vec![vsc("other-driver", "disk.csi.azure.com", json!({CLASS_LABEL: "true"}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         let t = text(&v);
         assert!(t.contains("failed to get volumesnapshotclass for provisioner csi.vsphere.vmware.com"));
@@ -409,24 +409,24 @@ mod tests {
         let mut claims: Vec<Value> = vec![pvc("shop", "data", "pv-a"), pvc("shop", "uploads", "pv-b")];
         claims[0]["metadata"]["annotations"] = json!({CLASS_LABEL: "does-not-exist"});
         f.kube.persistent_volume_claims = Ok(list(claims.clone()));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "Velero falls back: {v:?}");
         assert!(text(&v).contains("ignores the annotation"));
         // Without a fallback, the PVC cannot be snapshotted.
         f.kube.volume_snapshot_classes = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Fail);
         // A valid annotation is used (case-insensitive name).
         let mut f = healthy();
         claims[0]["metadata"]["annotations"] = json!({CLASS_LABEL: "VELERO-vsphere-snapshot-class"});
         f.kube.persistent_volume_claims = Ok(list(claims));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
     fn schedule_annotation_naming_a_missing_class_warns() {
         let mut f = healthy();
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "daily", "annotations": {"velero.io/csi-volumesnapshot-class_csi.vsphere.vmware.com": "gone"}}, "spec": {"schedule": "@daily"}})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("schedule daily names"));
     }
@@ -435,13 +435,13 @@ mod tests {
     fn unreadable_snapshot_classes_is_an_error_naming_the_read() {
         let mut f = healthy();
         f.kube.volume_snapshot_classes = Err(ReadError::forbidden("list", "volumesnapshotclasses.snapshot.storage.k8s.io", None));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("list volumesnapshotclasses"));
         // PVs unreadable: fall back to StorageClasses.
         let mut f = healthy();
         f.kube.persistent_volumes = Err(ReadError::forbidden("list", "persistentvolumes", None));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 

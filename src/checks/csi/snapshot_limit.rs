@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_daily_month_against_the_known_default_fails_with_both_fixes() {
-        let v = run(&with_limit(None), &super::CHECK);
+        let v = run(&super::CHECK, &with_limit(None));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("shop/data, shop/uploads: 30 snapshots kept per volume, 3 allowed"), "one group for both PVCs: {t}");
@@ -421,12 +421,12 @@ mod tests {
     fn a_retention_that_fits_a_small_limit_is_ok() {
         let mut f = with_limit(Some(5));
         schedules(&mut f, vec![json!({"metadata": {"name": "daily"}, "spec": {"schedule": "0 2 * * *", "template": {"ttl": "96h"}}})]);
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("at most 4 snapshot(s), within the limit of 5"), "{}", v.summary);
         // Exactly at the limit is still fine: the driver refuses only when the count reaches it before a new one.
         schedules(&mut f, vec![json!({"metadata": {"name": "daily"}, "spec": {"schedule": "0 2 * * *", "template": {"ttl": "120h"}}})]);
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
@@ -445,7 +445,7 @@ mod tests {
         let mut pvcs = vec![super::super::fixture::pvc("shop", "data", "pv-a"), super::super::fixture::pvc("shop", "uploads", "pv-b")];
         pvcs[0]["metadata"]["labels"] = json!({"app": "postgres"});
         f.kube.persistent_volume_claims = Ok(list(pvcs));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("shop/data: 11 snapshots kept per volume, 10 allowed"), "7 daily + 4 hourly: {t}");
@@ -468,11 +468,11 @@ mod tests {
         let mut ds = super::super::fixture::healthy_deployments();
         ds.push(velero(json!(["server", "--default-backup-ttl=168h"])));
         f.kube.deployments = Ok(list(ds));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok, "7 kept under a limit of 10");
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok, "7 kept under a limit of 10");
         let mut ds = super::super::fixture::healthy_deployments();
         ds.push(velero(json!(["server", "--default-volumes-to-fs-backup"])));
         f.kube.deployments = Ok(list(ds));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("no schedule keeps csi snapshots") || text(&v).contains("file-system backup"), "{v:?}");
     }
@@ -481,7 +481,7 @@ mod tests {
     fn an_unread_limit_is_assumed_and_warns_naming_the_rbac() {
         let mut f = healthy();
         f.kube.vsphere_config = Err(ReadError::forbidden("get", "secrets", Some("vmware-system-csi")));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         let t = text(&v);
         assert!(t.contains("more than the 3 vsphere csi allows by default (assumed"), "{t}");
@@ -489,13 +489,13 @@ mod tests {
         assert_eq!(v.evidence["limit"]["known"], false);
         // Not found anywhere: assumed too.
         f.kube.vsphere_config = Ok(None);
-        assert_eq!(run(&f, &super::CHECK).status, Status::Warn);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Warn);
         // A file that does not parse as the driver reads it: assumed, the lines named.
         let mut f = with_limit(None);
         if let Ok(Some(c)) = &mut f.kube.vsphere_config {
             c.snapshot.problems = vec!["line 9: global-max-snapshots-per-block-volume is not a whole number".into()];
         }
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("csi-vsphere.conf line 9"), "{v:?}");
     }
@@ -506,7 +506,7 @@ mod tests {
         let mut ds = super::super::fixture::healthy_deployments();
         ds[1]["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "GLOBAL_MAX_SNAPSHOTS_PER_BLOCK_VOLUME", "value": "32"}]);
         f.kube.deployments = Ok(list(ds));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("global_max_snapshots_per_block_volume=32 in the vsphere-csi-controller container"), "{v:?}");
     }
@@ -518,19 +518,19 @@ mod tests {
             c.snapshot.granular_vsan = Some(31);
         }
         // Unknown datastore: 3 to 31 allowed, 30 kept → warn.
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("3 to 31 allowed"), "{v:?}");
         // A vSAN datastore named by the StorageClass: 31 applies.
         f.kube.storage_classes = Ok(list(vec![json!({"metadata": {"name": "vsphere-sc"}, "provisioner": vsphere_csi::DRIVER, "parameters": {"datastoreurl": "ds:///vmfs/volumes/vsan:52d8eb4842dbf493-41523be9cd4ff7b7/"}})]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
     fn more_than_vsphere_allows_cannot_be_raised_away() {
         let mut f = with_limit(Some(40));
         schedules(&mut f, vec![json!({"metadata": {"name": "hourly"}, "spec": {"schedule": "@every 1h", "template": {"ttl": "48h"}}})]);
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("48 snapshots kept per volume, 32 allowed") && t.contains("raising the limit cannot help"), "{t}");
@@ -542,7 +542,7 @@ mod tests {
         let mut f = healthy();
         f.kube.persistent_volumes = Ok(list(vec![super::super::fixture::pv("pv-a", "cinder.csi.openstack.org"), super::super::fixture::pv("pv-b", "cinder.csi.openstack.org")]));
         f.kube.storage_classes = Ok(list(vec![json!({"metadata": {"name": "vsphere-sc"}, "provisioner": "cinder.csi.openstack.org"})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Skip, "{v:?}");
         assert!(text(&v).contains("cinder.csi.openstack.org") && text(&v).contains("not known"), "{v:?}");
     }

@@ -280,7 +280,7 @@ mod tests {
         let mut f = base();
         f.kube.volume_snapshots = Ok(list(vec![vs("a", Some("daily-1"), HOUR_AGO, json!({"readyToUse": true})), vs("b", Some("daily-2"), FIVE_MIN_AGO, json!({"readyToUse": false}))]));
         f.kube.volume_snapshot_contents = Ok(list(vec![vsc("snapcontent-a", Some("daily-1"), HOUR_AGO, "a", json!({"readyToUse": true}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("2 VolumeSnapshot(s) and 1 VolumeSnapshotContent(s)"), "{}", v.summary);
     }
@@ -291,7 +291,7 @@ mod tests {
         let msg = "Failed to check and update snapshot content: failed to take snapshot of the volume 6a3f: \"rpc error: code = Unimplemented desc = VC version does not support snapshot operations\"";
         f.kube.volume_snapshots = Ok(list(vec![vs("a", Some("daily-1"), FIVE_MIN_AGO, json!({"readyToUse": false, "error": {"message": msg, "time": FIVE_MIN_AGO}}))]));
         f.kube.volume_snapshot_contents = Ok(list(vec![vsc("snapcontent-a", Some("daily-1"), FIVE_MIN_AGO, "a", json!({"readyToUse": false, "error": {"message": msg}}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.summary.contains("1 snapshot object(s) failed") && v.summary.contains("VC version does not support snapshot operations"), "one line for the pair: {}", v.summary);
         assert!(text(&v).contains("older than 7.0u3"), "{v:?}");
@@ -307,7 +307,7 @@ mod tests {
             vs("within-30m", Some("daily-1"), TWENTY_MIN_AGO, json!({"readyToUse": false})),
             vs("past-10m", Some("daily-2"), TWENTY_MIN_AGO, json!({})),
         ]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.summary.contains("1 snapshot object(s) not ready past the backup's csiSnapshotTimeout (10m)"), "{}", v.summary);
         assert!(text(&v).contains("volumesnapshot shop/past-10m, of pvc data, backup daily-2, 20m old"), "{v:?}");
@@ -317,13 +317,13 @@ mod tests {
     fn contents_of_deleted_backups_are_orphans() {
         let mut f = base();
         f.kube.volume_snapshot_contents = Ok(list(vec![vsc("snapcontent-old", Some("daily-0"), HOUR_AGO, "gone", json!({"readyToUse": true}))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("left by Backups that no longer exist") && v.summary.contains("counts against the per-volume limit"), "{}", v.summary);
         assert!(text(&v).contains("deletionpolicy retain"), "{v:?}");
         // Backups unreadable: not judged as orphans, said so.
         f.kube.backups = Err(ReadError::forbidden("list", "backups.velero.io", Some("velero")));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("backups unreadable"), "{v:?}");
     }
@@ -332,17 +332,17 @@ mod tests {
     fn the_vsphere_feature_switch_must_be_on() {
         let mut f = base();
         f.kube.vsphere_feature_states = Ok(Some(VsphereFeatureStates { namespace: "vmware-system-csi".into(), block_volume_snapshot: Some("false".into()) }));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(text(&v).contains("block-volume-snapshot feature is off (\"false\""), "{v:?}");
         f.kube.vsphere_feature_states = Err(ReadError::forbidden("get", "configmaps", Some("vmware-system-csi")));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("grant veldr `get` on configmaps named internal-feature-states.csi.vsphere.vmware.com"), "{v:?}");
         // Without vSphere CSI the switch is not looked at.
         f.kube.csi_drivers = Ok(list(vec![]));
         f.kube.persistent_volumes = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
@@ -351,7 +351,7 @@ mod tests {
         let nf = |r: &str| ReadError::new(ReadErrorKind::NotServed, "list", r, None, "HTTP 404");
         f.kube.volume_snapshots = Err(nf("volumesnapshots.snapshot.storage.k8s.io"));
         f.kube.volume_snapshot_contents = Err(nf("volumesnapshotcontents.snapshot.storage.k8s.io"));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Skip, "{v:?}");
         assert!(v.summary.contains("not installed"));
     }

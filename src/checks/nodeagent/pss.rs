@@ -171,6 +171,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{run, written};
     use crate::facts::{Facts, List};
     use k8s_openapi::api::core::v1::Namespace;
     use serde_json::Value;
@@ -201,25 +202,16 @@ mod tests {
         f
     }
 
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
-    }
-
-    fn text(v: &Verdict) -> String {
-        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
-    }
-
     #[test]
     fn no_node_agent_skips() {
-        let v = run(&facts(vec![], ns(Some("privileged"))));
+        let v = run(&super::CHECK, &facts(vec![], ns(Some("privileged"))));
         assert_eq!(v.status, Status::Skip);
         assert!(v.summary.contains("deployNodeAgent: false"));
     }
 
     #[test]
     fn privileged_and_running_is_ok() {
-        let v = run(&facts(vec![ds(3, 3, 3)], ns(Some("privileged"))));
+        let v = run(&super::CHECK, &facts(vec![ds(3, 3, 3)], ns(Some("privileged"))));
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
@@ -234,9 +226,9 @@ mod tests {
         }))
         .unwrap();
         f.kube.events = Ok(vec![event].into());
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("violates PodSecurity \"baseline:latest\": hostPath volumes"), "{t}");
         assert!(t.contains("kubectl label ns velero pod-security.kubernetes.io/enforce=privileged"), "{t}");
         assert!(t.contains("0 of 3"), "{t}");
@@ -260,25 +252,25 @@ mod tests {
 
     #[test]
     fn restricted_fails_even_when_pods_still_run() {
-        let v = run(&facts(vec![ds(3, 3, 3)], ns(Some("restricted"))));
+        let v = run(&super::CHECK, &facts(vec![ds(3, 3, 3)], ns(Some("restricted"))));
         assert_eq!(v.status, Status::Fail);
     }
 
     #[test]
     fn no_label_depends_on_the_default() {
-        let v = run(&facts(vec![ds(3, 3, 3)], ns(None)));
+        let v = run(&super::CHECK, &facts(vec![ds(3, 3, 3)], ns(None)));
         assert_eq!(v.status, Status::Ok);
-        let v = run(&facts(vec![ds(3, 0, 0)], ns(None)));
+        let v = run(&super::CHECK, &facts(vec![ds(3, 0, 0)], ns(None)));
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("admission default"));
+        assert!(written(&v).contains("admission default"));
     }
 
     #[test]
     fn privileged_but_not_ready_fails_without_blaming_pss() {
-        let v = run(&facts(vec![ds(3, 3, 1)], ns(Some("privileged"))));
+        let v = run(&super::CHECK, &facts(vec![ds(3, 3, 1)], ns(Some("privileged"))));
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("not ready"));
-        let v = run(&facts(vec![ds(0, 0, 0)], ns(Some("privileged"))));
+        assert!(written(&v).contains("not ready"));
+        let v = run(&super::CHECK, &facts(vec![ds(0, 0, 0)], ns(Some("privileged"))));
         assert_eq!(v.status, Status::Warn);
     }
 
@@ -286,7 +278,7 @@ mod tests {
     fn detected_by_command_too() {
         let mut d = ds_json(2, 2, 2);
         d["metadata"] = json!({"name": "velero-fsb", "namespace": "velero"});
-        let v = run(&facts(vec![serde_json::from_value(d).unwrap()], ns(Some("privileged"))));
+        let v = run(&super::CHECK, &facts(vec![serde_json::from_value(d).unwrap()], ns(Some("privileged"))));
         assert_eq!(v.status, Status::Ok);
         assert_eq!(v.evidence["nodeAgent"]["daemonSet"], "velero-fsb");
     }
@@ -297,10 +289,10 @@ mod tests {
         list.push_json(r#"{"metadata":{"name":"node-agent","namespace":"velero"},"status":{"numberReady":"three"}}"#);
         let mut f = facts(vec![], ns(Some("privileged")));
         f.kube.daemonsets = Ok(list);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.details.iter().any(|d| d.contains("malformed object DaemonSet velero/node-agent")), "{:?}", v.details);
-        assert!(!text(&v).contains("three"));
+        assert!(!written(&v).contains("three"));
     }
 
     #[test]
@@ -314,7 +306,7 @@ mod tests {
         let mut f = facts(vec![], ns(Some("privileged")));
         f.kube.daemonsets = Ok(list);
         f.kube.events = Ok(events);
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.details.iter().any(|d| d.starts_with("malformed object DaemonSet velero/fluentd")), "{:?}", v.details);
         assert!(v.details.iter().any(|d| d.starts_with("malformed object Event velero/e4")), "{:?}", v.details);

@@ -47,14 +47,10 @@ pub(crate) mod fixture {
     pub const VSPHERE: &str = "csi.vsphere.vmware.com";
     pub const BACKUP: &str = "nightly-1";
 
-    pub use crate::checks::testing::list;
+    pub use crate::checks::testing::{list, written as text};
 
     pub fn run(f: &Facts, judge: fn(&Ctx) -> Verdict) -> Verdict {
         judge(&Ctx::new(f, &[]))
-    }
-
-    pub fn text(v: &Verdict) -> String {
-        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
     }
 
     pub fn served(kinds: &[(&str, &str, &str, &str, bool)]) -> Vec<ServedGroup> {

@@ -4,7 +4,7 @@
 //! Helm installs CRDs once and never upgrades them, so an upgraded server writes values the old schemas
 //! reject: Backups stay `New`, the log says `status.phase: Unsupported value: "Queued"`.
 
-use crate::checks::findings::{combine, Finding};
+use crate::checks::findings::{agree, combine, plural, Finding};
 use crate::checks::{CheckDef, Ctx};
 use crate::facts::{InstalledCrd, List, Object};
 use crate::model::{Status, Verdict};
@@ -209,7 +209,7 @@ fn judge_release(ctx: &Ctx, crds: &List<InstalledCrd>, release: &Release, server
     let absent: Vec<String> = skew.missing.iter().map(|c| format!("{} ({})", c.name, c.kind)).collect();
     if !absent.is_empty() {
         findings.push(
-            Finding::new(Status::Fail, format!("{} CRD{} that Velero {server} needs {} not installed: {}", absent.len(), if absent.len() == 1 { "" } else { "s" }, if absent.len() == 1 { "is" } else { "are" }, absent.join(", ")))
+            Finding::new(Status::Fail, format!("{} that Velero {server} needs {} not installed: {}", plural(absent.len(), "CRD"), agree(absent.len(), "is", "are"), absent.join(", ")))
                 .detail("the server cannot list or watch these kinds: its controllers for them fail to start, and every operation on them is refused")
                 .hint(fix(ctx, server)),
         );
@@ -223,7 +223,7 @@ fn judge_release(ctx: &Ctx, crds: &List<InstalledCrd>, release: &Release, server
     if !skew.unknown.is_empty() {
         let lines: Vec<String> = skew.unknown.iter().map(|(c, p)| format!("{} has no {p}", c.name)).collect();
         findings.push(
-            Finding::new(Status::Warn, format!("the installed schemas lack {} field{} that Velero {server} writes: the API server drops {} from its writes", lines.len(), if lines.len() == 1 { "" } else { "s" }, if lines.len() == 1 { "it" } else { "them" }))
+            Finding::new(Status::Warn, format!("the installed schemas lack {} that Velero {server} writes: the API server drops {} from its writes", plural(lines.len(), "field"), agree(lines.len(), "it", "them")))
                 .details(lines)
                 .hint(fix(ctx, server)),
         );
@@ -257,51 +257,51 @@ mod tests {
 
     #[test]
     fn the_crds_of_the_servers_release_are_ok() {
-        let v = run(&with("v1.17.1", crds_of("v1.17.0")), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.17.1", crds_of("v1.17.0")));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("the 13 CRDs Velero v1.17.1 needs are installed"), "{}", v.summary);
-        assert!(text(&v).contains("compared with the CRDs of Velero v1.17.0"), "{}", text(&v));
+        assert!(written(&v).contains("compared with the CRDs of Velero v1.17.0"), "{}", written(&v));
         // Newer CRDs than the server admit more: fine.
-        assert_eq!(run(&with("v1.16.2", crds_of("v1.18.0")), &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &with("v1.16.2", crds_of("v1.18.0"))).status, Status::Ok);
     }
 
     #[test]
     fn older_crds_reject_what_the_server_writes() {
-        let v = run(&with("v1.18.0", crds_of("v1.17.0")), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.18.0", crds_of("v1.17.0")));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.summary.starts_with("the installed backups.velero.io rejects status.phase \"Queued\", \"ReadyToStart\" that Velero v1.18.0 writes: Backups stay New"), "{}", v.summary);
         assert!(v.summary.contains("Unsupported value") && v.summary.chars().count() <= 300, "{}", v.summary);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("the installed CRDs are those of Velero v1.17.0 … v1.17.2"), "{t}");
         assert!(t.contains("velero install --crds-only --dry-run -o yaml | kubectl apply -f -") && t.contains("upgradeCRDs: true"), "{t}");
         assert_eq!(v.evidence["rejected"][0]["values"], json!(["Queued", "ReadyToStart"]));
         assert_eq!(v.evidence["installedMatch"], "v1.17.0");
         // The DownloadRequest kind of 1.13, on 1.12's CRDs.
-        let v = run(&with("v1.13.2", crds_of("v1.12.0")), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.13.2", crds_of("v1.12.0")));
         assert_eq!(v.status, Status::Fail, "{v:?}");
-        assert!(text(&v).contains("rejects spec.target.kind \"BackupVolumeInfos\""), "{}", text(&v));
+        assert!(written(&v).contains("rejects spec.target.kind \"BackupVolumeInfos\""), "{}", written(&v));
         // A single value taken out of an otherwise current CRD.
         let release = table::releases().iter().find(|r| r.tag == "v1.17.0").unwrap();
         let crds: Vec<Value> = release.crds.iter().map(|c| crd_json(c, &[("status.phase", "Finalizing")])).collect();
-        let v = run(&with("v1.17.1", crds), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.17.1", crds));
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("rejects status.phase \"Finalizing\""), "{}", v.summary);
-        assert!(!text(&v).contains("the installed CRDs are those"), "no release matches a hand-edited set: {}", text(&v));
+        assert!(!written(&v).contains("the installed CRDs are those"), "no release matches a hand-edited set: {}", written(&v));
     }
 
     #[test]
     fn a_missing_or_unserved_crd_fails() {
         let mut crds = crds_of("v1.17.0");
         crds.retain(|c| c["metadata"]["name"] != "datauploads.velero.io" && c["metadata"]["name"] != "datadownloads.velero.io");
-        let v = run(&with("v1.17.1", crds.clone()), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.17.1", crds.clone()));
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(v.summary.starts_with("2 CRDs that Velero v1.17.1 needs are not installed: datadownloads.velero.io (DataDownload), datauploads.velero.io (DataUpload)"), "{}", v.summary);
         assert_eq!(v.evidence["missing"], json!(["datadownloads.velero.io", "datauploads.velero.io"]));
         // The same CRDs are all a v1.11 server needs.
-        assert_eq!(run(&with("v1.11.1", crds.clone()), &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &with("v1.11.1", crds.clone())).status, Status::Ok);
         let mut crds = crds_of("v1.17.0");
         crds[0]["spec"]["versions"][0]["served"] = json!(false);
-        let v = run(&with("v1.17.1", crds), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.17.1", crds));
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("does not serve v1"), "{}", v.summary);
     }
@@ -309,47 +309,47 @@ mod tests {
     #[test]
     fn fields_the_installed_schema_lacks_warn() {
         // 1.16 added enums under new fields (DataDownload spec.nodeOS …) that 1.15's CRDs (= 1.14's) lack.
-        let v = run(&with("v1.16.2", crds_of("v1.14.0")), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.16.2", crds_of("v1.14.0")));
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(v.summary.contains("the installed schemas lack") && text(&v).contains("datadownloads.velero.io has no spec.nodeOS"), "{}", text(&v));
+        assert!(v.summary.contains("the installed schemas lack") && written(&v).contains("datadownloads.velero.io has no spec.nodeOS"), "{}", written(&v));
     }
 
     #[test]
     fn an_unknown_version_warns_and_never_fails() {
-        let v = run(&with("v1.99.0", crds_of("v1.9.0")), &super::CHECK);
+        let v = run(&super::CHECK, &with("v1.99.0", crds_of("v1.9.0")));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("Velero v1.99.0 is not in veldr's table"), "{}", v.summary);
-        assert!(text(&v).contains("rejects status.phase"), "what the newest known release needs is said: {}", text(&v));
-        let v = run(&with("v1.8.1", crds_of("v1.9.0")), &super::CHECK);
+        assert!(written(&v).contains("rejects status.phase"), "what the newest known release needs is said: {}", written(&v));
+        let v = run(&super::CHECK, &with("v1.8.1", crds_of("v1.9.0")));
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("older than veldr's table"), "{}", v.summary);
-        let v = run(&with("latest", crds_of("v1.17.0")), &super::CHECK);
+        let v = run(&super::CHECK, &with("latest", crds_of("v1.17.0")));
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("cannot tell the Velero server's version"), "{}", v.summary);
         // A patch after the newest tag read: judged with its minor, said so.
         let (_, newest) = table::range();
-        let v = run(&with(&format!("v{}.{}.{}", newest.0, newest.1, newest.2 + 1), crds_of(table::releases().last().unwrap().tag)), &super::CHECK);
+        let v = run(&super::CHECK, &with(&format!("v{}.{}.{}", newest.0, newest.1, newest.2 + 1), crds_of(table::releases().last().unwrap().tag)));
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("is newer than the newest release veldr's table read"), "{}", text(&v));
+        assert!(written(&v).contains("is newer than the newest release veldr's table read"), "{}", written(&v));
     }
 
     #[test]
     fn unlabelled_crds_unread_ones_and_no_velero_are_said() {
         let mut f = with("v1.17.1", vec![]);
         f.kube.api_groups = Ok(vec![ApiGroup { name: "velero.io".into(), versions: vec!["v1".into()] }]);
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("no CRD is labelled component=velero"), "{}", v.summary);
         f.kube.api_groups = Ok(vec![]);
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "nothing served, nothing labelled: {v:?}");
         f.kube.velero_crds = Err(ReadError::forbidden("list", "customresourcedefinitions.apiextensions.k8s.io", None));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Error);
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity list on customresourcedefinitions.apiextensions.k8s.io cluster-wide")), "{v:?}");
         let mut f = with("v1.17.1", crds_of("v1.17.0"));
         f.kube.deployments = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]

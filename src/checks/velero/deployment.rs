@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), &super::CHECK);
+        let v = run(&super::CHECK, &facts());
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("Helm release velero"), "{}", v.summary);
         assert!(v.summary.contains(", up 2d"), "{}", v.summary);
@@ -366,9 +366,9 @@ mod tests {
     fn missing_fails_with_install_hint() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("helm upgrade --install velero"), "{}", text(&v));
+        assert!(written(&v).contains("helm upgrade --install velero"), "{}", written(&v));
     }
 
     #[test]
@@ -379,7 +379,7 @@ mod tests {
         f.kube.deployments = Ok(list(vec![d]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("veldr doctor -n backup"), "{}", text(&v));
+        assert!(written(&v).contains("veldr doctor -n backup"), "{}", written(&v));
     }
 
     #[test]
@@ -388,7 +388,7 @@ mod tests {
         let mut d = healthy_deployment();
         d["metadata"]["name"] = json!("backup-velero");
         f.kube.deployments = Ok(list(vec![d]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("velero/backup-velero"));
     }
@@ -401,9 +401,9 @@ mod tests {
                 "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"openstack-credentials\" not found"}}}),
             false,
         )]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("CreateContainerConfigError") && t.contains("openstack-credentials"), "{t}");
         assert!(t.contains("credentials.extraSecretRef"), "{t}");
     }
@@ -417,9 +417,9 @@ mod tests {
                 "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2026-11-29T07:58:00Z"}}}),
             false,
         )]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("container velero: CrashLoopBackOff") && t.contains("137") && t.contains("OOMKilled"), "{t}");
         assert!(t.contains("at 2026-11-29T07:58:00Z"), "{t}");
         assert!(t.contains("resources.limits.memory"), "{t}");
@@ -432,9 +432,9 @@ mod tests {
         p["status"]["initContainerStatuses"] = json!([{"name": "velero-plugin-for-openstack", "restartCount": 3,
             "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"lirt/velero-plugin-for-openstack:v9\""}}}]);
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("init container velero-plugin-for-openstack: ImagePullBackOff"), "{}", text(&v));
+        assert!(written(&v).contains("init container velero-plugin-for-openstack: ImagePullBackOff"), "{}", written(&v));
         assert_eq!(v.evidence["reason"], "Init:ImagePullBackOff");
     }
 
@@ -445,7 +445,7 @@ mod tests {
         p["status"]["initContainerStatuses"] = json!([{"name": "velero-plugin-for-openstack", "restartCount": 1,
             "state": {"terminated": {"exitCode": 2, "reason": "Error", "message": "cp: can't create /target/x"}}}]);
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("init container velero-plugin-for-openstack exited with code 2"), "{}", v.summary);
         assert_eq!(v.evidence["reason"], "Init:Error");
@@ -459,9 +459,9 @@ mod tests {
             "message": "0/3 nodes are available: 3 Insufficient memory."}]);
         p["status"]["containerStatuses"] = json!([]);
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(v.summary.contains("cannot be scheduled") && text(&v).contains("Insufficient memory"), "{}", text(&v));
+        assert!(v.summary.contains("cannot be scheduled") && written(&v).contains("Insufficient memory"), "{}", written(&v));
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("taints")));
     }
 
@@ -476,9 +476,9 @@ mod tests {
         f.kube.pods = Ok(list(vec![]));
         f.kube.events = Ok(list(vec![json!({"metadata": {"name": "e1", "namespace": "velero"}, "reason": "FailedCreate",
             "involvedObject": {"kind": "ReplicaSet", "name": "velero-7c9d8f5b6d"}, "message": "Error creating: quota"})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("exceeded quota") && t.contains("event FailedCreate on velero-7c9d8f5b6d: Error creating: quota"), "{t}");
         assert!(t.contains("describe replicaset -l app.kubernetes.io/instance=velero,app.kubernetes.io/name=velero"), "{t}");
     }
@@ -491,7 +491,7 @@ mod tests {
         f.kube.deployments = Ok(list(vec![d]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("--replicas=1"));
+        assert!(written(&v).contains("--replicas=1"));
     }
 
     #[test]
@@ -501,12 +501,12 @@ mod tests {
         cs["restartCount"] = json!(2);
         cs["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-11-29T07:40:00Z", "message": "level=fatal"}});
         f.kube.pods = Ok(list(vec![pod(cs.clone(), true)]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
-        assert!(text(&v).contains("the last 20m ago; last exit code 1 (Error) at 2026-11-29T07:40:00Z: level=fatal"), "{}", text(&v));
+        assert!(written(&v).contains("the last 20m ago; last exit code 1 (Error) at 2026-11-29T07:40:00Z: level=fatal"), "{}", written(&v));
         cs["lastState"]["terminated"]["finishedAt"] = json!("2026-11-20T07:40:00Z");
         f.kube.pods = Ok(list(vec![pod(cs, true)]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
@@ -526,10 +526,10 @@ mod tests {
         let mut p = pod(json!({"name": "velero", "ready": false, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-29T07:58:00Z"}}}), false);
         p["status"]["startTime"] = json!("2026-11-29T07:58:00Z");
         f.kube.pods = Ok(list(vec![p.clone()]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Warn);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Warn);
         p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"] = json!("2026-11-29T06:00:00Z");
         f.kube.pods = Ok(list(vec![p]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("has not been ready for 2h"), "{}", v.summary);
     }
@@ -544,14 +544,14 @@ mod tests {
         let mut other = pod(json!({"name": "x", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}), false);
         other["metadata"]["labels"] = json!({"app": "other"});
         f.kube.pods = Ok(list(vec![evicted, pod(running(), true), other]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
     fn pods_unreadable_is_error() {
         let mut f = facts();
         f.kube.pods = Err(crate::facts::ReadError::forbidden("list", "pods", Some("velero")));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("may not list pods"));
         assert!(v.hint.as_deref().is_some_and(|h| h.contains("grant veldr's identity list on pods")), "{:?}", v.hint);
@@ -566,7 +566,7 @@ mod tests {
         let mut own = pod(running(), true);
         own["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "velero-7c9d8f5b6d", "uid": "u", "controller": true}]);
         f.kube.pods = Ok(list(vec![own, na]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("(1/1 ready)"), "{}", v.summary);
     }
@@ -580,7 +580,7 @@ mod tests {
         f.kube.pods = Ok(list(vec![pod(running(), true), bad]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("malformed object Pod velero/velero-7c9d8f5b6d-bad"), "{}", text(&v));
+        assert!(written(&v).contains("malformed object Pod velero/velero-7c9d8f5b6d-bad"), "{}", written(&v));
 
         let mut f = facts();
         let mut d = healthy_deployment();
@@ -588,6 +588,6 @@ mod tests {
         f.kube.deployments = Ok(list(vec![d]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("malformed object Deployment velero/velero"), "{}", text(&v));
+        assert!(written(&v).contains("malformed object Deployment velero/velero"), "{}", written(&v));
     }
 }

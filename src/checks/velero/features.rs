@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), &super::CHECK);
+        let v = run(&super::CHECK, &facts());
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
@@ -133,9 +133,9 @@ mod tests {
     fn missing_fails_with_helm_hint() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server", "--uploader-type=kopia"], plugin_init("lirt/velero-plugin-for-openstack:v0.8.2"))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("because the CSI feature is not enabled"), "{t}");
         assert!(t.contains("PersistentVolume pvc-1 uses CSI driver csi.vsphere.vmware.com"), "{t}");
         assert!(t.contains("configuration.features: EnableCSI"), "{t}");
@@ -145,9 +145,9 @@ mod tests {
     fn other_flags_kept_and_case_named() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server", "--features=enablecsi,EnableAPIGroupVersions"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("case-sensitive") && t.contains("EnableCSI,EnableAPIGroupVersions"), "{t}");
     }
 
@@ -157,7 +157,7 @@ mod tests {
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
         f.kube.persistent_volumes = Ok(list(vec![json!({"metadata": {"name": "nfs"}, "spec": {"nfs": {"server": "x", "path": "/"}}})]));
         f.kube.volume_snapshot_classes = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
@@ -168,12 +168,12 @@ mod tests {
         f.kube.volume_snapshot_classes = Ok(list(vec![]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("malformed object PersistentVolume odd"), "{}", text(&v));
+        assert!(written(&v).contains("malformed object PersistentVolume odd"), "{}", written(&v));
         // With EnableCSI on, it cannot change the verdict and is only named.
         f.kube.deployments = Ok(list(vec![healthy_deployment()]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("malformed object PersistentVolume odd"));
+        assert!(written(&v).contains("malformed object PersistentVolume odd"));
     }
 
     #[test]
@@ -181,13 +181,13 @@ mod tests {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("x/velero-plugin-for-openstack:v0.8.2"))]));
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "daily"}, "spec": {"template": {"snapshotVolumes": false}}})]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
     fn without_deployment_skips() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 }

@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), &super::CHECK);
+        let v = run(&super::CHECK, &facts());
         assert_eq!(v.status, Status::Ok, "{v:?}");
     }
 
@@ -245,13 +245,13 @@ mod tests {
             &["server", "--features=EnableCSI", "--default-volumes-to-fs-backup=true"],
             plugin_init("x/velero-plugin-for-openstack:v0.8.2"),
         )]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("--default-volumes-to-fs-backup") && t.contains("configuration.defaultVolumesToFsBackup: false"), "{t}");
         // The bare form counts too.
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server", "--default-snapshot-move-data"], json!([]))]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Fail);
     }
 
     #[test]
@@ -261,14 +261,14 @@ mod tests {
             backup("daily-20261129020000", "2026-11-29T02:00:00Z", "Completed", json!({"defaultVolumesToFsBackup": false})),
             backup("daily-20261101020000", "2026-11-01T02:00:00Z", "PartiallyFailed", json!({"defaultVolumesToFsBackup": true})),
         ]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "weekly"}, "spec": {"template": {"snapshotMoveData": true}}})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("Schedule weekly sets snapshotMoveData: true"));
+        assert!(written(&v).contains("Schedule weekly sets snapshotMoveData: true"));
         f.kube.schedules = Ok(list(vec![]));
         f.kube.backups = Ok(list(vec![backup("manual", "2026-11-29T07:00:00Z", "InProgress", json!({"defaultVolumesToFsBackup": true}))]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Fail);
     }
 
     #[test]
@@ -280,7 +280,7 @@ mod tests {
             b
         }]));
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "fs"}, "spec": {"template": {"defaultVolumesToFsBackup": true, "storageLocation": "s3"}}})]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
@@ -289,25 +289,25 @@ mod tests {
         f.kube.pod_volume_backups = Ok(list(vec![json!({"metadata": {"name": "daily-20261129020000-abcde", "namespace": "velero",
             "labels": {"velero.io/backup-name": "daily-20261129020000"}},
             "status": {"phase": "Failed", "message": "error to initialize data path: invalid backend type community.openstack.org/openstack, provider community.openstack.org/openstack"}})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("invalid backend type"));
+        assert!(written(&v).contains("invalid backend type"));
         // The same failure in a backup that is history is ignored.
         f.kube.pod_volume_backups = Ok(list(vec![json!({"metadata": {"name": "old", "labels": {"velero.io/backup-name": "daily-20261001020000"}},
             "status": {"phase": "Failed", "message": "invalid backend type x"}})]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
         f.kube.backup_repositories = Ok(list(vec![json!({"metadata": {"name": "shop-default-kopia-abcde"},
             "status": {"phase": "NotReady", "message": "error to init backup repo: invalid storage provider"}})]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Fail);
     }
 
     #[test]
     fn node_agent_alone_is_ok() {
         let mut f = facts();
         f.kube.daemonsets = Ok(list(vec![json!({"metadata": {"name": "node-agent", "namespace": "velero", "labels": {"name": "node-agent"}}})]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok);
-        assert!(text(&v).contains("backup.velero.io/backup-volumes"));
+        assert!(written(&v).contains("backup.velero.io/backup-volumes"));
     }
 
     #[test]
@@ -316,21 +316,21 @@ mod tests {
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "weekly", "namespace": "velero"}, "spec": {"template": {"snapshotMoveData": "yes"}}})]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("malformed object Schedule velero/weekly"), "{}", text(&v));
+        assert!(written(&v).contains("malformed object Schedule velero/weekly"), "{}", written(&v));
     }
 
     #[test]
     fn skips_without_swift() {
         let mut f = facts();
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws")]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
     fn unreadable_is_error() {
         let mut f = facts();
         f.kube.pod_volume_backups = Err(crate::facts::ReadError::forbidden("list", "podvolumebackups.velero.io", Some("velero")));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Error);
         assert!(v.summary.contains("podvolumebackups.velero.io"));
     }

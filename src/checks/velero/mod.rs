@@ -11,14 +11,9 @@ pub mod plugin;
 /// labelled class, a daily Schedule and its two latest backups.
 #[cfg(test)]
 pub(crate) mod fixture {
-    use crate::facts::{Facts, List, Object};
-    use crate::model::Verdict;
+    pub use crate::checks::testing::{list, run, written};
+    use crate::facts::Facts;
     use serde_json::{json, Value};
-
-    /// Objects decoded as collect decodes them (one that does not decode lands in `malformed`).
-    pub fn list<T: Object>(items: Vec<Value>) -> List<T> {
-        serde_json::from_value(Value::Array(items)).expect("a list")
-    }
 
     pub fn velero_deployment(args: &[&str], inits: Value) -> Value {
         json!({
@@ -123,12 +118,4 @@ pub(crate) mod fixture {
                 "versions": [{"name": c.version, "served": c.served, "storage": c.storage, "schema": {"openAPIV3Schema": schema}}]}})
     }
 
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    pub fn run(f: &Facts, check: &crate::checks::CheckDef) -> Verdict {
-        crate::checks::testing::run(check, f)
-    }
-
-    pub fn text(v: &Verdict) -> String {
-        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default())
-    }
 }

@@ -77,9 +77,9 @@ fn judge_plugin(ctx: &Ctx, bsls: &[BackupStorageLocation], deployments: &[Deploy
         let as_container = velero::containers(dep).iter().filter_map(|c| c.image.as_deref()).find(|i| is_plugin_image(i));
         let present: Vec<&str> = inits.iter().filter_map(|c| c.image.as_deref()).collect();
         let mut v = Verdict::fail(format!(
-            "deployment {ns}/{dname} has no velero-plugin-for-openstack init container, but {} use{} the OpenStack provider",
+            "deployment {ns}/{dname} has no velero-plugin-for-openstack init container, but {} {} the OpenStack provider",
             users.join(", "),
-            if users.len() == 1 { "s" } else { "" }
+            crate::checks::findings::agree(users.len(), "uses", "use")
         ))
         .detail(format!(
             "Velero cannot load provider community.openstack.org/openstack: the BSL becomes Unavailable with `unable to locate ObjectStore plugin named community.openstack.org/openstack`; init containers present: {}",
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn healthy_is_ok() {
-        let v = run(&facts(), &super::CHECK);
+        let v = run(&super::CHECK, &facts());
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("v0.8.2") && v.summary.contains("v1.17.1"));
     }
@@ -204,9 +204,9 @@ mod tests {
     fn missing_fails() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], json!([{"name": "velero-plugin-for-aws", "image": "velero/velero-plugin-for-aws:v1.13.0"}]))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("velero-plugin-for-openstack") && t.contains("velero-plugin-for-aws:v1.13.0") && t.contains("initContainers"), "{t}");
     }
 
@@ -218,14 +218,14 @@ mod tests {
             json!([{"name": "lirt-velero-plugin-for-openstack", "image": "registry.example.com:5000/mirror/velero-plugin-for-openstack:v0.8.1",
                 "volumeMounts": [{"name": "plugins", "mountPath": "/target"}]}]),
         )]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Ok);
     }
 
     #[test]
     fn untested_pair_warns() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("lirt/velero-plugin-for-openstack:v0.6.0"))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("v0.6.0") && v.summary.contains("v1.17.1"), "{}", v.summary);
     }
@@ -234,11 +234,11 @@ mod tests {
     fn latest_or_digest_warns() {
         let mut f = facts();
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("lirt/velero-plugin-for-openstack:latest"))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.contains("cannot verify"));
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], plugin_init("lirt/velero-plugin-for-openstack@sha256:abcdef"))]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Warn);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Warn);
     }
 
     #[test]
@@ -248,16 +248,16 @@ mod tests {
             &["server"],
             json!([{"name": "p", "image": "lirt/velero-plugin-for-openstack:v0.8.2", "volumeMounts": [{"name": "scratch", "mountPath": "/target"}]}]),
         )]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("`plugins`"), "{}", text(&v));
+        assert!(written(&v).contains("`plugins`"), "{}", written(&v));
     }
 
     #[test]
     fn skips_without_openstack_bsl() {
         let mut f = facts();
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws")]));
-        assert_eq!(run(&f, &super::CHECK).status, Status::Skip);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Skip);
     }
 
     #[test]
@@ -268,7 +268,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws"), broken]));
         let v = crate::checks::testing::run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("malformed object BackupStorageLocation velero/swift"), "{}", text(&v));
+        assert!(written(&v).contains("malformed object BackupStorageLocation velero/swift"), "{}", written(&v));
     }
 
     #[test]
@@ -277,7 +277,7 @@ mod tests {
         f.kube.backup_storage_locations = Ok(list(vec![bsl("default", "aws")]));
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "cinder"}, "spec": {"provider": "community.openstack.org/openstack-cinder"}})]));
         f.kube.deployments = Ok(list(vec![velero_deployment(&["server"], json!([]))]));
-        let v = run(&f, &super::CHECK);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("VolumeSnapshotLocation cinder"));
     }

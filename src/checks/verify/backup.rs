@@ -162,13 +162,10 @@ fn timed_out(v: &VerifyFacts, phase: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::written;
     use crate::checks::verify::fixtures::{facts, run, NAME};
     use crate::facts::{Messages, Problem, ProblemKind, ResultsRead, VeleroResults};
     use std::collections::BTreeMap;
-
-    fn text(v: &Verdict) -> String {
-        format!("{}\n{}\n{}", v.summary, v.details.join("\n"), v.hint.clone().unwrap_or_default())
-    }
 
     fn results(errors: Messages, warnings: Messages) -> ResultsRead {
         ResultsRead {
@@ -187,7 +184,7 @@ mod tests {
         let v = run(&["", "Queued", "ReadyToStart", "InProgress", "Finalizing", "Completed"], json!({"progress": {"totalItems": 14, "itemsBackedUp": 14}}));
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Ok, "{verdict:?}");
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.starts_with(&format!("test backup {NAME} Completed in 3.5s, 14 of 14 items, 0 errors, 0 warnings")), "{t}");
         assert!(t.contains("phases: New → Queued 0.7s → ReadyToStart 1.4s → InProgress 2.1s → Finalizing 2.8s → Completed 3.5s"), "{t}");
     }
@@ -204,7 +201,7 @@ mod tests {
         v.store.as_mut().unwrap().results = Some(results(errors, warnings));
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Warn);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.contains("PartiallyFailed in 1.4s with 1 error, 1 warning"), "{t}");
         assert!(t.contains("warning [velero] “ message: /Volume snapshot location not found”"), "{t}");
         assert!(t.contains("→ csi.snapshot-limit") && t.contains("`veldr explain csi.snapshot-limit`"), "{t}");
@@ -217,13 +214,13 @@ mod tests {
         v.store.as_mut().unwrap().results = Some(ResultsRead { outcome: Err(Problem::new(ProblemKind::NotFound, "404")), ..results(Messages::default(), Messages::default()) });
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Fail);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.starts_with(&format!("test backup {NAME} Failed: rpc error")) && t.contains("→ credentials.env") && t.contains("no results object"), "{t}");
 
         let v = run(&["", "Queued", "ReadyToStart", "FailedValidation"], json!({"validationErrors": ["backup can't be created because BackupStorageLocation default is in Unavailable status."]}));
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Fail);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.starts_with(&format!("Velero refused the test backup {NAME}: backup can't be created because BackupStorageLocation default is in Unavailable status.")), "{t}");
         assert!(t.contains("→ bsl.phase") && t.contains("`veldr explain bsl.phase`"), "{t}");
     }
@@ -235,13 +232,13 @@ mod tests {
         v.timeout_ms = 5_000;
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Fail);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.starts_with(&format!("the Velero server is not processing backups: {NAME} was still New after 5.0s")), "{t}");
         assert!(t.contains("kubectl -n velero logs deploy/velero"), "{t}");
 
         let mut v = run(&["", "InProgress"], json!({"progress": {"totalItems": 300, "itemsBackedUp": 12}}));
         v.end = WatchEnd::TimedOut;
-        let t = text(&judge(&Ctx::new(&facts(v), &[])));
+        let t = written(&judge(&Ctx::new(&facts(v), &[])));
         assert!(t.contains("was still InProgress after 10m00s (12 of 300 items)") && t.contains("--timeout 30m"), "{t}");
     }
 

@@ -152,6 +152,7 @@ fn cleanup(v: &VerifyFacts) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::written;
     use crate::checks::verify::fixtures::{facts, run, NAME};
     use crate::facts::verify::{Cleanup, WatchEnd};
     use crate::facts::{Problem, ProblemKind};
@@ -162,10 +163,6 @@ mod tests {
             .iter()
             .map(|f| format!("backups/{NAME}/{f}"))
             .collect()
-    }
-
-    fn text(v: &Verdict) -> String {
-        format!("{}\n{}\n{}", v.summary, v.details.join("\n"), v.hint.clone().unwrap_or_default())
     }
 
     fn completed(cleanup: Cleanup) -> crate::facts::verify::VerifyFacts {
@@ -180,7 +177,7 @@ mod tests {
         let v = completed(Cleanup { request: Some(format!("{NAME}-x7k2p")), backup_gone: true, waited_ms: 2_100, objects_left: Some(Ok(vec![])), ..Default::default() });
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Ok, "{verdict:?}");
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.contains("5 objects of test backup") && t.contains(&format!("deleted through DeleteBackupRequest {NAME}-x7k2p in 2.1s")), "{t}");
     }
 
@@ -189,7 +186,7 @@ mod tests {
         let v = completed(Cleanup { kept: true, ..Default::default() });
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Ok);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.contains("kept as asked (--keep) (it expires at 2026-11-29T09:00:00Z") && t.contains(&format!("velero backup delete {NAME} -n velero --confirm")), "{t}");
     }
 
@@ -198,7 +195,7 @@ mod tests {
         let v = completed(Cleanup { request: Some("d-1".into()), request_phase: Some("Processed".into()), request_errors: vec!["backup is still in progress".into()], waited_ms: 900, ..Default::default() });
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Warn);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.contains("Velero refused to delete test backup") && t.contains("backup is still in progress"), "{t}");
         assert!(t.contains(&format!("left: Backup velero/{NAME} (Completed), DeleteBackupRequest velero/d-1 (Processed)")), "{t}");
         assert!(t.contains("once it ends, `velero backup delete"), "{t}");
@@ -210,13 +207,13 @@ mod tests {
         v.cleanup = Cleanup { request: Some("d-2".into()), waited_ms: 5_000, objects_left: Some(Ok(vec![])), ..Default::default() };
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Warn);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.contains("nothing was written") && t.contains("did not process the DeleteBackupRequest"), "{t}");
         assert!(t.contains(&format!("kubectl -n velero delete backup/{NAME} deletebackuprequest/d-2` loses nothing")), "{t}");
 
         // No grant for the request.
         let v = completed(Cleanup { request_failed: Some(Problem::new(ProblemKind::Forbidden, "forbidden")), ..Default::default() });
-        let t = text(&judge(&Ctx::new(&facts(v), &[])));
+        let t = written(&judge(&Ctx::new(&facts(v), &[])));
         assert!(t.contains("could not be created: forbidden") && t.contains("deploy/rbac-verify.yaml"), "{t}");
     }
 
@@ -226,11 +223,11 @@ mod tests {
         v.store.as_mut().unwrap().listing = Some(Ok(vec![format!("backups/{NAME}/{NAME}-logs.gz")]));
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Fail);
-        assert!(text(&verdict).contains("lacks velero-backup.json"), "{}", text(&verdict));
+        assert!(written(&verdict).contains("lacks velero-backup.json"), "{}", written(&verdict));
 
         let v = completed(Cleanup { backup_gone: true, objects_left: Some(Ok(vec![format!("backups/{NAME}/{NAME}.tar.gz")])), ..Default::default() });
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Fail);
-        assert!(text(&verdict).contains("swift delete velero-backups --prefix backups/"), "{}", text(&verdict));
+        assert!(written(&verdict).contains("swift delete velero-backups --prefix backups/"), "{}", written(&verdict));
     }
 }

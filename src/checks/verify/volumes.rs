@@ -105,6 +105,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::written;
     use crate::checks::verify::fixtures::{facts, run, NAME};
     use crate::facts::{List, VolumeInfoRead};
     use crate::model::Status;
@@ -127,10 +128,6 @@ mod tests {
                "preserveLocalSnapshot": true, "skipped": false, "csiSnapshotInfo": {"snapshotHandle": "h", "size": 1, "driver": "csi.vsphere.vmware.com", "vscName": "x", "ReadyToUse": true}})
     }
 
-    fn text(v: &Verdict) -> String {
-        format!("{}\n{}\n{}", v.summary, v.details.join("\n"), v.hint.clone().unwrap_or_default())
-    }
-
     #[test]
     fn every_pvc_with_a_snapshot_is_ok_and_says_where_the_data_is() {
         let mut v = run(&["", "InProgress", "Completed"], json!({"csiVolumeSnapshotsAttempted": 2, "csiVolumeSnapshotsCompleted": 2}));
@@ -139,7 +136,7 @@ mod tests {
         f.kube.persistent_volume_claims = Ok(pvcs(&[("shop", "data"), ("shop", "uploads"), ("other", "x")]));
         let verdict = judge(&Ctx::new(&f, &[]));
         assert_eq!(verdict.status, Status::Ok, "{verdict:?}");
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.starts_with("every PVC of shop (2) got volume data") && t.contains("2 of 2 CSI snapshots completed"), "{t}");
         assert!(t.contains("2 of them kept only as CSI snapshots beside the volume"), "{t}");
     }
@@ -154,7 +151,7 @@ mod tests {
         f.kube.persistent_volume_claims = Ok(pvcs(&[("shop", "data"), ("shop", "uploads"), ("shop", "files")]));
         let verdict = judge(&Ctx::new(&f, &[]));
         assert_eq!(verdict.status, Status::Fail);
-        let t = text(&verdict);
+        let t = written(&verdict);
         assert!(t.contains("shop/uploads got no volume data"), "{t}");
         assert!(t.contains("shop/files was skipped by test backup") && t.contains("csiSnapshot: skipped b/c it's not a CSI volume"), "{t}");
         assert!(t.contains("1 of 2 CSI snapshots of test backup"), "{t}");
@@ -169,7 +166,7 @@ mod tests {
         let verdict = judge(&Ctx::new(&facts(v), &[]));
         assert_eq!(verdict.status, Status::Ok);
         assert!(verdict.summary.starts_with("namespace default has no PersistentVolumeClaim"), "{}", verdict.summary);
-        assert!(text(&verdict).contains("Velero writes it since 1.13"));
+        assert!(written(&verdict).contains("Velero writes it since 1.13"));
 
         let v = run(&["", "Queued", "ReadyToStart", "FailedValidation"], json!({}));
         assert_eq!(judge(&Ctx::new(&facts(v), &[])).status, Status::Skip);

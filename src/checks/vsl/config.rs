@@ -156,11 +156,8 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Facts, List};
-
-    fn list<T: Object>(items: Vec<Value>) -> List<T> {
-        serde_json::from_value(Value::Array(items)).expect("a list")
-    }
+    use crate::checks::testing::{list, run, text};
+    use crate::facts::Facts;
 
     /// Two vSphere CSI volumes, no VSL.
     fn healthy() -> Facts {
@@ -168,15 +165,6 @@ mod tests {
         let pv = |name: &str| json!({"metadata": {"name": name}, "spec": {"csi": {"driver": "csi.vsphere.vmware.com", "volumeHandle": "h"}}, "status": {"phase": "Bound"}});
         f.kube.persistent_volumes = Ok(list(vec![pv("pv-a"), pv("pv-b")]));
         f
-    }
-
-    fn text(v: &Verdict) -> String {
-        format!("{} {} {}", v.summary, v.details.join(" "), v.hint.clone().unwrap_or_default()).to_lowercase()
-    }
-
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&super::CHECK, f)
     }
 
     fn release(values: Value, status: &str) -> HelmRelease {
@@ -193,7 +181,7 @@ mod tests {
 
     #[test]
     fn no_vsl_is_ok() {
-        let v = run(&healthy());
+        let v = run(&super::CHECK, &healthy());
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("none needed for CSI"));
     }
@@ -201,15 +189,15 @@ mod tests {
     #[test]
     fn vsl_empty_provider_in_helm_values_fails_with_the_value_to_change() {
         let f = helm_facts(json!({"configuration": {"volumeSnapshotLocation": [{"name": "default", "provider": ""}]}}), "deployed");
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         let t = text(&v);
         assert!(t.contains("spec.provider: required value") && t.contains("configuration.volumesnapshotlocation: []"), "{t}");
         // Corrected values are fine; the chart default is only judged when the release failed.
-        assert_eq!(run(&helm_facts(json!({"configuration": {"volumeSnapshotLocation": []}}), "deployed")).status, Status::Ok);
-        assert_eq!(run(&helm_facts(json!({"snapshotsEnabled": false, "configuration": {"volumeSnapshotLocation": [{"name": "x"}]}}), "deployed")).status, Status::Ok);
-        assert_eq!(run(&helm_facts(json!({}), "deployed")).status, Status::Ok);
-        assert_eq!(run(&helm_facts(json!({}), "failed")).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &helm_facts(json!({"configuration": {"volumeSnapshotLocation": []}}), "deployed")).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &helm_facts(json!({"snapshotsEnabled": false, "configuration": {"volumeSnapshotLocation": [{"name": "x"}]}}), "deployed")).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &helm_facts(json!({}), "deployed")).status, Status::Ok);
+        assert_eq!(run(&super::CHECK, &helm_facts(json!({}), "failed")).status, Status::Fail);
         // A failed upgrade after a good deployed revision is judged on its own values.
         let mut f = helm_facts(json!({"configuration": {"volumeSnapshotLocation": []}}), "deployed");
         if let Ok(rs) = &mut f.kube.helm_releases {
@@ -217,7 +205,7 @@ mod tests {
             bad.revision = 4;
             rs.insert(0, bad);
         }
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert!(text(&v).contains("revision 4 (failed)"), "{v:?}");
     }
@@ -228,25 +216,25 @@ mod tests {
     fn helm_records_refused_are_said_not_judged() {
         let mut f = helm_facts(json!({"configuration": {"volumeSnapshotLocation": [{"name": "default", "provider": ""}]}}), "deployed");
         f.kube.helm_releases = Err(crate::facts::ReadError::forbidden("list", "secrets", Some("velero")));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.details.iter().any(|d| d.starts_with("Helm release velero: its values were not read") && d.contains("deploy/rbac-helm-hints.yaml")), "{v:?}");
         // Not installed by Helm: nothing to say.
         f.kube.deployments = healthy().kube.deployments;
-        assert!(run(&f).details.is_empty(), "{:?}", run(&f));
+        assert!(run(&super::CHECK, &f).details.is_empty(), "{:?}", run(&super::CHECK, &f));
     }
 
     #[test]
     fn vsl_objects() {
         let mut f = healthy();
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "default"}, "spec": {"provider": "community.openstack.org/openstack-cinder"}})]));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(text(&v).contains("not needed"));
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "default"}, "spec": {}})]));
-        assert_eq!(run(&f).status, Status::Fail);
+        assert_eq!(run(&super::CHECK, &f).status, Status::Fail);
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "default"}, "spec": {"provider": "velero.io/aws"}, "status": {"phase": "Unavailable", "message": "boom"}})]));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("boom"));
     }
@@ -255,14 +243,14 @@ mod tests {
     fn malformed_objects_are_named() {
         let mut f = healthy();
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "odd", "namespace": "velero"}, "spec": {"provider": 7}})]));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(text(&v).contains("malformed object volumesnapshotlocation velero/odd"), "{v:?}");
         // A PV that did not decode may be a Cinder volume: the Cinder VSL is not called useless.
         let mut f = healthy();
         f.kube.persistent_volumes = Ok(list(vec![json!({"metadata": {"name": "pv-x"}, "spec": {"cinder": {"volumeID": 3}}})]));
         f.kube.volume_snapshot_locations = Ok(list(vec![json!({"metadata": {"name": "default"}, "spec": {"provider": "community.openstack.org/openstack-cinder"}})]));
-        let v = run(&f);
+        let v = run(&super::CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(text(&v).contains("malformed object persistentvolume pv-x"), "{v:?}");
     }

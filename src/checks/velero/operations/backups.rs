@@ -104,9 +104,9 @@ mod tests {
             backup("fresh", "New", "2026-11-29T07:45:00Z", None),
         ]));
         f.kube.restores = Ok(list(vec![restore("r-new", "New", "2026-11-29T06:00:00Z", None)]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("backup manual-1 is still New 3h after it was created"), "{t}");
         assert!(t.contains("backup queued-1 is still Queued 90m after it was created"), "{t}");
         assert!(!t.contains("fresh"), "a backup created 15 minutes ago is not late: {t}");
@@ -125,15 +125,15 @@ mod tests {
         let mut unset = backup("manual-1", "", "2026-11-29T05:00:00Z", None);
         unset["status"] = json!({});
         f.kube.backups = Ok(list(vec![unset]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("backup manual-1 is still New 3h after it was created"), "{t}");
         assert!(t.contains("the installed backups.velero.io rejects status.phase \"Queued\", \"ReadyToStart\" that Velero v1.18.0 writes") && t.contains("velero.crds"), "{t}");
         assert!(!t.contains("has not taken it up") && !t.contains("--concurrent-backups"), "{t}");
         // The CRDs of the server's release: the server is the one that did not take it up.
         f.kube.velero_crds = Ok(list(crds_of("v1.18.0")));
-        assert!(text(&run(&f)).contains("has not taken it up"));
+        assert!(written(&run(&CHECK, &f)).contains("has not taken it up"));
     }
 
     #[test]
@@ -145,22 +145,22 @@ mod tests {
             backup("patient", "Finalizing", "2026-11-29T02:00:00Z", Some("8h")),
             backup("done", "Completed", "2026-11-20T02:00:00Z", None),
         ]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
         assert_eq!(v.summary, "backup waiting has been WaitingForPluginOperations for 6h (itemOperationTimeout 4h)");
-        assert!(text(&v).contains("velero backup describe waiting -n velero --details"), "{}", text(&v));
+        assert!(written(&v).contains("velero backup describe waiting -n velero --details"), "{}", written(&v));
 
         // Without a timeout in the spec: the server's flag, else 4 h.
         f.kube.backups = Ok(list(vec![backup("old", "InProgress", "2026-11-29T01:00:00Z", None), backup("zero", "InProgress", "2026-11-29T01:00:00Z", Some("0s"))]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("rollout restart deploy/velero"), "{}", text(&v));
+        assert!(written(&v).contains("rollout restart deploy/velero"), "{}", written(&v));
         f.kube.deployments = Ok(list(vec![crate::checks::velero::fixture::velero_deployment(&["server", "--default-item-operation-timeout=12h"], json!([]))]));
-        assert_eq!(run(&f).status, Status::Ok);
+        assert_eq!(run(&CHECK, &f).status, Status::Ok);
 
         let mut f = Facts::empty("velero");
         f.kube.restores = Ok(list(vec![restore("r", "InProgress", "2026-11-28T08:00:00Z", None), restore("r2", "Finalizing", "2026-11-28T09:00:00Z", None)]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert_eq!(v.summary, "2 Restores running past their itemOperationTimeout");
         assert_eq!(v.details[..2], ["restore r has been InProgress for 24h (itemOperationTimeout 4h)", "restore r2 has been Finalizing for 23h (itemOperationTimeout 4h)"]);

@@ -59,9 +59,9 @@ mod tests {
             dbr("d-new", "daily-20261002020000", "2026-11-29T07:30:00Z", json!({"phase": "New"})),
             dbr("d-err", "daily-20261003020000", "2026-11-29T06:00:00Z", json!({"phase": "Processed", "errors": ["error deleting snapshot: the object is locked"]})),
         ]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("[warn] deletion of backup daily-20261001020000 (d-old) is New since 3h ago"), "{t}");
         assert!(t.contains("deletion of backup daily-20261003020000 failed: error deleting snapshot"), "{t}");
         assert!(!t.contains("daily-20261002020000"), "a request 30 min old is not late: {t}");

@@ -182,7 +182,7 @@ fn judge(ctx: &Ctx) -> Verdict {
 #[cfg(test)]
 mod fixture {
     pub use super::{CHECK, RESTORES_FAILED, RESTORES_PARTIALLY_FAILED};
-    pub use crate::checks::velero::fixture::{list, text};
+    pub use crate::checks::testing::{list, run, written};
     pub use crate::facts::{Facts, ReadError, ReadErrorKind};
     pub use crate::model::{MetricDef, Status, Verdict};
     pub use serde_json::{json, Value};
@@ -209,11 +209,6 @@ mod fixture {
         b
     }
 
-    /// The check as a run judges it (the engine's malformed policy and bounds included).
-    pub fn run(f: &Facts) -> Verdict {
-        crate::checks::testing::run(&CHECK, f)
-    }
-
     pub fn metric(v: &Verdict, def: &MetricDef) -> Option<f64> {
         v.metrics.iter().find(|m| m.name == def.name).map(|m| m.value)
     }
@@ -225,7 +220,7 @@ mod tests {
 
     #[test]
     fn an_empty_cluster_is_ok_and_exports_zero_restores() {
-        let v = run(&Facts::empty("velero"));
+        let v = run(&CHECK, &Facts::empty("velero"));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.summary, "nothing failed or stuck (no Velero operations recorded yet)");
         assert_eq!((metric(&v, &RESTORES_FAILED), metric(&v, &RESTORES_PARTIALLY_FAILED)), (Some(0.0), Some(0.0)));
@@ -240,7 +235,7 @@ mod tests {
         f.kube.delete_backup_requests = Ok(list(vec![json!({"metadata": {"name": "d1", "namespace": "velero", "creationTimestamp": "2026-11-29T01:00:00Z"},
             "spec": {"backupName": "old"}, "status": {"phase": "Processed"}})]));
         f.kube.backup_repositories = Ok(list(vec![json!({"metadata": {"name": "shop-default-kopia", "namespace": "velero"}, "status": {"phase": "Ready"}})]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("1 Restore,") && v.summary.contains("1 BackupRepository,") && v.summary.contains("1 DataUpload"), "{}", v.summary);
     }
@@ -251,12 +246,12 @@ mod tests {
         let not_served = |r: &str| ReadError::new(ReadErrorKind::NotServed, "list", r, Some("velero"), "HTTP 404");
         f.kube.data_uploads = Err(not_served("datauploads.velero.io"));
         f.kube.data_downloads = Err(not_served("datadownloads.velero.io"));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("not judged: datauploads.velero.io, datadownloads.velero.io not served by this cluster"), "{}", text(&v));
+        assert!(written(&v).contains("not judged: datauploads.velero.io, datadownloads.velero.io not served by this cluster"), "{}", written(&v));
 
         f.kube.restores = Err(ReadError::forbidden("list", "restores.velero.io", Some("velero")));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Error, "{v:?}");
         assert!(v.summary.contains("forbidden: veldr may not list restores.velero.io in namespace velero"), "{}", v.summary);
         assert!(v.hint.as_deref().unwrap_or_default().contains("grant veldr's identity list on restores.velero.io"), "{v:?}");
@@ -264,9 +259,9 @@ mod tests {
 
         // A failure found elsewhere still wins over the read that failed.
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "w", "namespace": "velero"}, "status": {"phase": "FailedValidation"}})]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail);
-        assert!(text(&v).contains("forbidden"), "{}", text(&v));
+        assert!(written(&v).contains("forbidden"), "{}", written(&v));
     }
 
     #[test]
@@ -278,9 +273,9 @@ mod tests {
         let f: Facts = serde_json::from_value(value).unwrap();
         assert_eq!(f.kube.restores.as_ref().unwrap_err().kind, ReadErrorKind::NotNeeded);
         assert_eq!(f.kube.data_downloads.as_ref().unwrap_err().resource, "datadownloads.velero.io");
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("not judged: Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads (not read"), "{}", text(&v));
+        assert!(written(&v).contains("not judged: Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads (not read"), "{}", written(&v));
         assert_eq!(metric(&v, &RESTORES_FAILED), None);
     }
 
@@ -288,8 +283,8 @@ mod tests {
     fn malformed_objects_are_named() {
         let mut f = Facts::empty("velero");
         f.kube.restores = Ok(list(vec![json!({"metadata": {"name": "odd", "namespace": "velero"}, "status": {"errors": "many"}})]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
-        assert!(text(&v).contains("malformed object Restore velero/odd"), "{}", text(&v));
+        assert!(written(&v).contains("malformed object Restore velero/odd"), "{}", written(&v));
     }
 }

@@ -120,10 +120,10 @@ mod tests {
         young["status"].as_object_mut().unwrap().remove("completionTimestamp");
         items.push(young);
         f.kube.data_uploads = Ok(list(items));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.starts_with("8 DataUploads failed or were canceled in the last 24 h"), "{}", v.summary);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("DataUpload daily-x-0 (backup daily-x, PVC shop/data-0) Failed 5h ago: data path failed: connection reset"), "{t}");
         assert!(t.contains("… and 3 more"), "capped at 5: {t}");
         assert!(!t.contains("daily-x-5 "), "{t}");
@@ -136,7 +136,7 @@ mod tests {
         f.kube.pod_volume_restores = Ok(list(vec![json!({"metadata": {"name": "r-abc", "namespace": "velero", "labels": {"velero.io/restore-name": "r"}},
             "spec": {"pod": {"namespace": "shop", "name": "db-0"}, "volume": "data"},
             "status": {"phase": "Canceled", "completionTimestamp": "2026-11-29T07:00:00Z", "message": "found a podvolumerestore with status \"InProgress\" during the server starting"}})]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn);
         assert!(v.summary.starts_with("PodVolumeRestore r-abc (restore r, pod shop/db-0 volume data) Canceled 60m ago: found a podvolumerestore"), "{}", v.summary);
     }

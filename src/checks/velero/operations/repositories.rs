@@ -58,11 +58,11 @@ mod tests {
         };
         let mut f = Facts::empty("velero");
         f.kube.backup_repositories = Ok(list(vec![repo("shop-default-kopia", "NotReady", "2026-11-01T00:00:00Z")]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert_eq!(v.summary, "repository shop-default-kopia (namespace shop, BSL default) is NotReady: error to connect backup repo: invalid storage provider");
         f.kube.backup_repositories = Ok(list(vec![repo("a", "New", "2026-11-29T05:00:00Z"), repo("b", "", "2026-11-29T07:50:00Z")]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.starts_with("repository a (namespace shop, BSL default) is New after 3h"), "{}", v.summary);
     }

@@ -136,9 +136,9 @@ mod tests {
         let old = restore("last-month", "Failed", "2026-10-29T06:00:00Z", Some("2026-10-29T06:05:00Z"));
         let mut f = Facts::empty("velero");
         f.kube.restores = Ok(list(vec![failed, partial.clone(), old]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(v.summary.starts_with("restore shop-restore (from backup daily-20261129020000) Failed 2h ago: error getting backup storage location"), "{}", v.summary);
         assert!(t.contains("1 error, 0 warnings") && t.contains("restore shop-restore-2 (from backup daily-20261129020000) PartiallyFailed 115m ago"), "{t}");
         assert!(t.contains("velero restore describe shop-restore -n velero --details") && t.contains("veldr logs restore/shop-restore"), "{t}");
@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(v.evidence["restoresFailed24h"], 1);
 
         f.kube.restores = Ok(list(vec![partial]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert_eq!(metric(&v, &RESTORES_FAILED), Some(0.0));
     }
@@ -180,7 +180,7 @@ mod tests {
             ..Default::default()
         };
         f.openstack = Some(OpenStackFacts { backup_results: Some(results), ..Default::default() });
-        let t = text(&run(&f));
+        let t = written(&run(&CHECK, &f));
         assert!(t.contains("shop-restore-2: 4 errors (results in velero-backups/restores/shop-restore-2/restore-shop-restore-2-results.gz):"), "{t}");
         assert!(t.contains("  error [namespace shop] “error restoring persistentvolumeclaims/shop/data: Temp URL invalid”"), "{t}");
         assert!(t.contains("    → swift.tempurl: "), "a known message is tied to its check: {t}");
@@ -197,7 +197,7 @@ mod tests {
         r["metadata"]["creationTimestamp"] = json!("2026-11-29T07:00:00Z");
         let mut f = Facts::empty("velero");
         f.kube.restores = Ok(list(vec![r]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert!(v.summary.contains("FailedValidation 60m ago: backup \"nope\" not found"), "{}", v.summary);
     }

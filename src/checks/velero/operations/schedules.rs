@@ -33,7 +33,7 @@ mod tests {
         let mut f = Facts::empty("velero");
         f.kube.schedules = Ok(list(vec![json!({"metadata": {"name": "weekly", "namespace": "velero"}, "spec": {"schedule": "0 0 * *"},
             "status": {"phase": "FailedValidation", "validationErrors": ["invalid schedule: expected exactly 5 fields, found 4: 0 0 * *"]}})]));
-        let v = run(&f);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Fail);
         assert_eq!(v.summary, "schedule weekly failed validation: invalid schedule: expected exactly 5 fields, found 4: 0 0 * *");
     }
