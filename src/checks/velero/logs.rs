@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_quiet_log_is_ok_with_its_error_count() {
-        let v = run(&with_logs(Some(pod(read_of(QUIET), None))), &CHECK);
+        let v = run(&CHECK, &with_logs(Some(pod(read_of(QUIET), None))));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert!(v.summary.contains("no known telltale") && v.summary.contains("1 line at level=error in 2 lines"), "{}", v.summary);
         assert_eq!(v.evidence["errorLinesLastHour"], 1);
@@ -196,10 +196,10 @@ mod tests {
             log.push_str(&format!("time=\"2026-11-29T07:3{i}:00Z\" level=error msg=\"backup failed\" error=\"Backup.velero.io \\\"daily-{i}\\\" is invalid: status.phase: Unsupported value: \\\"Queued\\\"\"\n"));
         }
         log.push_str("time=\"2026-11-29T07:50:00Z\" level=error msg=\"GET https://swift/v1/AUTH_a/c/o?temp_url_sig=0123456789abcdef0123456789abcdef01234567&temp_url_expires=1 401 Unauthorized: Temp URL invalid\"\n");
-        let v = run(&with_logs(Some(pod(read_of(&log), None))), &CHECK);
+        let v = run(&CHECK, &with_logs(Some(pod(read_of(&log), None))));
         assert_eq!(v.status, Status::Warn, "{v:?}");
         assert!(v.summary.contains("explained by swift.tempurl (1 line), velero.crds (8 lines)"), "{}", v.summary);
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("→ velero.crds: the installed CRDs reject") && t.contains("→ swift.tempurl: Swift refused a temp URL"), "{t}");
         let quoted = v.details.iter().filter(|d| d.starts_with("  ")).count();
         assert_eq!(quoted, 4, "the kept lines (3 of the CRD's, 1 of the temp URL's), at most 5: {:?}", v.details);
@@ -215,27 +215,27 @@ mod tests {
         prev.query = "previous=true".into();
         let mut logs = pod(read_of(QUIET), Some(prev));
         logs.pods[0].restarted = Some("OOMKilled (exit 137) at 2026-11-29T03:00:05Z".into());
-        let v = run(&with_logs(Some(logs.clone())), &CHECK);
+        let v = run(&CHECK, &with_logs(Some(logs.clone())));
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert!(text(&v).contains("(previous container: OOMKilled (exit 137) at 2026-11-29T03:00:05Z): 1 line more than an hour old, the last 5h ago → velero.plugin"), "{}", text(&v));
+        assert!(written(&v).contains("(previous container: OOMKilled (exit 137) at 2026-11-29T03:00:05Z): 1 line more than an hour old, the last 5h ago → velero.plugin"), "{}", written(&v));
         // The same from the last hour warns.
         logs.pods[0].previous.as_mut().unwrap().hits = vec![TelltaleHit {
             check: "velero.plugin".into(), why: "a plugin died".into(), count: 1, last_hour: 1,
             newest: Some("2026-11-29T07:55:00Z".parse().unwrap()), lines: vec![line("2026-11-29T07:55:00Z", "plugin process exited")],
         }];
-        assert_eq!(run(&with_logs(Some(logs)), &CHECK).status, Status::Warn);
+        assert_eq!(run(&CHECK, &with_logs(Some(logs))).status, Status::Warn);
     }
 
     #[test]
     fn a_denied_read_is_an_error_naming_the_grant_and_no_pod_skips() {
         let mut f = facts();
         f.kube.velero_logs = Err(ReadError::forbidden("get", "pods/log", Some("velero")));
-        let v = run(&f, &CHECK);
+        let v = run(&CHECK, &f);
         assert_eq!(v.status, Status::Error);
         assert!(v.hint.as_deref().unwrap().contains("grant veldr's identity get on pods/log in namespace velero"), "{:?}", v.hint);
-        assert_eq!(run(&with_logs(None), &CHECK).status, Status::Skip);
+        assert_eq!(run(&CHECK, &with_logs(None)).status, Status::Skip);
         f.kube.velero_logs = Err(ReadError::not_needed("pods/log"));
-        assert!(run(&f, &CHECK).summary.contains("older veldr"));
+        assert!(run(&CHECK, &f).summary.contains("older veldr"));
     }
 
     #[test]
@@ -244,9 +244,9 @@ mod tests {
         r.capped = true;
         let mut prev = LogRead::default();
         prev.problem = Some("previous terminated container \"velero\" in pod \"velero-x\" not found".into());
-        let v = run(&with_logs(Some(pod(r, Some(prev)))), &CHECK);
+        let v = run(&CHECK, &with_logs(Some(pod(r, Some(prev)))));
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        let t = text(&v);
+        let t = written(&v);
         assert!(t.contains("only the newest 2048 KiB were read (limitBytes)") && t.contains("previous terminated container"), "{t}");
     }
 }
