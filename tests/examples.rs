@@ -44,7 +44,7 @@ fn examples_replay_to_their_scenarios_expectations() {
 
 /// A bundle written by veldr 0.1 (schema 1: lists as plain arrays, the OpenStack client's answers)
 /// is still read, judged exactly like its current re-recording, and named as old on stderr; the
-/// checks that need facts 0.1 did not collect (the vSphere CSI config, VolumeSnapshots, Velero's CRDs) say so.
+/// checks that need facts 0.1 did not collect (the vSphere CSI config, VolumeSnapshots, Velero's CRDs and log) say so.
 #[test]
 fn a_schema_1_bundle_is_read_and_judged_like_its_re_recording() {
     let old = repo().join("tests/fixtures/bundles/schema1-swift-key-mismatch.bundle.json");
@@ -53,7 +53,7 @@ fn a_schema_1_bundle_is_read_and_judged_like_its_re_recording() {
     assert!(stderr.contains("is a schema 1 bundle") && stderr.contains("--save-bundle"), "{stderr}");
     let new = veldr().args(["doctor", "-o", "json", "--from-bundle"]).arg(path("swift-key-mismatch.bundle.json")).output().unwrap();
     assert!(String::from_utf8_lossy(&new.stderr).is_empty(), "a current bundle gets no note");
-    const NOT_IN_SCHEMA_1: [&str; 3] = ["csi.snapshot-limit", "csi.snapshots", "velero.crds"];
+    const NOT_IN_SCHEMA_1: [&str; 4] = ["csi.snapshot-limit", "csi.snapshots", "velero.crds", "velero.logs"];
     let statuses = |o: &std::process::Output| -> Vec<(String, String)> {
         report(o)["checks"]
             .as_array()

@@ -77,7 +77,8 @@ fn request_discipline(cluster: &Cluster) -> Vec<String> {
             problems.push(format!("write request: {} {}", r.method, r.path));
         }
         if r.method == "GET" && !r.query.contains("continue=") {
-            let key = format!("{}?{}", r.path, r.query.split('&').filter(|p| p.starts_with("labelSelector")).collect::<Vec<_>>().join("&"));
+            // A pod's log is read once as it runs and once as it ran before (`previous=true`).
+            let key = format!("{}?{}", r.path, r.query.split('&').filter(|p| p.starts_with("labelSelector") || p.starts_with("previous")).collect::<Vec<_>>().join("&"));
             *lists.entry(key).or_default() += 1;
         }
     }
@@ -116,4 +117,38 @@ fn lab_scenarios_meet_their_expectations() {
         }
     }
     assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+/// `get pods/log` refused: velero.logs ends `error` naming the grant and every other check judges as on the
+/// healthy cluster it is made from.
+#[test]
+fn a_refused_pod_log_changes_no_other_verdict() {
+    let statuses = |name: &str| -> Vec<(String, String)> {
+        let cluster = serve(name, None);
+        let out = run(&cluster, &["-o", "json", "--skip", "openstack", "--timeout", "20s"]);
+        report(&out)["checks"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string())).collect()
+    };
+    let healthy = statuses("healthy");
+    let denied = statuses("velero-logs-denied");
+    let differ: Vec<String> = healthy.iter().zip(&denied).filter(|(a, b)| a != b).map(|(a, b)| format!("{}: {} -> {}", a.0, a.1, b.1)).collect();
+    assert_eq!(differ, ["velero.logs: ok -> error"]);
+}
+
+/// A log longer than the cap: the kubelet stops at `limitBytes` (and veldr would stop reading there
+/// too), and the check says that older lines were not judged.
+#[test]
+fn the_velero_log_is_read_up_to_its_byte_cap() {
+    let dir = materialize("healthy", None);
+    let line = r#"time="${NOW-30m}" level=info msg="Reconciling a long list of things, one line of many" controller=backup-sync logSource="pkg/controller/backup_sync_controller.go:1""#;
+    let logs = serde_json::json!([{"pod": "velero-7c9d8f5b6d-x2k9p", "namespace": "velero", "container": "velero", "repeat": 16000, "lines": [line]}]);
+    std::fs::write(dir.path().join("_logs.yaml"), logs.to_string()).unwrap();
+    let cluster = common::serve_dir(dir);
+    let out = run(&cluster, &["-o", "json", "--only", "velero.logs"]);
+    let r = report(&out);
+    let c = check(&r, "velero.logs");
+    assert_eq!(c["status"], "ok", "{c}");
+    assert!(text_of(c).contains("only the newest 2048 kib were read (limitbytes)"), "{}", text_of(c));
+    assert_eq!(c["evidence"]["pods"][0]["current"]["bytes"], 2 << 20, "{c}");
+    let asked = cluster.server.requests().into_iter().find(|r| r.path.ends_with("/log")).expect("the log was read");
+    assert!(asked.query.contains("limitBytes=2097152") && asked.query.contains("sinceSeconds=3600"), "{}", asked.query);
 }

@@ -238,3 +238,54 @@ fn the_vcenter_password_beside_the_snapshot_limit_never_leaves_collect() {
     }
     assert!(found.is_empty(), "the vCenter credentials leaked:\n{}", found.join("\n"));
 }
+
+/// Planted in the velero container's log of the fixture scenario velero-logs-telltales
+/// (tests/fixtures/tools/skew_scenarios.py PLANTED), each in a line veldr keeps: a temp-URL signature, an
+/// X-Auth-Token, a bearer token, `password=`, `secret=`, `key=`, a password in escaped JSON, URL user-info and
+/// a Fernet token. A line that matches no telltale must not be kept at all.
+const LOG_SECRETS: [&str; 9] = [
+    "PLANTEDsigQ9xZ7wV5", "PLANTED-auth-token-7f3a", "PLANTED-bearer-55e1", "PLANTED-pw-d00d", "PLANTED-secret-c0de", "PLANTED-key-beef",
+    "PLANTED-json-pw-1", "PLANTED-userinfo-2", "gAAAAABPLANTEDfernetTOKENvalueXYZ1234567890",
+];
+
+#[test]
+fn the_velero_logs_secrets_are_scrubbed_before_anything_keeps_them() {
+    let secrets: Vec<String> = LOG_SECRETS.iter().map(|s| s.to_string()).collect();
+    let logs = std::fs::read_to_string(clusters().join("velero-logs-telltales/_logs.yaml")).unwrap();
+    for s in &secrets {
+        assert!(logs.contains(s.as_str()), "the fixture log must carry {s}");
+    }
+    let cluster = serve("velero-logs-telltales", None);
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.json");
+    let mut found = Vec::new();
+    for output in ["table", "json", "prometheus", "nagios", "markdown", "junit"] {
+        let mut args = vec!["-o", output, "-vv", "--skip", "openstack"];
+        if output == "json" {
+            args.extend(["--save-bundle", bundle.to_str().unwrap()]);
+        }
+        let out = run(&cluster, &args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        found.extend(leaks(&stdout, &secrets, &format!("-o {output} stdout")));
+        found.extend(leaks(&String::from_utf8_lossy(&out.stderr), &secrets, &format!("-o {output} -vv stderr")));
+        if output == "json" {
+            // The lines were read and quoted (so the scrubbing was what kept the secrets out).
+            let r = report(&out);
+            let logs = check(&r, "velero.logs");
+            assert_eq!(logs["status"], "warn", "{logs}");
+            let details = logs["details"].to_string();
+            assert!(details.contains("temp_url_sig=<redacted>") && details.contains("password=<redacted>") && details.contains("X-Auth-Token:<redacted>"), "{details}");
+        }
+    }
+    let narrow = veldr().arg("doctor").arg("--kubeconfig").arg(&cluster.kubeconfig).args(["--skip", "openstack"]).env("COLUMNS", "60").output().unwrap();
+    let joined: String = String::from_utf8_lossy(&narrow.stdout).chars().filter(|c| !c.is_whitespace() && !"│┆".contains(*c)).collect();
+    found.extend(leaks(&joined, &secrets, "-o table at 60 columns"));
+    let text = std::fs::read_to_string(&bundle).expect("bundle written");
+    found.extend(leaks(&text, &secrets, "bundle"));
+    assert!(found.is_empty(), "the log's secrets leaked:\n{}", found.join("\n"));
+    // The bundle holds the matched lines only: a line no telltale matches is not in it.
+    assert!(!text.contains("UNMATCHED-LINE-MARKER") && text.contains("Temp URL invalid"), "only matched, scrubbed lines are kept");
+    // And it replays to the same verdict offline.
+    let replay = veldr().args(["doctor", "-o", "json", "--from-bundle", bundle.to_str().unwrap()]).output().unwrap();
+    assert_eq!(check(&report(&replay), "velero.logs")["summary"], check(&report(&run(&cluster, &["-o", "json", "--skip", "openstack"])), "velero.logs")["summary"]);
+}

@@ -169,6 +169,7 @@ pub static REGISTRY: &[CheckDef] = &[
     credentials::tls::CHECK,
     swift::capacity::CHECK,
     velero::crds::CHECK,
+    velero::logs::CHECK,
     // new checks: append above this line (scripts/new-check)
 ];
 

@@ -97,6 +97,25 @@ mod tests {
             assert_eq!(explain(message).map(|e| e.check), Some(check), "{message}");
         }
         assert_eq!(explain("Error backing up item: pods \"x\" not found"), None);
+        // The telltales of the server's log (reference §11), as Velero, Kubernetes and the plugin write them.
+        let telltales = [
+            (r#"Backup.velero.io "daily-1" is invalid: status.phase: Unsupported value: "Queued": supported values: "New""#, "velero.crds"),
+            ("unable to register plugin (kind=BackupItemActionV2, name=velero.io/csi-pvc-backupper) because another plugin is already registered for this kind and name", "velero.plugin"),
+            (r#"found a backup with status "InProgress" during the server starting, mark it as "Failed""#, "velero.deployment"),
+            ("Post \"https://keystone:5000/v3/auth/tokens\": tls: failed to verify certificate: x509: certificate signed by unknown authority", "credentials.tls"),
+            ("Expected HTTP response code [201] when accessing [POST https://keystone:5000/v3/auth/tokens], but got 401 instead", "keystone.auth"),
+            (r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#, "keystone.auth"),
+            ("413 Request Entity Too Large", "swift.capacity"),
+            ("Waited for 1.18s due to client-side throttling, not priority and fairness, request: GET:https://10.96.0.1:443/apis/velero.io/v1", "velero.logs"),
+            ("plugin process exited path=/plugins/velero-plugin-for-openstack pid=42 error=\"signal: killed\"", "velero.plugin"),
+            ("rpc error: code = Unavailable desc = error reading from server: EOF", "velero.plugin"),
+        ];
+        for (message, check) in telltales {
+            assert_eq!(explain(message).map(|e| e.check), Some(check), "{message}");
+        }
+        // A plugin that exits normally is no telltale; a Temp URL 401 is Swift's, not Keystone's.
+        assert_eq!(explain(r#"level=info msg="plugin process exited" cmd=/plugins/velero-plugin-for-openstack id=42"#), None);
+        assert_eq!(explain("GET https://swift/v1/AUTH_a/c/o: 401 Unauthorized: Temp URL invalid").map(|e| e.check), Some("swift.tempurl"));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::facts::{
 use crate::upstream::helm;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret as KubeSecret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret as KubeSecret};
+use super::graph::Slot;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -440,6 +441,11 @@ pub async fn collect(
         }
     };
 
+    // The velero container's log is read as soon as the Velero Deployment and the pods are in.
+    let want_logs = needs.contains(&Need::VeleroLogs);
+    let velero_deployment: Slot<Read<Option<Deployment>>> = Slot::default();
+    let velero_pods: Slot<Read<List<Pod>>> = Slot::default();
+
     // Deployments first among equals: the secrets they name are read as soon as they arrive.
     let want_env = needs.contains(&Need::VeleroEnv);
     let deployments_then_refs = async {
@@ -452,6 +458,9 @@ pub async fn collect(
         } else {
             Err(ReadError::not_needed(&DEPLOYMENTS.resource_name()))
         };
+        if want_logs {
+            velero_deployment.set(deployments.as_ref().map(|d| crate::upstream::velero::find_deployment(d, namespace).cloned()).map_err(Clone::clone));
+        }
         let refs = match &deployments {
             Ok(items) if want_env => (env.referenced)(items),
             _ => Referenced::default(),
@@ -468,7 +477,10 @@ pub async fn collect(
     let lists = async {
         futures::join!(
             list_if(plan, Need::DaemonSets, &DAEMONSETS),
-            list_if(plan, Need::Pods, &PODS),
+            Box::pin(async {
+                let read = list_if(plan, Need::Pods, &PODS);
+                if want_logs { published(&velero_pods, read).await } else { read.await }
+            }),
             list_if(plan, Need::Events, &EVENTS),
             published(&board.bsls, list_if(plan, Need::BackupStorageLocations, &BSLS)),
             list_if(plan, Need::VolumeSnapshotLocations, &VSLS),
@@ -515,8 +527,20 @@ pub async fn collect(
             Err(e) => Err(ReadError::new(ReadErrorKind::NotAttempted, "get", "configmaps", Some(namespace), format!("the Schedules were not read: {}", e.explain()))),
         }
     };
-    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features, operations, resource_policies) =
-        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features, operations, policies_read);
+    let logs_read = async {
+        if !want_logs {
+            return Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "pods/log", Some(namespace), "not read: no selected check needs it"));
+        }
+        // Both slots are set on every path of their reads; the deadline bounds the wait all the same.
+        let waited = tokio::time::timeout_at(deadline.at, async { futures::join!(velero_deployment.get(), velero_pods.get()) }).await;
+        let Ok((deployment, pods)) = waited else {
+            return Err(ReadError::new(ReadErrorKind::Timeout, "get", "pods/log", Some(namespace), "the Deployments and pods did not come within the run's --timeout"));
+        };
+        // On the heap: the log reads' futures are large, and a tokio worker's stack (veldr serve) is small.
+        plan.timed(Need::VeleroLogs, Box::pin(super::logs::read(client, namespace, deployment, pods, deadline))).await
+    };
+    let ((version, api_server_ms), groups, namespace_obj, helm, (deployments, secrets, config_maps), lists, vsphere_config, vsphere_features, operations, (resource_policies, velero_logs)) =
+        futures::join!(version, groups, namespace_obj, helm, deployments_then_refs, lists, vsphere_config, vsphere_features, operations, Box::pin(async { futures::join!(policies_read, logs_read) }));
     let (restores, delete_backup_requests, pod_volume_restores, data_uploads, data_downloads, velero_crds) = operations;
     let (daemonsets, pods, events, bsls, vsls, schedules, backups, pvbs, repos, vsclasses, csi_drivers, storage_classes, pvs, pvcs, vsnapshots, vscontents) =
         lists;
@@ -559,6 +583,7 @@ pub async fn collect(
         config_maps,
         helm_releases: helm,
         velero_crds,
+        velero_logs,
     };
     let by_need = std::mem::take(&mut *plan.times.lock().unwrap_or_else(|e| e.into_inner()));
     (facts, super::IoTimes { api_server_ms, by_need, ..Default::default() })

@@ -15,6 +15,7 @@
 pub mod clouds;
 pub mod graph;
 pub mod kube;
+pub mod logs;
 pub mod namespace;
 pub mod newest;
 pub mod openstack;
@@ -195,6 +196,9 @@ pub fn closure(needs: &BTreeSet<Need>) -> BTreeSet<Need> {
     }
     if all.contains(&Need::VeleroEnv) {
         all.insert(Need::Deployments);
+    }
+    if all.contains(&Need::VeleroLogs) {
+        all.extend([Need::Deployments, Need::Pods]);
     }
     all
 }

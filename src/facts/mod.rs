@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod crds;
 pub mod digest;
 pub mod list;
+pub mod logs;
 pub mod openstack;
 pub mod problem;
 pub mod restore;
@@ -204,6 +205,9 @@ pub enum Need {
     VeleroEnv,
     /// Velero's CustomResourceDefinitions (labelled `component=velero`), reduced to their enums.
     VeleroCrds,
+    /// The velero container's log (`get pods/log`) of the Velero Deployment's pods: the last hour, and the
+    /// previous container's when it restarted; implies Deployments and Pods.
+    VeleroLogs,
     HelmReleases,
     /// Keystone and Swift (token, catalog, container, keys, `/info`, the temp-URL probe).
     OpenStack,
@@ -327,6 +331,9 @@ pub struct KubeFacts {
     /// Velero's CRDs (label `component=velero`), each version's schema reduced to its enums.
     #[serde(default = "not_read::velero_crds")]
     pub velero_crds: Read<List<InstalledCrd>>,
+    /// What veldr keeps of the velero container's log: counts and scrubbed telltale lines (`None`: no current pod).
+    #[serde(default = "not_read::velero_logs")]
+    pub velero_logs: Read<Option<logs::VeleroLogs>>,
 }
 
 /// Defaults for facts added after bundle schema 2 was set: a bundle without them did not read them.
@@ -345,6 +352,9 @@ mod not_read {
     }
     pub fn vsphere_config() -> Read<Option<VsphereConfig>> {
         Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "secrets", None, "not read: no selected check needs it"))
+    }
+    pub fn velero_logs() -> Read<Option<super::logs::VeleroLogs>> {
+        Err(ReadError::new(ReadErrorKind::NotNeeded, "get", "pods/log", None, "not read: no selected check needs it"))
     }
     pub fn velero_crds() -> Read<List<InstalledCrd>> {
         Err(ReadError::not_needed("customresourcedefinitions.apiextensions.k8s.io"))
@@ -545,6 +555,7 @@ impl Facts {
                 config_maps: BTreeMap::new(),
                 helm_releases: Ok(Vec::new()),
                 velero_crds: Ok(List::default()),
+                velero_logs: Ok(None),
             },
             velero_env: None,
             credentials_source: "cluster".into(),

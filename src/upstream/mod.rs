@@ -25,4 +25,6 @@ pub mod velero_backup_archive;
 /// Which CRDs and enum values each Velero release declares (generated from Velero's config/crd).
 pub mod velero_crds;
 mod velero_crds_table;
+/// The Velero server's log lines (logrus text or JSON) and the telltales veldr keeps of them.
+pub mod velero_logs;
 pub mod velero_resource_policy;

@@ -131,29 +131,15 @@ fn keep(raw: RawResult) -> Messages {
 }
 
 /// Trims Velero's hook formatting (a leading space), cuts at [`Messages::MESSAGE_CHARS`], and
-/// hides a temp-URL signature should a message quote a signed URL.
+/// hides the secrets a message may quote (a signed URL's signature, a token, a password: `util::scrub`).
 pub fn clean(message: &str) -> String {
-    let mut m = redact_signatures(message.trim());
+    let mut m = crate::util::scrub::scrub(message.trim());
     if m.chars().count() > Messages::MESSAGE_CHARS {
         m = m.chars().take(Messages::MESSAGE_CHARS).collect::<String>() + "…";
     }
     m
 }
 
-fn redact_signatures(s: &str) -> String {
-    const KEY: &str = "temp_url_sig=";
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(KEY) {
-        out.push_str(&rest[..i + KEY.len()]);
-        out.push_str("<redacted>");
-        rest = &rest[i + KEY.len()..];
-        let end = rest.find(|c: char| c == '&' || c == '"' || c == '\'' || c.is_whitespace()).unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
 
 /// The results as `velero backup describe --details` lays them out (Errors, then Warnings; Velero,
 /// Cluster, Namespaces), for `veldr logs --results`.

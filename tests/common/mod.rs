@@ -136,9 +136,30 @@ pub fn materialize(name: &str, lab: Option<&Value>) -> tempfile::TempDir {
     if server.exists() {
         std::fs::copy(&server, out.path().join("_server.yaml")).unwrap();
     }
+    let logs = merged_logs(std::iter::once(&base).chain(overlays.iter()));
+    if !logs.is_empty() {
+        std::fs::write(out.path().join("_logs.yaml"), serde_json::to_string(&logs).unwrap()).unwrap();
+    }
     let text: Vec<String> = objects.iter().map(|o| serde_json::to_string(o).unwrap()).collect();
     std::fs::write(out.path().join("objects.yaml"), text.join("\n---\n")).unwrap();
     out
+}
+
+/// The container logs of `healthy/` and the overlays (`_logs.yaml`): a later entry replaces the one of the
+/// same pod, container and `previous`.
+fn merged_logs<'a>(dirs: impl Iterator<Item = &'a PathBuf>) -> Vec<Value> {
+    let mut logs: Vec<Value> = Vec::new();
+    for dir in dirs {
+        let path = dir.join("_logs.yaml");
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let entries: Vec<Value> = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for e in entries {
+            let key = |v: &Value| (v["namespace"].clone(), v["pod"].clone(), v["container"].clone(), v["previous"].as_bool().unwrap_or(false));
+            logs.retain(|x| key(x) != key(&e));
+            logs.push(e);
+        }
+    }
+    logs
 }
 
 /// `{a.b.c}` placeholders from lab.json.

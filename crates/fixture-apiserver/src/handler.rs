@@ -343,6 +343,18 @@ fn forbidden(
     ns: Option<&str>,
     name: Option<&str>,
 ) -> Reply {
+    forbidden_as(user, verb, def, &def.plural, ns, name)
+}
+
+/// A denial of `resource` (`pods/log` for a subresource) on an object of `def`.
+fn forbidden_as(
+    user: &str,
+    verb: &str,
+    def: &ResourceDef,
+    resource: &str,
+    ns: Option<&str>,
+    name: Option<&str>,
+) -> Reply {
     let subject = match name {
         Some(n) => format!("{} \"{}\"", def.qualified(), n),
         None => def.qualified(),
@@ -352,8 +364,8 @@ fn forbidden(
         None => "at the cluster scope".to_string(),
     };
     let msg = format!(
-        "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
-        def.plural, def.group
+        "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{}\" {scope}",
+        def.group
     );
     status_reply(403, "Forbidden", &msg, Some(details(def, name)))
 }
@@ -671,6 +683,12 @@ async fn route_inner(
             return reply;
         }
     }
+    if let ["api", "v1", "namespaces", ns, "pods", name, "log"] = segs.as_slice() {
+        if !reading || watching {
+            return method_not_allowed();
+        }
+        return pod_log(state, ns, name, &q).await;
+    }
     let (def, version, ns, name, _) = match resolve(state, &segs) {
         Ok(t) => t,
         Err(reply) => return reply,
@@ -720,6 +738,32 @@ async fn route_inner(
             .await
         }
     }
+}
+
+/// `GET …/pods/NAME/log`: the container's log from `_logs.yaml` (crate::logs), behind RBAC (`get pods/log`)
+/// and faults (`resource: pods/log`) like any read.
+async fn pod_log(state: &Arc<State>, ns: &str, name: &str, q: &HashMap<String, String>) -> Reply {
+    let pods = state.store.read().unwrap().resource("", "v1", "pods").cloned().expect("pods are built in");
+    if state.config.rbac.iter().any(|d| d.matches("get", "", "pods/log", Some(ns), Some(name))) {
+        return forbidden_as(state.config.user(), "get", &pods, "pods/log", Some(ns), Some(name));
+    }
+    let fault = state.config.faults.iter().find(|f| f.hit_resource("get", "", "pods/log", Some(ns)));
+    with_fault(fault, async {
+        let query = match crate::logs::parse_query(q) {
+            Ok(query) => query,
+            Err((code, reason, msg)) => return status_reply(code, reason, &msg, None),
+        };
+        let now = state.config.now.as_deref().and_then(crate::time::parse_rfc3339).unwrap_or_else(crate::time::unix_now);
+        let store = state.store.read().unwrap();
+        let Some(pod) = store.objects_of(&pods).and_then(|m| m.get(&(ns.to_string(), name.to_string()))) else {
+            return not_found(&pods, name);
+        };
+        match crate::logs::answer(&store.logs, pod, &query, now) {
+            Ok(body) => Reply::text(200, &body),
+            Err((code, reason, msg)) => status_reply(code, reason, &msg, None),
+        }
+    })
+    .await
 }
 
 /// Bodies of writes are small Kubernetes objects: more than this is refused (413), as the API server

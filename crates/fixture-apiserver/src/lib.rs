@@ -18,6 +18,7 @@
 
 mod config;
 mod handler;
+mod logs;
 mod selector;
 mod store;
 mod time;

@@ -277,6 +277,8 @@ pub struct Store {
     pub resource_version: u64,
     /// Non-fatal notes (unserved kinds, duplicates).
     pub warnings: Vec<String>,
+    /// Container logs (`_logs.yaml`), served as `pods/NAME/log`.
+    pub logs: Vec<crate::logs::ContainerLog>,
     /// Every change since the scenario was loaded, oldest first (what watches replay), at most
     /// [`HISTORY`]; a watch from before the oldest one kept is answered 410 Expired, as by a real server
     /// after etcd compaction.
@@ -797,6 +799,7 @@ pub fn load(dir: &Path) -> anyhow::Result<(Store, ServerConfig)> {
     let mut store = Store {
         resources,
         groups,
+        logs: crate::logs::load(dir, now)?,
         ..Default::default()
     };
     let mut next_rv: u64 = 1000;

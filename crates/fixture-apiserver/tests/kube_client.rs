@@ -8,7 +8,7 @@ use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod, Secret, Service, ServiceAccount};
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, LogParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{ApiResource, Discovery};
 use kube::{Client, Config, Error};
@@ -553,4 +553,40 @@ fn binary_prints_url_writes_kubeconfig_and_request_log() {
 fn server_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Server>();
+}
+
+#[tokio::test]
+async fn pod_logs_are_read_as_kubectl_logs_reads_them() {
+    let server = start("basic").await;
+    let c = client(&server).await;
+    let pods: Api<Pod> = Api::namespaced(c, "velero");
+    let pod = "velero-6d8f9c7b5-abcde";
+    let all = pods.logs(pod, &LogParams::default()).await.unwrap();
+    assert_eq!(all.lines().count(), 3, "{all}");
+    assert!(all.starts_with("time=\"2025-01-31T09:00:00Z\" level=info msg=\"Starting Velero server"), "{all}");
+    // The last hour (the server's now is pinned at 12:00), capped in bytes.
+    let hour = LogParams { container: Some("velero".into()), since_seconds: Some(3600), limit_bytes: Some(100_000), ..Default::default() };
+    let recent = pods.logs(pod, &hour).await.unwrap();
+    assert_eq!(recent.lines().count(), 2, "{recent}");
+    assert!(recent.contains("code = Unavailable") && !recent.contains("Starting"), "{recent}");
+    let cut = pods.logs(pod, &LogParams { limit_bytes: Some(42), ..hour.clone() }).await.unwrap();
+    assert_eq!(cut.len(), 42);
+    let tail = pods.logs(pod, &LogParams { tail_lines: Some(1), ..Default::default() }).await.unwrap();
+    assert!(tail.contains("Checking for existing backup locations") && tail.lines().count() == 1, "{tail}");
+    let prev = pods.logs(pod, &LogParams { previous: true, ..Default::default() }).await.unwrap();
+    assert_eq!(prev.trim_end(), "time=\"2025-01-31T07:00:00Z\" level=fatal msg=\"killed\"");
+    // The kubelet's refusals, the API server's denial and a missing pod.
+    let e = pods.logs(pod, &LogParams { container: Some("nope".into()), ..Default::default() }).await.unwrap_err();
+    assert_eq!(api_code(&e), 400);
+    let e = pods.logs("velero-6d8f9c7b5-abcde", &LogParams { since_seconds: Some(0), ..Default::default() }).await.unwrap_err();
+    assert_eq!(api_code(&e), 422);
+    let e = pods.logs("unrelated", &LogParams::default()).await.unwrap_err();
+    assert_eq!(api_code(&e), 403);
+    assert!(e.to_string().contains("pods \"unrelated\" is forbidden: User \"veldr\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"velero\""), "{e}");
+    let e = pods.logs("gone", &LogParams::default()).await.unwrap_err();
+    assert_eq!(api_code(&e), 404);
+    // Logged like every read, with its query.
+    let logged = server.requests().into_iter().find(|r| r.query.contains("sinceSeconds=3600")).expect("the log read is logged");
+    assert_eq!(logged.path, format!("/api/v1/namespaces/velero/pods/{pod}/log"));
+    assert!(logged.query.contains("limitBytes=100000") && logged.query.contains("container=velero"), "{}", logged.query);
 }

@@ -23,6 +23,9 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Plugin TLS trust",
     depends_on: ["credentials.env"], needs: [BackupStorageLocations, Deployments, VeleroEnv, OpenStack],
     consults: [BackupStorageLocations],
+    explains: [
+        ["x509:"] => "TLS to Keystone or Swift does not verify under the plugin's trust (its image's CA bundle, SSL_CERT_FILE)",
+    ],
     timed_by: OpenStack(PluginTls),
     judge: judge,
 };

@@ -12,6 +12,10 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Keystone accepts Velero's credentials",
     depends_on: ["credentials.env"], needs: [OpenStack],
     metrics: [CREDENTIAL_EXPIRY],
+    explains: [
+        ["auth/tokens", "401"] => "Keystone refused Velero's credentials (401)",
+        ["requires authentication"] => "Keystone refused Velero's credentials (401)",
+    ],
     timed_by: OpenStack(Token),
     judge: judge,
 };

@@ -19,7 +19,7 @@ pub const CHECK: CheckDef = crate::check! {
     needs: [Namespace, Deployments, DaemonSets, Pods, Events, BackupStorageLocations, VolumeSnapshotLocations, Schedules,
         Backups, PodVolumeBackups, BackupRepositories, Restores, DeleteBackupRequests, PodVolumeRestores, DataUploads, DataDownloads,
         VolumeSnapshotClasses, CsiDrivers, StorageClasses, PersistentVolumes, PersistentVolumeClaims, VolumeSnapshots, VolumeSnapshotContents,
-        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases, VeleroCrds],
+        VsphereConfig, VsphereFeatureStates, VeleroEnv, HelmReleases, VeleroCrds, VeleroLogs],
     objects: not_judged,
     judge: judge,
 };
@@ -103,9 +103,19 @@ fn helm_hints_note(ctx: &Ctx) -> Option<String> {
     Some(HELM_HINTS_ABSENT.replace("{ns}", e.namespace.as_deref().unwrap_or(ctx.namespace())))
 }
 
+/// The note for a refused read of the velero container's log: velero.logs ends `error` naming the grant;
+/// nothing else depends on it, so it changes no other verdict (this one included).
+fn pod_log_note(ctx: &Ctx) -> Option<String> {
+    let e = ctx.facts.kube.velero_logs.as_ref().err().filter(|e| e.kind == ReadErrorKind::Forbidden)?;
+    Some(format!(
+        "grant absent: get pods/log in namespace {} (velero.logs cannot read the velero container's log; nothing else needs it)",
+        e.namespace.as_deref().unwrap_or(ctx.namespace())
+    ))
+}
+
 fn judge(ctx: &Ctx) -> Verdict {
     let denied = forbidden_reads(ctx);
-    let note = helm_hints_note(ctx);
+    let note: Vec<String> = helm_hints_note(ctx).into_iter().chain(pod_log_note(ctx)).collect();
     if denied.is_empty() {
         return Verdict::ok("every read veldr needs was allowed").details(note);
     }
@@ -182,6 +192,18 @@ mod tests {
         f.kube.helm_releases = Ok(Vec::new());
         assert!(judge(&Ctx::new(&f, &[])).details.is_empty());
         f.kube.helm_releases = Err(ReadError::not_needed("secrets"));
+        assert!(judge(&Ctx::new(&f, &[])).details.is_empty());
+    }
+
+    /// A refused pods/log read changes no verdict but velero.logs': kube.rbac stays ok and says it.
+    #[test]
+    fn the_velero_log_refused_alone_is_ok_with_a_note() {
+        let mut f = Facts::empty("velero");
+        f.kube.velero_logs = Err(ReadError::forbidden("get", "pods/log", Some("velero")));
+        let v = judge(&Ctx::new(&f, &[]));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert_eq!(v.details, ["grant absent: get pods/log in namespace velero (velero.logs cannot read the velero container's log; nothing else needs it)"]);
+        f.kube.velero_logs = Err(ReadError::not_needed("pods/log"));
         assert!(judge(&Ctx::new(&f, &[])).details.is_empty());
     }
 

@@ -16,6 +16,7 @@ pub const CHECK: CheckDef = crate::check! {
     depends_on: ["swift.container"], needs: [OpenStack],
     explains: [
         ["got 413"] => "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
+        ["request entity too large"] => "Swift refused an object over its max_file_size or a quota (the plugin uploads each object in one PUT)",
     ],
     timed_by: OpenStack(Listing),
     judge: judge,

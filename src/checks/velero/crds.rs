@@ -15,6 +15,9 @@ pub const CHECK: CheckDef = crate::check! {
     id: "velero.crds", category: Velero, severity: Critical,
     title: "Velero's CRDs match the server",
     depends_on: ["kube.connect"], needs: [Deployments, VeleroCrds],
+    explains: [
+        ["unsupported value"] => "the installed CRDs reject a value this server writes (Helm never upgrades CRDs): its updates fail and Backups stay New",
+    ],
     judge: judge,
 };
 

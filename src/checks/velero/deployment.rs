@@ -17,6 +17,9 @@ pub const CHECK: CheckDef = crate::check! {
     title: "Velero server running",
     depends_on: ["kube.connect"], needs: [Deployments, Pods, Events],
     consults: [Events],
+    explains: [
+        ["during the server starting"] => "the server restarted (OOMKilled, evicted, crashed) while this ran; the next server marked it Failed",
+    ],
     judge: judge,
 };
 

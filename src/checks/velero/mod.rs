@@ -2,6 +2,7 @@ pub mod crds;
 pub mod deployment;
 pub mod features;
 pub mod fs_backup;
+pub mod logs;
 pub mod operations;
 pub mod plugin;
 

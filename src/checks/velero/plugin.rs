@@ -13,6 +13,12 @@ pub const CHECK: CheckDef = crate::check! {
     title: "OpenStack plugin installed",
     depends_on: ["kube.connect"], needs: [BackupStorageLocations, VolumeSnapshotLocations, Deployments],
     consults: [Deployments],
+    explains: [
+        ["already registered"] => "two plugins register the same action: velero-plugin-for-csi beside the CSI support built into Velero 1.14+ crashes the server or runs every action twice",
+        // go-plugin says this on every exit; only one with an error is a crash.
+        ["plugin process exited", "error"] => "a plugin's process died (crashed, OOMKilled): what it was doing failed",
+        ["rpc error: code = unavailable"] => "a plugin stopped answering over gRPC (crashed, OOMKilled): what it was doing failed",
+    ],
     judge: judge,
 };
 
