@@ -45,6 +45,12 @@ fn judge_scenario(name: &str, lab: Option<&Value>) -> Vec<String> {
             }
         }
     }
+    // No hint advises what cannot work on a Swift BSL (file-system backup, the data mover).
+    for c in report["checks"].as_array().unwrap() {
+        if let Some(form) = c["hint"].as_str().and_then(veldr::upstream::kopia::recommends) {
+            problems.push(format!("{}: its hint advises {form:?}, which cannot work on a Swift BSL: {}", c["id"], c["hint"]));
+        }
+    }
     // On the healthy scenarios nothing unlisted may be wrong.
     if name == "healthy" || e.all_ok {
         for c in report["checks"].as_array().unwrap() {

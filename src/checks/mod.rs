@@ -373,6 +373,106 @@ mod tests {
         assert_eq!(found, all().count(), "every registered check is declared once in src/checks");
     }
 
+    /// Code outside `#[cfg(test)]` items (a test may well name the check whose row it fakes).
+    fn production_code(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("#[cfg(test)]") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at..];
+            let Some(open) = after.find('{') else { return out };
+            // `#[cfg(test)] mod testing;`: the item ends at its ';'.
+            if let Some(semi) = after.find(';').filter(|s| *s < open) {
+                rest = &after[semi + 1..];
+                continue;
+            }
+            let mut depth = 0;
+            let mut end = after.len();
+            for (i, ch) in after[open..].char_indices() {
+                match ch {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = open + i + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            rest = &after[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// A check id lives in its `check!` only: code outside src/checks names a check through
+    /// `crate::checks::<area>::<name>::CHECK.id` (or `checks::find`), never as a string.
+    #[test]
+    fn no_check_id_literal_outside_src_checks() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        let outside: Vec<_> = files.into_iter().filter(|f| !f.starts_with(src.join("checks"))).collect();
+        assert!(outside.len() > 50, "the sources outside src/checks");
+        for file in outside {
+            let code = production_code(&std::fs::read_to_string(&file).unwrap());
+            for (_, c) in all() {
+                assert!(!code.contains(&format!("\"{}\"", c.id)), "{} names the check {} as a string: use its CHECK.id", file.display(), c.id);
+            }
+        }
+        assert_eq!(production_code("a\n#[cfg(test)]\nmod tests { fn x() { \"kube.connect\" } }\nb"), "a\n\nb");
+        assert_eq!(production_code("#[cfg(test)]\nmod testing;\nfn f() { 1 }"), "\nfn f() { 1 }");
+    }
+
+    /// What a runbook page advises: its "How to fix" section.
+    fn fix_section(page: &str) -> &str {
+        let start = page.find("## How to fix").unwrap_or(page.len());
+        let end = page[start..].find("\n## Related").map_or(page.len(), |e| start + e);
+        &page[start..end]
+    }
+
+    /// Nothing veldr advises may turn on what cannot work on a Swift BSL (`upstream::kopia`): not a
+    /// runbook page's fix, not a hint of any check over the example bundles and the unit fixtures.
+    #[test]
+    fn no_page_or_hint_recommends_what_cannot_work_on_swift() {
+        use crate::upstream::kopia::recommends;
+        for (_, c) in all() {
+            if let Some(form) = recommends(fix_section(c.page)) {
+                panic!("checks/{}.md advises {form:?}, which cannot work on a Swift BSL (see upstream::kopia)", c.id);
+            }
+        }
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut fact_sets: Vec<(String, crate::facts::Facts)> = std::fs::read_dir(&examples)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".bundle.json"))
+            .map(|p| (p.display().to_string(), crate::facts::bundle::load(&p).unwrap()))
+            .collect();
+        assert!(fact_sets.len() >= 3, "the example bundles");
+        let mut fs_backup = velero::fixture::facts();
+        fs_backup.kube.deployments = Ok(testing::list(vec![velero::fixture::velero_deployment(
+            &["server", "--default-volumes-to-fs-backup", "--default-snapshot-move-data"],
+            velero::fixture::plugin_init("lirt/velero-plugin-for-openstack:v0.8.2"),
+        )]));
+        fact_sets.push(("velero fixture with Kopia asked for".into(), fs_backup));
+        fact_sets.push(("velero fixture".into(), velero::fixture::facts()));
+        let mut hints = 0;
+        for (name, facts) in &fact_sets {
+            for (_, c) in all() {
+                let v = testing::run(c, facts);
+                if let Some(form) = v.hint.as_deref().and_then(recommends) {
+                    panic!("{}'s hint over {name} advises {form:?}, which cannot work on a Swift BSL: {:?}", c.id, v.hint);
+                }
+                hints += v.hint.is_some() as usize;
+            }
+        }
+        assert!(hints > 10, "the fact sets give hints to scan ({hints})");
+        let asked = testing::run(&velero::fs_backup::CHECK, &fact_sets.iter().find(|(n, _)| n.contains("Kopia")).unwrap().1);
+        assert!(asked.status == crate::model::Status::Fail && asked.hint.is_some(), "velero.fs-backup's own fix was scanned: {asked:?}");
+    }
+
     #[test]
     fn metric_names_are_unique_and_prometheus_shaped() {
         let mut seen = HashSet::new();

@@ -6,6 +6,8 @@
 pub mod velero;
 /// Velero's object store layout and its results documents.
 pub mod velero_store;
+/// Kopia (file-system backup, the data mover): what cannot work on a Swift BSL, in one place.
+pub mod kopia;
 /// The OpenStack plugin's effective configuration (auth, region, temp-URL key and digest).
 pub mod openstack_plugin;
 /// The TLS trust the OpenStack plugin really uses.

@@ -12,7 +12,8 @@ use crate::model::{Status, Verdict};
 use crate::rules::cron::average_interval;
 use crate::rules::duration::{human_interval, parse_go_duration};
 use crate::rules::selector::selector_matches;
-use crate::upstream::velero::{flag_true, DEFAULT_BACKUP_TTL_SECS};
+use crate::upstream::kopia;
+use crate::upstream::velero::DEFAULT_BACKUP_TTL_SECS;
 use crate::upstream::vsphere_csi;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_json::json;
@@ -55,8 +56,6 @@ fn ttl_text(secs: f64) -> String {
 fn retentions<'a>(ctx: &Ctx<'a>, schedules: &'a [Schedule], notes: &mut Vec<String>) -> Vec<Retention<'a>> {
     let flags = ctx.server_flags();
     let default_ttl = flags.get("default-backup-ttl").and_then(|t| parse_go_duration(t)).filter(|t| *t > 0.0).unwrap_or(DEFAULT_BACKUP_TTL_SECS);
-    let fs_default = flag_true(&flags, "default-volumes-to-fs-backup");
-    let move_default = flag_true(&flags, "default-snapshot-move-data");
     let mut out = Vec::new();
     for s in schedules {
         let t = &s.spec.template;
@@ -64,11 +63,14 @@ fn retentions<'a>(ctx: &Ctx<'a>, schedules: &'a [Schedule], notes: &mut Vec<Stri
             Some("paused".to_string())
         } else if t.snapshot_volumes == Some(false) {
             Some("snapshotVolumes: false".to_string())
-        } else if t.default_volumes_to_fs_backup.or(t.default_volumes_to_restic).unwrap_or(fs_default) {
-            Some("its volumes go to file-system backup".to_string())
-        } else if t.snapshot_move_data.unwrap_or(move_default) {
-            // The data mover uploads the snapshot's data and deletes the snapshot.
-            Some("snapshotMoveData: the snapshot is deleted once its data is uploaded".to_string())
+        } else if let Some(kopia) = kopia::used_by(t, &flags) {
+            // Neither works on a Swift BSL (velero.fs-backup says so); either way no snapshot is kept.
+            Some(if kopia == kopia::FS_BACKUP {
+                "its volumes go to file-system backup".to_string()
+            } else {
+                // The data mover uploads the snapshot's data and deletes the snapshot.
+                "snapshotMoveData: the snapshot is deleted once its data is uploaded".to_string()
+            })
         } else {
             None
         };
